@@ -1,0 +1,72 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/**
+ * Every setting of the user service, read from the environment once, in `main.ts`.
+ * Each key has a default; a bad value fails at start with the variable's name.
+ */
+const schema = z.object({
+  /** gRPC port. @default 50051 */
+  PORT: z.coerce.number().int().min(0).max(65535).default(50051),
+  /** Address to bind. @default "0.0.0.0" */
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** The Redis shared by every replica. @default "redis://127.0.0.1:6379" */
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  /** Name of this replica in logs, events and the `x-served-by` header. @default hostname */
+  SERVER_ID: z.string().min(1).default(hostname()),
+  /** When set, mutating RPCs need `authorization: Bearer <token>`. @default unset */
+  USERS_AUTH_TOKEN: z.string().min(1).optional(),
+  /** pino level. @default "info" */
+  LOG_LEVEL: z.enum(logLevels).default("info"),
+  /** Events kept in the stream; older cursors get OUT_OF_RANGE. @default 10000 */
+  USERS_EVENTS_RETENTION: z.coerce.number().int().min(10).default(10_000),
+  /**
+   * Connections are closed (GOAWAY) after this long so clients reconnect and reach replicas
+   * added by `--scale`; without it a long-lived channel stays pinned to old replicas. @default 300000
+   */
+  GRPC_MAX_CONNECTION_AGE_MS: z.coerce.number().int().min(1000).default(300_000),
+  /**
+   * After GOAWAY, open streams (SubscribeToUpdates) may run this long before being cut; a cut
+   * subscriber resumes with its cursor. @default 600000
+   */
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: z.coerce.number().int().min(0).default(600_000),
+  /** On SIGTERM, how long to wait for calls and streams to finish before forcing. @default 10000 */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export type UserServiceConfig = {
+  port: number;
+  host: string;
+  redisUrl: string;
+  serverId: string;
+  authToken: string | undefined;
+  logLevel: (typeof logLevels)[number];
+  eventsRetention: number;
+  maxConnectionAgeMs: number;
+  maxConnectionAgeGraceMs: number;
+  shutdownTimeoutMs: number;
+};
+
+/** Parses the environment; throws one error listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): UserServiceConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid user service configuration:\n${problems.join("\n")}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    redisUrl: c.REDIS_URL,
+    serverId: c.SERVER_ID,
+    authToken: c.USERS_AUTH_TOKEN,
+    logLevel: c.LOG_LEVEL,
+    eventsRetention: c.USERS_EVENTS_RETENTION,
+    maxConnectionAgeMs: c.GRPC_MAX_CONNECTION_AGE_MS,
+    maxConnectionAgeGraceMs: c.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+  };
+}

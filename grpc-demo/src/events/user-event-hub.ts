@@ -1,0 +1,179 @@
+import type { Logger } from "pino";
+import type { RedisClient } from "../store/redis-script.js";
+import { UserError } from "../store/user-errors.js";
+import { userKeys } from "../store/user-keys.js";
+import { compareCursors, parseCursor } from "./cursor.js";
+import { parseUserEventEntry, type UserEventEntry } from "./user-event.js";
+
+export type UserEventListener = (event: UserEventEntry) => void;
+
+export interface Subscription {
+  /** Stops delivery; safe to call more than once. */
+  close(): void;
+}
+
+export interface UserEventHubOptions {
+  /** How long one XREAD blocks; bounds how long close() waits for the reader. @default 2000 */
+  blockMs?: number;
+  /** Wait before retrying after Redis failed a read. @default 500 */
+  retryMs?: number;
+}
+
+const REPLAY_BATCH = 500;
+const READ_BATCH = 500;
+
+/**
+ * The one reader of the users event stream in this replica. It follows the stream with a
+ * blocking XREAD on its own connection and hands each event to every local subscriber, so a
+ * thousand SubscribeToUpdates calls cost one Redis connection, not a thousand.
+ *
+ * A subscriber that resumes from a cursor is first replayed what it missed with XRANGE, then
+ * joined to the live feed at the last id it was given, so nothing is skipped or repeated.
+ */
+export class UserEventHub {
+  private readonly listeners = new Set<UserEventListener>();
+  private lastId = "0-0";
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly blockMs: number;
+  private readonly retryMs: number;
+
+  constructor(
+    /** Used for replays and cursor checks. */
+    private readonly redis: RedisClient,
+    /** A dedicated connection: XREAD BLOCK holds it. The hub owns it and closes it in stop(). */
+    private readonly reader: RedisClient,
+    private readonly logger: Logger,
+    options: UserEventHubOptions = {},
+  ) {
+    this.blockMs = options.blockMs ?? 2000;
+    this.retryMs = options.retryMs ?? 500;
+  }
+
+  /** Number of local subscribers. */
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  /** Starts following the stream from its current end. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const newest = await this.redis.xRevRange(userKeys.events, "+", "-", { COUNT: 1 });
+    this.lastId = newest[0]?.id ?? "0-0";
+    this.running = true;
+    this.loop = this.follow();
+  }
+
+  /** Stops the reader and closes its connection; subscribers get nothing more. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.listeners.clear();
+    // Disconnecting aborts the blocked XREAD at once instead of waiting out its timeout.
+    if (this.reader.isOpen) await this.reader.disconnect().catch(() => undefined);
+    await this.loop;
+  }
+
+  /**
+   * Delivers every event after `sinceCursor` (replayed from Redis), then every new one, to
+   * `listener`, in stream order. Without a cursor, only events from now on.
+   * Throws INVALID_ARGUMENT for a malformed cursor, OUT_OF_RANGE for one older than the
+   * retained history or ahead of the stream.
+   */
+  async subscribe(sinceCursor: string | undefined, listener: UserEventListener): Promise<Subscription> {
+    let delivered = sinceCursor ?? this.lastId;
+    let replaying = sinceCursor !== undefined;
+    const held: UserEventEntry[] = [];
+    const deliver = (event: UserEventEntry) => {
+      if (compareCursors(event.cursor, delivered) <= 0) return;
+      delivered = event.cursor;
+      listener(event);
+    };
+    const onLive: UserEventListener = (event) => (replaying ? held.push(event) : deliver(event));
+    // Registered before the replay reads Redis: whatever the replay does not return, the live
+    // feed will, and `deliver` drops what both return.
+    this.listeners.add(onLive);
+    const subscription = { close: () => void this.listeners.delete(onLive) };
+    if (sinceCursor === undefined) return subscription;
+    try {
+      await this.checkCursor(sinceCursor);
+      for (;;) {
+        const entries = await this.redis.xRange(userKeys.events, `(${delivered}`, "+", { COUNT: REPLAY_BATCH });
+        for (const entry of entries) deliver(parseUserEventEntry(entry.id, entry.message));
+        if (entries.length < REPLAY_BATCH || !this.listeners.has(onLive)) break;
+      }
+      replaying = false;
+      for (const event of held.splice(0)) deliver(event);
+      return subscription;
+    } catch (error) {
+      subscription.close();
+      throw error;
+    }
+  }
+
+  private async checkCursor(cursor: string): Promise<void> {
+    if (!parseCursor(cursor)) {
+      throw new UserError(
+        "INVALID_ARGUMENT",
+        `since_cursor '${cursor.slice(0, 40)}' is not a cursor (expected "<ms>-<seq>", as given by an update)`,
+        "since_cursor",
+      );
+    }
+    const [horizon, newest] = await Promise.all([
+      this.redis.get(userKeys.eventsHorizon),
+      this.redis.xRevRange(userKeys.events, "+", "-", { COUNT: 1 }),
+    ]);
+    if (horizon !== null && compareCursors(cursor, horizon) < 0) {
+      throw new UserError(
+        "OUT_OF_RANGE",
+        `since_cursor ${cursor} is older than the retained history (events up to ${horizon} were trimmed); ` +
+          "reload with ListUsers and subscribe from its cursor",
+      );
+    }
+    const newestId = newest[0]?.id ?? "0-0";
+    if (compareCursors(cursor, newestId) > 0) {
+      throw new UserError(
+        "OUT_OF_RANGE",
+        `since_cursor ${cursor} is ahead of the newest event ${newestId} (was the store reset?); ` +
+          "reload with ListUsers and subscribe from its cursor",
+      );
+    }
+  }
+
+  private async follow(): Promise<void> {
+    while (this.running) {
+      try {
+        const reply = await this.reader.xRead(
+          { key: userKeys.events, id: this.lastId },
+          { BLOCK: this.blockMs, COUNT: READ_BATCH },
+        );
+        for (const stream of reply ?? []) {
+          for (const entry of stream.messages) {
+            this.lastId = entry.id;
+            this.dispatch(entry.id, entry.message);
+          }
+        }
+      } catch (error) {
+        if (!this.running) break;
+        this.logger.warn({ err: error }, "users event stream read failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+      }
+    }
+  }
+
+  private dispatch(id: string, fields: Record<string, string>): void {
+    let event: UserEventEntry;
+    try {
+      event = parseUserEventEntry(id, fields);
+    } catch (error) {
+      this.logger.error({ err: error, id }, "skipping a malformed users event");
+      return;
+    }
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error({ err: error }, "a users event subscriber failed");
+      }
+    }
+  }
+}

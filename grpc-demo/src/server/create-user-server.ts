@@ -1,0 +1,119 @@
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import type { Logger } from "pino";
+import { UserEventHub } from "../events/user-event-hub.js";
+import { UserServiceService as HandoutServiceDefinition } from "../gen/userservice/handout.js";
+import { UserServiceService } from "../gen/userservice/v1/user_service.js";
+import { createHandoutService } from "../service/handout-service.js";
+import { OpenSubscriptions, type ServiceContext } from "../service/service-context.js";
+import { createUserServiceV1 } from "../service/user-service-v1.js";
+import type { RedisClient } from "../store/redis-script.js";
+import { RedisUserStore } from "../store/user-store.js";
+import type { UserServiceConfig } from "../config.js";
+import { authInterceptor, loggingInterceptor } from "./interceptors.js";
+import { createReflection } from "./reflection.js";
+
+export const SERVICE_NAMES = ["userservice.v1.UserService", "userservice.UserService"] as const;
+
+export interface UserServerDeps {
+  /** Commands; the server quits it on close. */
+  redis: RedisClient;
+  /** A second connection, held by the event stream's blocking reader; closed on close. */
+  redisReader: RedisClient;
+  logger: Logger;
+}
+
+export interface UserServerHandle {
+  /** Binds and starts serving; resolves to the bound port (useful with port 0). */
+  listen(port: number, host?: string): Promise<number>;
+  /**
+   * Graceful stop: health NOT_SERVING, end open subscriptions (clients resume elsewhere), let
+   * running calls finish up to the shutdown timeout, then force; then close Redis.
+   */
+  close(): Promise<void>;
+  /** Local SubscribeToUpdates streams currently open. */
+  readonly openSubscriptions: number;
+}
+
+/**
+ * Builds a user-service replica from connected Redis clients. It does not listen until
+ * `listen` is called (only `main.ts` and tests do).
+ */
+export async function createUserServer(
+  deps: UserServerDeps,
+  config: Pick<
+    UserServiceConfig,
+    "serverId" | "authToken" | "eventsRetention" | "maxConnectionAgeMs" | "maxConnectionAgeGraceMs" | "shutdownTimeoutMs"
+  >,
+): Promise<UserServerHandle> {
+  const { redis, redisReader, logger } = deps;
+  const store = new RedisUserStore(redis, { origin: config.serverId, eventsRetention: config.eventsRetention });
+  const seeded = await store.seed();
+  if (seeded > 0) logger.info({ seeded }, "seeded the users store");
+  const hub = new UserEventHub(redis, redisReader, logger);
+  await hub.start();
+
+  const ctx: ServiceContext = { store, hub, logger, subscriptions: new OpenSubscriptions() };
+  const interceptors = [loggingInterceptor(logger, config.serverId)];
+  if (config.authToken) interceptors.push(authInterceptor(config.authToken));
+  const server = new Server({
+    interceptors,
+    // Close each connection after a while so clients re-resolve and new replicas get traffic.
+    "grpc.max_connection_age_ms": config.maxConnectionAgeMs,
+    "grpc.max_connection_age_grace_ms": config.maxConnectionAgeGraceMs,
+    // Ping idle clients so half-open connections (a laptop that slept) are dropped.
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+    // Requests are small; a megabyte is plenty and bounds what one call can make us buffer.
+    "grpc.max_receive_message_length": 1024 * 1024,
+  });
+  server.addService(UserServiceService, createUserServiceV1(ctx));
+  server.addService(HandoutServiceDefinition, createHandoutService(ctx));
+
+  const health = new HealthImplementation({ "": "NOT_SERVING" });
+  for (const name of SERVICE_NAMES) health.setStatus(name, "NOT_SERVING");
+  health.addToServer(server);
+  createReflection().addToServer(server);
+  const setHealth = (state: "SERVING" | "NOT_SERVING") => {
+    health.setStatus("", state);
+    for (const name of SERVICE_NAMES) health.setStatus(name, state);
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    get openSubscriptions() {
+      return ctx.subscriptions.size;
+    },
+    async listen(port, host = "0.0.0.0") {
+      const bound = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, actual) =>
+          error ? reject(error) : resolve(actual),
+        ),
+      );
+      setHealth("SERVING");
+      logger.info({ port: bound, replica: config.serverId }, "user service listening");
+      return bound;
+    },
+    close() {
+      closing ??= (async () => {
+        setHealth("NOT_SERVING");
+        ctx.subscriptions.endAll();
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            logger.warn("calls still running at the shutdown timeout; forcing");
+            server.forceShutdown();
+            resolve();
+          }, config.shutdownTimeoutMs);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+        await hub.stop();
+        if (redis.isOpen) await redis.quit().catch(() => undefined);
+        logger.info("user service stopped");
+      })();
+      return closing;
+    },
+  };
+}

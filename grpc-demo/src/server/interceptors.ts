@@ -1,0 +1,77 @@
+import { timingSafeEqual } from "node:crypto";
+import {
+  Metadata,
+  ResponderBuilder,
+  ServerInterceptingCall,
+  ServerListenerBuilder,
+  status,
+  type ServerInterceptor,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+
+/**
+ * Logs one line per call when it ends (method, status code, duration, replica) and stamps
+ * `x-served-by` on the response headers and trailers, so load balancing is visible to clients.
+ */
+export function loggingInterceptor(logger: Logger, serverId: string): ServerInterceptor {
+  return (method, call) => {
+    const started = process.hrtime.bigint();
+    const responder = new ResponderBuilder()
+      .withSendMetadata((metadata, next) => {
+        metadata.set("x-served-by", serverId);
+        next(metadata);
+      })
+      .withSendStatus((callStatus, next) => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const code = status[callStatus.code] ?? String(callStatus.code);
+        const fields = { method: method.path, code, ms: Math.round(ms * 100) / 100, replica: serverId };
+        if (callStatus.code === status.OK || callStatus.code === status.CANCELLED) logger.info(fields, "rpc");
+        else logger.warn({ ...fields, details: callStatus.details }, "rpc");
+        const trailers = callStatus.metadata ?? new Metadata();
+        trailers.set("x-served-by", serverId);
+        next({ ...callStatus, metadata: trailers });
+      })
+      .build();
+    return new ServerInterceptingCall(call, responder);
+  };
+}
+
+/** Methods that change users: they need the bearer token when one is configured. */
+export const MUTATING_METHODS = new Set([
+  "/userservice.v1.UserService/CreateUser",
+  "/userservice.v1.UserService/UpdateUser",
+  "/userservice.v1.UserService/DeleteUser",
+  "/userservice.v1.UserService/ImportUsers",
+  "/userservice.UserService/CreateUser",
+]);
+
+/**
+ * Rejects mutating calls without `authorization: Bearer <token>` with UNAUTHENTICATED before
+ * any handler runs. Reads stay open, as in the handout.
+ */
+export function authInterceptor(token: string): ServerInterceptor {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const authorized = (metadata: Metadata) => {
+    const given = metadata.get("authorization")[0];
+    if (typeof given !== "string") return false;
+    const candidate = Buffer.from(given);
+    return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+  };
+  return (method, call) => {
+    if (!MUTATING_METHODS.has(method.path)) return new ServerInterceptingCall(call);
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        if (authorized(metadata)) return next(metadata);
+        call.sendStatus({
+          code: status.UNAUTHENTICATED,
+          details: metadata.get("authorization").length === 0
+            ? "missing 'authorization: Bearer <token>' metadata"
+            : "invalid bearer token",
+          metadata: new Metadata(),
+        });
+      })
+      .build();
+    const responder = new ResponderBuilder().withStart((next) => next(listener)).build();
+    return new ServerInterceptingCall(call, responder);
+  };
+}

@@ -1,0 +1,38 @@
+import { status, type ServiceError, Metadata } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { grpcStatusOf, UserError } from "../store/user-errors.js";
+
+export type StatusObject = Partial<ServiceError> & { code: status; details: string };
+
+/** Names of Redis client errors meaning the store cannot be reached right now. */
+const UNAVAILABLE_ERRORS = new Set([
+  "ClientClosedError",
+  "ConnectionTimeoutError",
+  "SocketClosedUnexpectedlyError",
+  "DisconnectsClientError",
+  "ReconnectStrategyError",
+]);
+
+/**
+ * Maps any failure to the status a client gets: a caller's mistake to its own code, an
+ * unreachable Redis to UNAVAILABLE (safe to retry), anything else to INTERNAL without
+ * internals (logged here instead).
+ */
+export function toStatus(error: unknown, logger: Logger): StatusObject {
+  if (error instanceof UserError) {
+    const metadata = new Metadata();
+    if (error.field) metadata.set("x-field", error.field);
+    return { code: grpcStatusOf[error.code], details: error.message, metadata };
+  }
+  if (error instanceof Error && (UNAVAILABLE_ERRORS.has(error.name) || UNAVAILABLE_ERRORS.has(error.constructor.name))) {
+    logger.warn({ err: error }, "store unavailable");
+    return { code: status.UNAVAILABLE, details: "the user store is unavailable; retry shortly" };
+  }
+  logger.error({ err: error }, "unexpected failure");
+  return { code: status.INTERNAL, details: "internal error" };
+}
+
+/** The gRPC code name of a status, e.g. "NOT_FOUND". */
+export function codeName(code: status): string {
+  return status[code] ?? String(code);
+}

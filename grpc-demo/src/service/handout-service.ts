@@ -1,0 +1,52 @@
+import type { UserServiceServer } from "../gen/userservice/handout.js";
+import { validId } from "../store/user-validation.js";
+import { toStatus } from "./grpc-errors.js";
+import { writeOrWait, type ServiceContext } from "./service-context.js";
+import { serveSubscription } from "./subscription-stream.js";
+import { handoutActionOf, toHandoutUser } from "./user-mapping.js";
+
+/**
+ * The handout's `userservice.UserService`, over the same store and event stream as v1, so a
+ * client generated from the handout sees the same users and real changes.
+ */
+export function createHandoutService(ctx: ServiceContext): UserServiceServer {
+  const { store, logger } = ctx;
+  return {
+    async getUser(call, callback) {
+      try {
+        return callback(null, toHandoutUser(await store.get(validId(call.request.id))));
+      } catch (error) {
+        return callback(toStatus(error, logger));
+      }
+    },
+
+    async createUser(call, callback) {
+      try {
+        return callback(null, toHandoutUser((await store.create(call.request)).user));
+      } catch (error) {
+        return callback(toStatus(error, logger));
+      }
+    },
+
+    async listUsers(call) {
+      try {
+        const page = await store.listPage({ afterId: 0, limit: Number.POSITIVE_INFINITY, nameFilter: "" });
+        for (const user of page.users) {
+          if (!(await writeOrWait(call, toHandoutUser(user)))) return;
+        }
+        call.end();
+      } catch (error) {
+        call.emit("error", toStatus(error, logger));
+      }
+    },
+
+    // The handout's version polled and re-sent everyone every 2 s; this one sends each real
+    // change once, as it happens, from any replica.
+    async subscribeToUpdates(call) {
+      await serveSubscription(ctx, call, undefined, (event) => ({
+        action: handoutActionOf[event.type],
+        user: toHandoutUser(event.user),
+      }));
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import { Metadata, status, type ServerWritableStream } from "@grpc/grpc-js";
+import type { UserEventEntry } from "../events/user-event.js";
+import type {
+  ImportError,
+  ListUsersRequest,
+  ListUsersResponse,
+  LookupUsersResponse,
+  SubscribeToUpdatesResponse,
+  UserServiceServer,
+} from "../gen/userservice/v1/user_service.js";
+import { UserError } from "../store/user-errors.js";
+import { validId } from "../store/user-validation.js";
+import { codeName, toStatus } from "./grpc-errors.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import { writeOrWait, type ServiceContext } from "./service-context.js";
+import { serveSubscription } from "./subscription-stream.js";
+import { actionOf, toUserMessage } from "./user-mapping.js";
+
+/** Errors reported per import; the counts still cover every row. */
+const MAX_IMPORT_ERRORS = 1000;
+
+function toUpdate(event: UserEventEntry): SubscribeToUpdatesResponse {
+  return {
+    action: actionOf[event.type],
+    user: toUserMessage(event.user),
+    cursor: event.cursor,
+    occurredAt: new Date(event.occurredAt),
+    origin: event.origin,
+  };
+}
+
+/** userservice.v1.UserService, typed by the generated server interface. */
+export function createUserServiceV1(ctx: ServiceContext): UserServiceServer {
+  const { store, logger } = ctx;
+  return {
+    async getUser(call, callback) {
+      try {
+        return callback(null, { user: toUserMessage(await store.get(validId(call.request.id))) });
+      } catch (error) {
+        return callback(toStatus(error, logger));
+      }
+    },
+
+    async createUser(call, callback) {
+      try {
+        const change = await store.create(call.request);
+        return callback(null, { user: toUserMessage(change.user) });
+      } catch (error) {
+        return callback(toStatus(error, logger));
+      }
+    },
+
+    async updateUser(call, callback) {
+      try {
+        const { id, name, email } = call.request;
+        if (name === undefined && email === undefined) {
+          throw new UserError("INVALID_ARGUMENT", "nothing to update: set name and/or email", "name");
+        }
+        const change = await store.update(id, { name, email });
+        return callback(null, { user: toUserMessage(change.user) });
+      } catch (error) {
+        return callback(toStatus(error, logger));
+      }
+    },
+
+    async deleteUser(call, callback) {
+      try {
+        const change = await store.delete(call.request.id);
+        return callback(null, { user: toUserMessage(change.user) });
+      } catch (error) {
+        return callback(toStatus(error, logger));
+      }
+    },
+
+    async listUsers(call) {
+      try {
+        await listUsers(ctx, call);
+        call.end();
+      } catch (error) {
+        call.emit("error", toStatus(error, logger));
+      }
+    },
+
+    async subscribeToUpdates(call) {
+      const since = call.request.sinceCursor.trim();
+      await serveSubscription(ctx, call, since === "" ? undefined : since, toUpdate);
+    },
+
+    async importUsers(call, callback) {
+      let received = 0;
+      let created = 0;
+      const errors: ImportError[] = [];
+      try {
+        for await (const row of call) {
+          const index = received++;
+          try {
+            await store.create(row);
+            created += 1;
+          } catch (error) {
+            const mapped = toStatus(error, logger);
+            if (mapped.code === status.INTERNAL || mapped.code === status.UNAVAILABLE) throw error;
+            if (errors.length < MAX_IMPORT_ERRORS) errors.push({ index, code: codeName(mapped.code), message: mapped.details });
+          }
+        }
+        return callback(null, { receivedCount: received, createdCount: created, failedCount: received - created, errors });
+      } catch (error) {
+        return callback(toStatus(error, logger));
+      }
+    },
+
+    async lookupUsers(call) {
+      try {
+        for await (const request of call) {
+          let answer: LookupUsersResponse;
+          try {
+            answer = { id: request.id, user: toUserMessage(await store.get(request.id)) };
+          } catch (error) {
+            const mapped = toStatus(error, logger);
+            if (mapped.code === status.INTERNAL || mapped.code === status.UNAVAILABLE) throw error;
+            answer = { id: request.id, error: { code: codeName(mapped.code), message: mapped.details } };
+          }
+          if (!(await writeOrWait(call, answer))) return;
+        }
+        call.end();
+      } catch (error) {
+        if (!call.cancelled) call.emit("error", toStatus(error, logger));
+      }
+    },
+  };
+}
+
+async function listUsers(ctx: ServiceContext, call: ServerWritableStream<ListUsersRequest, ListUsersResponse>) {
+  const { pageSize, pageToken, nameFilter } = call.request;
+  if (pageSize < 0) throw new UserError("INVALID_ARGUMENT", "page_size must not be negative", "page_size");
+  const afterId = pageToken === "" ? 0 : decodePageToken(pageToken);
+  const page = await ctx.store.listPage({
+    afterId,
+    limit: pageSize === 0 ? Number.POSITIVE_INFINITY : pageSize,
+    nameFilter,
+  });
+  // The snapshot cursor also travels as a header, so an empty page still carries it.
+  const headers = new Metadata();
+  headers.set("x-snapshot-cursor", page.cursor);
+  call.sendMetadata(headers);
+  for (const [index, user] of page.users.entries()) {
+    const last = index === page.users.length - 1;
+    const nextPageToken = last && page.nextAfterId !== undefined ? encodePageToken(page.nextAfterId) : "";
+    if (!(await writeOrWait(call, { user: toUserMessage(user), cursor: page.cursor, nextPageToken }))) return;
+  }
+}

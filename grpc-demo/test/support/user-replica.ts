@@ -1,0 +1,40 @@
+import { pino } from "pino";
+import { connectRedis } from "../../src/server/connect-redis.js";
+import { createUserServer, type UserServerHandle } from "../../src/server/create-user-server.js";
+
+export interface UserReplica {
+  /** `127.0.0.1:<port>` */
+  target: string;
+  port: number;
+  serverId: string;
+  server: UserServerHandle;
+  close(): Promise<void>;
+}
+
+export interface UserReplicaOptions {
+  redisUrl: string;
+  serverId: string;
+  authToken?: string;
+  eventsRetention?: number;
+  shutdownTimeoutMs?: number;
+}
+
+/** A real user-service replica on 127.0.0.1, port 0, over the given Redis. */
+export async function startUserReplica(options: UserReplicaOptions): Promise<UserReplica> {
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const redis = await connectRedis(options.redisUrl, logger, `${options.serverId}-test`);
+  const redisReader = await connectRedis(options.redisUrl, logger, `${options.serverId}-test-events`);
+  const server = await createUserServer(
+    { redis, redisReader, logger },
+    {
+      serverId: options.serverId,
+      authToken: options.authToken,
+      eventsRetention: options.eventsRetention ?? 10_000,
+      maxConnectionAgeMs: 300_000,
+      maxConnectionAgeGraceMs: 600_000,
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 2_000,
+    },
+  );
+  const port = await server.listen(0, "127.0.0.1");
+  return { target: `127.0.0.1:${port}`, port, serverId: options.serverId, server, close: () => server.close() };
+}

@@ -44,3 +44,5 @@ export async function connectUsers(target: string, options: UsersClientOptions =
     interceptors: options.token ? [bearerInterceptor(options.token)] : [],
   });
 }
+export { unary, collect, headersOf, deadlineIn, servedByOf, type UnaryResult } from "./calls.js";
+export { HealthChecker, type ServingStatus } from "./health.js";

@@ -4,6 +4,7 @@ import type {
   ImportError,
   ListUsersRequest,
   ListUsersResponse,
+  LookupUsersRequest,
   LookupUsersResponse,
   SubscribeToUpdatesResponse,
   UserServiceServer,
@@ -108,23 +109,33 @@ export function createUserServiceV1(ctx: ServiceContext): UserServiceServer {
       }
     },
 
-    async lookupUsers(call) {
-      try {
-        for await (const request of call) {
-          let answer: LookupUsersResponse;
-          try {
-            answer = { id: request.id, user: toUserMessage(await store.get(request.id)) };
-          } catch (error) {
-            const mapped = toStatus(error, logger);
-            if (mapped.code === status.INTERNAL || mapped.code === status.UNAVAILABLE) throw error;
-            answer = { id: request.id, error: { code: codeName(mapped.code), message: mapped.details } };
-          }
-          if (!(await writeOrWait(call, answer))) return;
+    lookupUsers(call) {
+      const answer = async (id: number): Promise<LookupUsersResponse> => {
+        try {
+          return { id, user: toUserMessage(await store.get(id)) };
+        } catch (error) {
+          const mapped = toStatus(error, logger);
+          if (mapped.code === status.INTERNAL || mapped.code === status.UNAVAILABLE) throw error;
+          return { id, error: { code: codeName(mapped.code), message: mapped.details } };
         }
-        call.end();
-      } catch (error) {
+      };
+      // One chain keeps answers in the order asked while ids keep arriving; pausing the
+      // reader while an answer waits for 'drain' keeps a fast writer from queueing unbounded.
+      let chain = Promise.resolve(true);
+      const fail = (error: unknown) => {
         if (!call.cancelled) call.emit("error", toStatus(error, logger));
-      }
+        return false;
+      };
+      call.on("data", (request: LookupUsersRequest) => {
+        call.pause();
+        chain = chain
+          .then(async (open) => open && writeOrWait(call, await answer(request.id)))
+          .catch(fail)
+          .finally(() => call.resume());
+      });
+      call.on("end", () => {
+        void chain.then((open) => open && call.end());
+      });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   deadlineIn,
@@ -146,7 +146,7 @@ describe("SubscribeToUpdates", () => {
 
 describe("deadlines on unary calls", () => {
   it("fails with DEADLINE_EXCEEDED when the deadline is already past", async () => {
-    const error = await unary((cb) => a.getUser({ id: 1 }, { deadline: new Date(Date.now() - 1) }, cb)).then(
+    const error = await unary((cb) => a.getUser({ id: 1 }, new Metadata(), { deadline: new Date(Date.now() - 1) }, cb)).then(
       () => undefined,
       (e: ServiceError) => e,
     );

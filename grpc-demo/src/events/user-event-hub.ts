@@ -10,6 +10,8 @@ export type UserEventListener = (event: UserEventEntry) => void;
 export interface Subscription {
   /** Stops delivery; safe to call more than once. */
   close(): void;
+  /** Where delivery started: resuming from here later misses nothing. */
+  startCursor: string;
 }
 
 export interface UserEventHubOptions {
@@ -92,7 +94,7 @@ export class UserEventHub {
     // Registered before the replay reads Redis: whatever the replay does not return, the live
     // feed will, and `deliver` drops what both return.
     this.listeners.add(onLive);
-    const subscription = { close: () => void this.listeners.delete(onLive) };
+    const subscription = { close: () => void this.listeners.delete(onLive), startCursor: delivered };
     if (sinceCursor === undefined) return subscription;
     try {
       await this.checkCursor(sinceCursor);

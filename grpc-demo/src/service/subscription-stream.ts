@@ -34,8 +34,11 @@ export async function serveSubscription<T>(
     });
     if (over || call.cancelled) return stop();
     // Headers once registered, so a client knows the subscription is live before any change
-    // arrives (ignored when a replay already sent them).
-    call.sendMetadata(new Metadata());
+    // arrives (ignored when a replay already sent them). A live-only subscriber learns where it
+    // started, so it can resume from there if the stream drops before the first update.
+    const headers = new Metadata();
+    headers.set("x-subscription-cursor", subscription.startCursor);
+    call.sendMetadata(headers);
   } catch (error) {
     stop();
     if (!call.cancelled) call.emit("error", toStatus(error, ctx.logger));

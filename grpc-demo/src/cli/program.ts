@@ -1,0 +1,150 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { connectUsers } from "../client/index.js";
+import { HealthChecker } from "../client/health.js";
+import { resolveTarget } from "../client/target.js";
+import {
+  createUser,
+  deleteUser,
+  getUser,
+  importUsers,
+  listUsers,
+  lookupUsers,
+  updateUser,
+  type CommandContext,
+} from "./commands.js";
+import { runDemo } from "./demo.js";
+import { Output } from "./output.js";
+import { followUpdates } from "./subscribe.js";
+
+interface GlobalOptions {
+  target: string;
+  deadline: number;
+  token?: string;
+  json: boolean;
+}
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("must be an integer");
+  return n;
+};
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * The `userctl` command line. Every command exits non-zero with the status code and details
+ * on failure. `--target` takes one address or a comma list (client-side round_robin).
+ */
+export function buildProgram(): Command {
+  const program = new Command("userctl")
+    .description("Call the clusterkit UserService: every RPC type, from one command line")
+    .addOption(
+      new Option("-t, --target <address>", "host:port, or a comma list for client-side round_robin")
+        .env("USERS_TARGET")
+        .default("127.0.0.1:50051"),
+    )
+    .addOption(new Option("-d, --deadline <ms>", "deadline per call").argParser(positiveInt).default(5000))
+    .addOption(new Option("--token <token>", "bearer token for mutating calls").env("USERS_AUTH_TOKEN"))
+    .option("--json", "print one JSON object per line", false)
+    .showHelpAfterError();
+
+  const withClient = (run: (ctx: CommandContext, opts: GlobalOptions) => Promise<unknown>) => async () => {
+    const opts = program.opts<GlobalOptions>();
+    const out = new Output(opts.json);
+    const client = await connectUsers(opts.target, { token: opts.token });
+    try {
+      await run({ client, out, deadlineMs: opts.deadline }, opts);
+    } catch (error) {
+      out.error(error);
+      process.exitCode = 1;
+    } finally {
+      client.close();
+    }
+  };
+
+  program.command("get").argument("<id>", "user id", positiveInt).description("GetUser (unary)")
+    .action((id: number) => withClient((ctx) => getUser(ctx, id))());
+
+  program.command("list").description("ListUsers (server streaming)")
+    .option("--page-size <n>", "at most n users (0: all)", positiveInt, 0)
+    .option("--page-token <token>", "continue after a previous page", "")
+    .option("--filter <text>", "case-insensitive name filter", "")
+    .action((o: { pageSize: number; pageToken: string; filter: string }) =>
+      withClient((ctx) => listUsers(ctx, { pageSize: o.pageSize, pageToken: o.pageToken, nameFilter: o.filter }))(),
+    );
+
+  program.command("create").argument("<name>").argument("<email>").description("CreateUser (unary)")
+    .action((name: string, email: string) => withClient((ctx) => createUser(ctx, name, email))());
+
+  program.command("update").argument("<id>", "user id", positiveInt).description("UpdateUser (unary)")
+    .option("--name <name>").option("--email <email>")
+    .action((id: number, o: { name?: string; email?: string }) => withClient((ctx) => updateUser(ctx, id, o))());
+
+  program.command("delete").argument("<id>", "user id", positiveInt).description("DeleteUser (unary)")
+    .action((id: number) => withClient((ctx) => deleteUser(ctx, id))());
+
+  program.command("subscribe").description("SubscribeToUpdates (server streaming); resumes from its last cursor when the connection drops")
+    .option("--since <cursor>", "replay everything after this cursor first", "")
+    .option("--count <n>", "exit after n updates (0: until Ctrl-C)", positiveInt, 0)
+    .action((o: { since: string; count: number }) =>
+      withClient(async (ctx) => {
+        const abort = new AbortController();
+        const stop = () => abort.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        try {
+          await followUpdates(ctx.client, ctx.out, {
+            since: o.since,
+            count: o.count,
+            signal: abort.signal,
+            onReady: () => ctx.out.note("subscribed; waiting for changes (Ctrl-C to stop)"),
+          });
+        } finally {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+        }
+      })(),
+    );
+
+  program.command("import").argument("<file>", "JSON Lines or CSV (name,email); - for stdin")
+    .description("ImportUsers (client streaming)")
+    .action((file: string) => withClient(async (ctx) => {
+      const result = await importUsers(ctx, file, readStdin);
+      if (result.failedCount > 0) process.exitCode = 2;
+    })());
+
+  program.command("lookup").argument("<ids...>", "user ids").description("LookupUsers (bidirectional streaming)")
+    .action((ids: string[]) => withClient((ctx) => lookupUsers(ctx, ids.map(Number)))());
+
+  program.command("health").description("grpc.health.v1 Check").option("--service <name>", "service name", "")
+    .action((o: { service: string }) =>
+      withClient(async (ctx, opts) => {
+        const health = new HealthChecker(await resolveTarget(opts.target));
+        try {
+          const state = await health.check(o.service, opts.deadline);
+          ctx.out.emit(`${o.service || "(server)"}: ${state}`, { service: o.service, status: state });
+          if (state !== "SERVING") process.exitCode = 1;
+        } finally {
+          health.close();
+        }
+      })(),
+    );
+
+  program.command("demo").description("walk every RPC type once, like the handout's client")
+    .action(() =>
+      withClient(async (ctx, opts) => {
+        const health = new HealthChecker(await resolveTarget(opts.target));
+        try {
+          await runDemo(ctx, health);
+        } finally {
+          health.close();
+        }
+      })(),
+    );
+
+  return program;
+}

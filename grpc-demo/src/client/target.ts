@@ -17,8 +17,9 @@ export async function resolveTarget(target: string): Promise<string> {
   if (entries.length === 0) throw new Error("empty gRPC target");
   if (entries.length === 1) return entries[0]!;
   const addresses: string[] = [];
-  for (const entry of entries) {
-    const { host, port } = splitHostPort(entry);
+  // Check every entry before resolving any, so a typo fails fast with a clear message.
+  const parsed = entries.map(splitHostPort);
+  for (const { host, port } of parsed) {
     if (isIP(host)) {
       addresses.push(formatAddress(host, port));
       continue;

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("has a default for every key", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 50051, redisUrl: "redis://127.0.0.1:6379", logLevel: "info", authToken: undefined });
+    expect(config.serverId.length).toBeGreaterThan(0);
+  });
+
+  it("reads the documented variables", () => {
+    const config = loadConfig({ PORT: "6000", SERVER_ID: "users-9", USERS_AUTH_TOKEN: "t", LOG_LEVEL: "debug" });
+    expect(config).toMatchObject({ port: 6000, serverId: "users-9", authToken: "t", logLevel: "debug" });
+  });
+
+  it("fails with every bad variable named", () => {
+    expect(() => loadConfig({ PORT: "http", LOG_LEVEL: "loud", REDIS_URL: "nope" })).toThrow(
+      /PORT[\s\S]*REDIS_URL[\s\S]*LOG_LEVEL|PORT[\s\S]*LOG_LEVEL[\s\S]*REDIS_URL/,
+    );
+  });
+});

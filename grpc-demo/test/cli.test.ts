@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unary, type CreateUserResponse } from "../src/client/index.js";
+import { runCli } from "./support/run-cli.js";
+import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
+
+let cluster: UserCluster;
+let targets: string;
+
+beforeAll(async () => {
+  cluster = await startUserCluster(2, { authToken: "cli-token" });
+  targets = cluster.replicas.map((r) => r.target).join(",");
+});
+afterAll(() => cluster.close());
+
+const cli = (args: string[], input?: string) => runCli(["--target", targets, "--token", "cli-token", ...args], input);
+
+describe("userctl", () => {
+  it("demo walks every RPC type and exits 0", async () => {
+    const run = cli(["demo"]);
+    expect(await run.exited).toBe(0);
+    const out = run.stdout();
+    for (const heading of [
+      "Unary: GetUser(1)",
+      "Server streaming: ListUsers",
+      "Unary: CreateUser",
+      "Unary: UpdateUser",
+      "Client streaming: ImportUsers",
+      "Bidirectional streaming: LookupUsers",
+      "Unary: DeleteUser",
+      "Server streaming: SubscribeToUpdates",
+    ]) {
+      expect(out).toContain(heading);
+    }
+    expect(out).toMatch(/created: #\d+ Charlie/);
+    expect(out).toMatch(/deleted: #\d+ Charlie Brown/);
+    expect(out).toMatch(/served by users-1/);
+    expect(out).toMatch(/served by users-2/);
+  });
+
+  it("get, create, update, list, lookup and delete print results; --json prints JSON lines", async () => {
+    const created = cli(["--json", "create", "Olivia", "olivia@example.com"]);
+    expect(await created.exited).toBe(0);
+    const id = (JSON.parse(created.stdout()) as { created: { id: number } }).created.id;
+    expect(await cli(["update", String(id), "--name", "Liv"]).exited).toBe(0);
+    const got = cli(["get", String(id)]);
+    expect(await got.exited).toBe(0);
+    expect(got.stdout()).toContain(`#${id} Liv <olivia@example.com>`);
+    const listed = cli(["list", "--filter", "liv"]);
+    expect(await listed.exited).toBe(0);
+    expect(listed.stdout()).toMatch(/1 user\(s\)/);
+    const looked = cli(["lookup", "1", String(id)]);
+    expect(await looked.exited).toBe(0);
+    expect(looked.stdout()).toContain("Alice");
+    expect(await cli(["delete", String(id)]).exited).toBe(0);
+  });
+
+  it("prints the status code and details and exits non-zero on errors", async () => {
+    const missing = cli(["get", "987654"]);
+    expect(await missing.exited).toBe(1);
+    expect(missing.stderr()).toContain("error: NOT_FOUND: user 987654 not found");
+    const invalid = cli(["create", "Bad", "not-an-email"]);
+    expect(await invalid.exited).toBe(1);
+    expect(invalid.stderr()).toContain("error: INVALID_ARGUMENT: email 'not-an-email' is not a valid email address");
+    const anonymous = runCli(["--target", targets, "delete", "1"]);
+    expect(await anonymous.exited).toBe(1);
+    expect(anonymous.stderr()).toContain("error: UNAUTHENTICATED");
+  });
+
+  it("imports JSON Lines or CSV from stdin and reports failed rows", async () => {
+    const run = cli(["import", "-"], 'name,email\nPaul,paul@example.com\n{"name":"Quinn","email":"quinn@example.com"}\nNobody,bad\n');
+    expect(await run.exited).toBe(2);
+    expect(run.stdout()).toContain("imported: 2 created, 1 failed of 3 sent");
+    expect(run.stdout()).toContain("row 2: INVALID_ARGUMENT");
+  });
+
+  it("health exits 0 while SERVING", async () => {
+    const run = cli(["health", "--service", "userservice.v1.UserService"]);
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain("userservice.v1.UserService: SERVING");
+  });
+
+  it("subscribe resumes from its last cursor on the other replica when its replica dies", async () => {
+    const run = cli(["--json", "subscribe", "--count", "4"]);
+    await run.waitFor("subscribed");
+    const create = (name: string) =>
+      unary<CreateUserResponse>((cb) => cluster.clients[0]!.createUser({ name, email: `${name}@example.com` }, cb));
+    await create("before1");
+    await create("before2");
+    await run.waitFor("before2");
+    const serving = cluster.replicas.find((r) => r.server.openSubscriptions > 0)!;
+    const other = cluster.replicas.find((r) => r !== serving)!;
+    await serving.close();
+    await run.waitFor("resuming from");
+    // Written while the subscriber is between replicas: it must still get them, once.
+    const writer = cluster.clients[cluster.replicas.indexOf(other)]!;
+    for (const name of ["after1", "after2"]) {
+      await unary((cb) => writer.createUser({ name, email: `${name}@example.com` }, cb));
+    }
+    expect(await run.exited).toBe(0);
+    const names = run.stdout().trim().split("\n").map((line) => (JSON.parse(line) as { user: { name: string } }).user.name);
+    expect(names).toEqual(["before1", "before2", "after1", "after2"]);
+  });
+});

@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const workspace = fileURLToPath(new URL("../../", import.meta.url));
+const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
+
+export interface CliRun {
+  child: ChildProcess;
+  /** Everything printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+  /** Resolves once stdout or stderr contains `text`. */
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+}
+
+/** Runs `userctl` (src/cli/main.ts) as its own process, as a participant would. */
+export function runCli(args: string[], input?: string): CliRun {
+  const child = spawn(tsx, ["src/cli/main.ts", ...args], { cwd: workspace, stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const waiters: Array<() => void> = [];
+  const wake = () => waiters.forEach((w) => w());
+  child.stdout!.on("data", (c: Buffer) => ((out += c.toString()), wake()));
+  child.stderr!.on("data", (c: Buffer) => ((err += c.toString()), wake()));
+  if (input !== undefined) child.stdin!.end(input);
+  else child.stdin!.end();
+  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(text, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no '${text}' in CLI output:\n${out}\n${err}`)), timeoutMs);
+        const check = () => {
+          if (!out.includes(text) && !err.includes(text)) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        waiters.push(check);
+        check();
+      });
+    },
+  };
+}

@@ -21,6 +21,27 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        // Topology checks that need no Docker: the Envoy config validator.
+        test: {
+          name: "topology",
+          root: ".",
+          include: ["scripts/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        // Real containers through compose (needs a Docker engine: `npm start` or scripts/ci-prepare.sh).
+        test: {
+          name: "containers",
+          root: "test/containers",
+          include: ["**/*.test.ts"],
+          globalSetup: ["./global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
     reporters: ["default", "./test-support/summary-reporter.ts"],
     passWithNoTests: false,

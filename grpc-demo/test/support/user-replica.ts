@@ -1,4 +1,4 @@
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { connectRedis } from "../../src/server/connect-redis.js";
 import { createUserServer, type UserServerHandle } from "../../src/server/create-user-server.js";
 
@@ -17,11 +17,13 @@ export interface UserReplicaOptions {
   authToken?: string;
   eventsRetention?: number;
   shutdownTimeoutMs?: number;
+  /** Defaults to a silent logger (TEST_LOG_LEVEL to see logs). */
+  logger?: Logger;
 }
 
 /** A real user-service replica on 127.0.0.1, port 0, over the given Redis. */
 export async function startUserReplica(options: UserReplicaOptions): Promise<UserReplica> {
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const redis = await connectRedis(options.redisUrl, logger, `${options.serverId}-test`);
   const redisReader = await connectRedis(options.redisUrl, logger, `${options.serverId}-test-events`);
   const server = await createUserServer(

@@ -23,11 +23,17 @@ interface GlobalOptions {
   json: boolean;
 }
 
-const positiveInt = (value: string) => {
+const integer = (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError("must be an integer");
+  if (value.trim() === "" || !Number.isInteger(n)) throw new InvalidArgumentError(`'${value}' is not an integer`);
   return n;
 };
+const positive = (value: string) => {
+  const n = integer(value);
+  if (n <= 0) throw new InvalidArgumentError(`'${value}' must be greater than 0`);
+  return n;
+};
+const integers = (value: string, previous: number[] = []) => [...previous, integer(value)];
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -47,7 +53,7 @@ export function buildProgram(): Command {
         .env("USERS_TARGET")
         .default("127.0.0.1:50051"),
     )
-    .addOption(new Option("-d, --deadline <ms>", "deadline per call").argParser(positiveInt).default(5000))
+    .addOption(new Option("-d, --deadline <ms>", "deadline per call").argParser(positive).default(5000))
     .addOption(new Option("--token <token>", "bearer token for mutating calls").env("USERS_AUTH_TOKEN"))
     .option("--json", "print one JSON object per line", false)
     .showHelpAfterError();
@@ -66,11 +72,11 @@ export function buildProgram(): Command {
     }
   };
 
-  program.command("get").argument("<id>", "user id", positiveInt).description("GetUser (unary)")
+  program.command("get").argument("<id>", "user id", integer).description("GetUser (unary)")
     .action((id: number) => withClient((ctx) => getUser(ctx, id))());
 
   program.command("list").description("ListUsers (server streaming)")
-    .option("--page-size <n>", "at most n users (0: all)", positiveInt, 0)
+    .option("--page-size <n>", "at most n users (0: all)", integer, 0)
     .option("--page-token <token>", "continue after a previous page", "")
     .option("--filter <text>", "case-insensitive name filter", "")
     .action((o: { pageSize: number; pageToken: string; filter: string }) =>
@@ -80,16 +86,16 @@ export function buildProgram(): Command {
   program.command("create").argument("<name>").argument("<email>").description("CreateUser (unary)")
     .action((name: string, email: string) => withClient((ctx) => createUser(ctx, name, email))());
 
-  program.command("update").argument("<id>", "user id", positiveInt).description("UpdateUser (unary)")
+  program.command("update").argument("<id>", "user id", integer).description("UpdateUser (unary)")
     .option("--name <name>").option("--email <email>")
     .action((id: number, o: { name?: string; email?: string }) => withClient((ctx) => updateUser(ctx, id, o))());
 
-  program.command("delete").argument("<id>", "user id", positiveInt).description("DeleteUser (unary)")
+  program.command("delete").argument("<id>", "user id", integer).description("DeleteUser (unary)")
     .action((id: number) => withClient((ctx) => deleteUser(ctx, id))());
 
   program.command("subscribe").description("SubscribeToUpdates (server streaming); resumes from its last cursor when the connection drops")
     .option("--since <cursor>", "replay everything after this cursor first", "")
-    .option("--count <n>", "exit after n updates (0: until Ctrl-C)", positiveInt, 0)
+    .option("--count <n>", "exit after n updates (0: until Ctrl-C)", integer, 0)
     .action((o: { since: string; count: number }) =>
       withClient(async (ctx) => {
         const abort = new AbortController();
@@ -117,8 +123,8 @@ export function buildProgram(): Command {
       if (result.failedCount > 0) process.exitCode = 2;
     })());
 
-  program.command("lookup").argument("<ids...>", "user ids").description("LookupUsers (bidirectional streaming)")
-    .action((ids: string[]) => withClient((ctx) => lookupUsers(ctx, ids.map(Number)))());
+  program.command("lookup").argument("<ids...>", "user ids", integers).description("LookupUsers (bidirectional streaming)")
+    .action((ids: number[]) => withClient((ctx) => lookupUsers(ctx, ids))());
 
   program.command("health").description("grpc.health.v1 Check").option("--service <name>", "service name", "")
     .action((o: { service: string }) =>

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { RedisClient } from "../store/redis-script.js";
+import { quote } from "../store/quote.js";
 import { UserError } from "../store/user-errors.js";
 import { userKeys } from "../store/user-keys.js";
 import { compareCursors, parseCursor } from "./cursor.js";
@@ -116,7 +117,7 @@ export class UserEventHub {
     if (!parseCursor(cursor)) {
       throw new UserError(
         "INVALID_ARGUMENT",
-        `since_cursor '${cursor.slice(0, 40)}' is not a cursor (expected "<ms>-<seq>", as given by an update)`,
+        `since_cursor '${quote(cursor, 40)}' is not a cursor (expected "<ms>-<seq>", as given by an update)`,
         "since_cursor",
       );
     }

@@ -1,5 +1,6 @@
 import { status, type ServiceError, Metadata } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { wellFormed } from "../store/quote.js";
 import { grpcStatusOf, UserError } from "../store/user-errors.js";
 
 export type StatusObject = Partial<ServiceError> & { code: status; details: string };
@@ -22,7 +23,9 @@ export function toStatus(error: unknown, logger: Logger): StatusObject {
   if (error instanceof UserError) {
     const metadata = new Metadata();
     if (error.field) metadata.set("x-field", error.field);
-    return { code: grpcStatusOf[error.code], details: error.message, metadata };
+    // Messages quote user input through quote(); wellFormed is the last line of defence, as a
+    // lone surrogate in the grpc-message header would lose the whole status.
+    return { code: grpcStatusOf[error.code], details: wellFormed(error.message), metadata };
   }
   if (error instanceof Error && (UNAVAILABLE_ERRORS.has(error.name) || UNAVAILABLE_ERRORS.has(error.constructor.name))) {
     logger.warn({ err: error }, "store unavailable");

@@ -2,6 +2,7 @@ import type { UserEventType, UserRecord } from "../events/user-event.js";
 import { userRecordSchema } from "../events/user-event.js";
 import type { RedisClient } from "./redis-script.js";
 import { createUserScript, deleteUserScript, seedUsersScript, updateUserScript } from "./user-scripts.js";
+import { quote } from "./quote.js";
 import { UserError } from "./user-errors.js";
 import { scriptKeys, userKeys } from "./user-keys.js";
 import { emailKey, validEmail, validId, validName } from "./user-validation.js";
@@ -164,7 +165,7 @@ export class RedisUserStore {
     const [outcome, json, cursor] = reply as [string, string?, string?];
     if (outcome === "NOT_FOUND") throw new UserError("NOT_FOUND", `user ${context.id} not found`);
     if (outcome === "ALREADY_EXISTS") {
-      throw new UserError("ALREADY_EXISTS", `a user with email '${context.email}' already exists`, "email");
+      throw new UserError("ALREADY_EXISTS", `a user with email '${quote(context.email ?? "")}' already exists`, "email");
     }
     if (outcome !== "OK" || json === undefined || cursor === undefined) {
       throw new Error(`unexpected reply from the ${type} script: ${JSON.stringify(reply)}`);

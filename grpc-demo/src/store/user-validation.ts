@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { quote } from "./quote.js";
 import { UserError } from "./user-errors.js";
 
 export const NAME_MAX_LENGTH = 100;
@@ -21,7 +22,7 @@ export function validEmail(value: string, field = "email"): string {
   const email = value.trim();
   if (email.length === 0) throw new UserError("INVALID_ARGUMENT", `${field} must not be empty`, field);
   if (email.length > EMAIL_MAX_LENGTH || !emailSchema.safeParse(email).success) {
-    throw new UserError("INVALID_ARGUMENT", `${field} '${truncate(email)}' is not a valid email address`, field);
+    throw new UserError("INVALID_ARGUMENT", `${field} '${quote(email)}' is not a valid email address`, field);
   }
   return email;
 }
@@ -37,8 +38,4 @@ export function validId(value: number, field = "id"): number {
 /** The form emails are compared in for uniqueness. */
 export function emailKey(email: string): string {
   return email.trim().toLowerCase();
-}
-
-function truncate(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

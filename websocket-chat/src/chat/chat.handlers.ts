@@ -1,0 +1,247 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { z } from "zod";
+import { clientEventNames, type Ack, type ErrorBody, type PrivateMessage } from "../contracts/events.js";
+import {
+  handoutJoinSchema,
+  handoutMessageSchema,
+  identifySchema,
+  joinSchema,
+  leaveSchema,
+  privateMessageSchema,
+  roomMessageSchema,
+  usersSubscribeSchema,
+} from "../contracts/payloads.js";
+import type { ChatMetrics } from "../http/metrics.js";
+import type { UsersFeed } from "../users/users-feed.js";
+import { ChatError, parsePayload, splitArgs } from "./ack.js";
+import type { Presence } from "./presence.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import type { RoomFanout } from "./room-fanout.js";
+import type { RoomHistory } from "./room-history.js";
+import type { ChatServerIo, ChatSocket } from "./socket-types.js";
+
+export interface ChatContext {
+  io: ChatServerIo;
+  serverId: string;
+  presence: Presence;
+  history: RoomHistory;
+  fanout: RoomFanout;
+  limiter: RateLimiter;
+  usersFeed: UsersFeed;
+  metrics: ChatMetrics;
+  logger: Logger;
+  /** True once the replica is being dropped without cleanup (tests' crash): skip Redis work. */
+  isAborted: () => boolean;
+}
+
+/** Socket.IO room names: presence fan-out for a chat room, and every socket of one user. */
+export const ioRooms = {
+  room: (room: string) => `room:${room}`,
+  user: (nickname: string) => `user:${nickname}`,
+};
+
+const knownEvents = new Set<string>(clientEventNames);
+
+/** What a handler returns: the ack body, and what must run right after the ack is sent. */
+interface Reply {
+  body: object;
+  afterAck?: () => void;
+}
+
+/**
+ * Wires one socket. Its events run one at a time, in arrival order, so `identify` then `join`
+ * sent back to back behave as sent; every failure is answered, none escapes to the process.
+ */
+export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Promise<void> {
+  const kitRooms = new Set<string>();
+  const handoutRooms = new Set<string>();
+  let queue: Promise<void> = Promise.resolve();
+
+  const enqueue = (task: () => Promise<void>) => {
+    queue = queue.then(task, task);
+    return queue;
+  };
+
+  const refuse = (event: string, ack: Ack<object> | undefined, error: ErrorBody) => {
+    ctx.metrics.rejected.inc({ code: error.code });
+    if (ack) ack({ error });
+    else socket.emit("chat:error", { ...error, event });
+  };
+
+  function on<S extends z.ZodType>(event: string, schema: S, handler: (payload: z.infer<S>) => Promise<Reply | undefined>) {
+    socket.on(event as "chat:join", (...args: unknown[]) => {
+      const { payload, ack } = splitArgs(args);
+      void enqueue(async () => {
+        try {
+          const reply = await handler(parsePayload(schema, payload));
+          if (reply) {
+            ack?.({ ok: true, ...reply.body });
+            reply.afterAck?.();
+          }
+        } catch (error) {
+          if (error instanceof ChatError) return refuse(event, ack, error.toBody());
+          ctx.logger.error({ err: error, event, socket: socket.id }, "chat handler failed");
+          refuse(event, ack, { code: "INTERNAL", message: "the server could not handle this event; try again" });
+        }
+      });
+    });
+  }
+
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (knownEvents.has(event)) return;
+    refuse(event, splitArgs(args).ack, { code: "UNKNOWN_EVENT", message: `unknown event '${event}'` });
+  });
+
+  const nickname = (): string => {
+    const name = socket.data.nickname;
+    if (!name) throw new ChatError("NOT_IDENTIFIED", "identify with a nickname first (chat:identify)");
+    return name;
+  };
+  const author = () => socket.data.nickname ?? socket.data.tokenNickname ?? socket.id;
+
+  const spend = async (identity: string) => {
+    const decision = await ctx.limiter.hit(identity);
+    if (!decision.allowed) {
+      const seconds = Math.ceil(decision.retryAfterMs / 1000);
+      throw new ChatError("RATE_LIMITED", `too many messages; try again in ${seconds} s`, decision.retryAfterMs);
+    }
+  };
+
+  const announce = (room: string, who: string, action: "joined" | "left", members: string[]) => {
+    ctx.io.to(ioRooms.room(room)).emit("chat:presence", { room, nickname: who, action, members });
+  };
+
+  // The handout's dialect: no acks, anonymous users allowed, live messages only.
+  on("join_room", handoutJoinSchema, async (room) => {
+    if (!handoutRooms.has(room)) {
+      handoutRooms.add(room);
+      ctx.fanout.open(socket, room, "handout");
+      ctx.fanout.go(socket, room, "handout", undefined);
+    }
+    return { body: { room } };
+  });
+
+  on("message", handoutMessageSchema, async ({ room, message }) => {
+    const user = author();
+    await spend(socket.data.nickname ?? socket.data.tokenNickname ?? `socket:${socket.id}`);
+    const stored = await ctx.history.append({ room, user, text: message, server: ctx.serverId });
+    ctx.metrics.messagesIn.inc({ kind: "handout" });
+    return { body: { message: stored } };
+  });
+
+  on("chat:identify", identifySchema, async (request) => {
+    const wanted = request.nickname ?? socket.data.tokenNickname;
+    if (!wanted) throw new ChatError("INVALID_ARGUMENT", "nickname: required");
+    if (socket.data.tokenNickname && wanted !== socket.data.tokenNickname) {
+      throw new ChatError("PERMISSION_DENIED", `your token is for '${socket.data.tokenNickname}', not '${wanted}'`);
+    }
+    if (socket.data.nickname) {
+      if (socket.data.nickname === wanted) return { body: { nickname: wanted, server: ctx.serverId } };
+      throw new ChatError("INVALID_ARGUMENT", `already identified as '${socket.data.nickname}'`);
+    }
+    const owner = socket.data.tokenNickname ? `token:${wanted}` : `session:${request.sessionKey ?? socket.id}`;
+    if (!(await ctx.presence.claimNickname(wanted, owner))) {
+      throw new ChatError("NICKNAME_TAKEN", `'${wanted}' is already used by someone else`);
+    }
+    socket.data.nickname = wanted;
+    await socket.join(ioRooms.user(wanted));
+    return { body: { nickname: wanted, server: ctx.serverId } };
+  });
+
+  on("chat:join", joinSchema, async ({ room, since }) => {
+    const me = nickname();
+    const rejoin = kitRooms.has(room);
+    ctx.fanout.open(socket, room, "kit");
+    try {
+      await socket.join(ioRooms.room(room));
+      const { first, members } = rejoin
+        ? { first: false, members: await ctx.presence.members(room) }
+        : await ctx.presence.join(room, me);
+      kitRooms.add(room);
+      const { messages, truncated } = since
+        ? await ctx.history.after(room, since)
+        : { messages: await ctx.history.recent(room), truncated: false };
+      if (first) announce(room, me, "joined", members);
+      const lastId = messages.at(-1)?.id ?? since;
+      return {
+        body: { room, members, mode: since ? "replay" : "history", messages, truncated },
+        afterAck: () => ctx.fanout.go(socket, room, "kit", lastId),
+      };
+    } catch (error) {
+      if (!kitRooms.has(room)) ctx.fanout.close(socket, room, "kit");
+      throw error;
+    }
+  });
+
+  on("chat:leave", leaveSchema, async ({ room }) => {
+    const me = nickname();
+    if (!kitRooms.has(room)) throw new ChatError("NOT_FOUND", `you are not in '${room}'`);
+    await leaveRoom(room, me);
+    return { body: { room } };
+  });
+
+  on("chat:message", roomMessageSchema, async ({ room, text }) => {
+    const me = nickname();
+    if (!kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' before writing to it`);
+    await spend(me);
+    const message = await ctx.history.append({ room, user: me, text, server: ctx.serverId });
+    ctx.metrics.messagesIn.inc({ kind: "room" });
+    return { body: { message } };
+  });
+
+  on("chat:private", privateMessageSchema, async ({ to, text }) => {
+    const me = nickname();
+    if (to === me) throw new ChatError("INVALID_ARGUMENT", "to: you cannot write to yourself");
+    await spend(me);
+    if (!(await ctx.presence.isOnline(to))) throw new ChatError("NOT_FOUND", `'${to}' is not connected`);
+    const message: PrivateMessage = {
+      id: randomUUID(),
+      from: me,
+      to,
+      text,
+      server: ctx.serverId,
+      timestamp: new Date().toISOString(),
+    };
+    // Every tab of the recipient and of the sender, wherever they are connected.
+    ctx.io.to(ioRooms.user(to)).to(ioRooms.user(me)).emit("chat:private", message);
+    ctx.metrics.messagesIn.inc({ kind: "private" });
+    return { body: { message } };
+  });
+
+  on("users:subscribe", usersSubscribeSchema, async ({ since }) => ({ body: ctx.usersFeed.subscribe(socket, since) }));
+
+  on("users:unsubscribe", z.strictObject({}).optional(), async () => {
+    ctx.usersFeed.unsubscribe(socket);
+    return { body: {} };
+  });
+
+  async function leaveRoom(room: string, me: string): Promise<void> {
+    kitRooms.delete(room);
+    ctx.fanout.close(socket, room, "kit");
+    await socket.leave(ioRooms.room(room));
+    const { gone, members } = await ctx.presence.leave(room, me);
+    if (gone) announce(room, me, "left", members);
+  }
+
+  // Resolves once the socket's presence is cleaned up, so a graceful close can wait for it.
+  return new Promise((resolve) => {
+    socket.on("disconnect", () => {
+      for (const room of handoutRooms) ctx.fanout.close(socket, room, "handout");
+      ctx.usersFeed.unsubscribe(socket);
+      void enqueue(async () => {
+        const me = socket.data.nickname;
+        if (ctx.isAborted() || !me) {
+          for (const room of kitRooms) ctx.fanout.close(socket, room, "kit");
+          return;
+        }
+        try {
+          for (const room of [...kitRooms]) await leaveRoom(room, me);
+          await ctx.presence.releaseNickname(me);
+        } catch (error) {
+          ctx.logger.warn({ err: error, socket: socket.id }, "presence cleanup failed; the lease will expire it");
+        }
+      }).then(() => resolve());
+    });
+  });
+}

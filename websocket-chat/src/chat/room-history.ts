@@ -1,0 +1,86 @@
+import type { RoomMessage } from "../contracts/events.js";
+import type { RedisClient } from "../redis/connect-redis.js";
+import { chatKeys, compareStreamIds } from "../redis/keys.js";
+import { LuaScript } from "../redis/lua-script.js";
+
+/**
+ * Appends to the room's capped stream and publishes the stored message in one atomic step, so
+ * the order on the channel is the order of the ids: every replica delivers a room's messages in
+ * id order, which is what lets a client resume from its last id without gap or duplicate.
+ */
+const appendScript = new LuaScript(`
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
+  'user', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
+local message = cjson.encode({ id = id, room = ARGV[3], user = ARGV[4], text = ARGV[5],
+  server = ARGV[6], timestamp = ARGV[7] })
+redis.call('PUBLISH', ARGV[1], message)
+return id
+`);
+
+export interface NewRoomMessage {
+  room: string;
+  user: string;
+  text: string;
+  server: string;
+}
+
+export interface Replay {
+  messages: RoomMessage[];
+  /** Messages after `since` were trimmed away before the client came back. */
+  truncated: boolean;
+}
+
+type StreamEntry = { id: string; message: Record<string, string> };
+
+function toMessage(room: string, entry: StreamEntry): RoomMessage {
+  const { user = "", text = "", server = "", timestamp = "" } = entry.message;
+  return { id: entry.id, room, user, text, server, timestamp };
+}
+
+/** Room messages in Redis streams: append, last N for a newcomer, everything after an id for a returner. */
+export class RoomHistory {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly options: { historySize: number; retention: number },
+  ) {}
+
+  async append(input: NewRoomMessage): Promise<RoomMessage> {
+    const timestamp = new Date().toISOString();
+    const id = (await appendScript.run(
+      this.redis,
+      [chatKeys.roomLog(input.room)],
+      [chatKeys.roomMessagesChannel, this.options.retention, input.room, input.user, input.text, input.server, timestamp],
+    )) as string;
+    return { id, ...input, timestamp };
+  }
+
+  /** The room's last `historySize` messages, oldest first. */
+  async recent(room: string): Promise<RoomMessage[]> {
+    if (this.options.historySize === 0) return [];
+    const entries = await this.redis.xRevRange(chatKeys.roomLog(room), "+", "-", { COUNT: this.options.historySize });
+    return entries.reverse().map((entry) => toMessage(room, entry));
+  }
+
+  /** Every retained message strictly after `since`, oldest first. */
+  async after(room: string, since: string): Promise<Replay> {
+    const key = chatKeys.roomLog(room);
+    const entries = await this.redis.xRange(key, `(${since}`, "+", { COUNT: this.options.retention });
+    const trimmedUpTo = await this.lastTrimmedId(key);
+    const truncated = trimmedUpTo !== undefined && compareStreamIds(since, trimmedUpTo) < 0;
+    return { messages: entries.map((entry) => toMessage(room, entry)), truncated };
+  }
+
+  /** The newest id the cap has removed (Redis 7 `max-deleted-entry-id`), if any. */
+  private async lastTrimmedId(key: string): Promise<string | undefined> {
+    let reply: unknown;
+    try {
+      reply = await this.redis.sendCommand(["XINFO", "STREAM", key]);
+    } catch {
+      return undefined; // no such stream yet
+    }
+    if (!Array.isArray(reply)) return undefined;
+    const at = reply.indexOf("max-deleted-entry-id");
+    const value: unknown = at >= 0 ? reply[at + 1] : undefined;
+    return typeof value === "string" && value !== "0-0" ? value : undefined;
+  }
+}

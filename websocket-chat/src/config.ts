@@ -1,0 +1,113 @@
+import { hostname } from "node:os";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * Every setting of a chat replica. Read from the environment once, in `main.ts`; each key has a
+ * default, and a bad value stops the start with the variable's name.
+ */
+const schema = z.object({
+  /** HTTP + Socket.IO port. @default 3000 */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Address to bind. @default "0.0.0.0" */
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** The Redis every replica shares (adapter, history, presence, users events). @default "redis://127.0.0.1:6379" */
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  /** This replica's name, shown on every message it accepts. @default hostname */
+  SERVER_ID: z.string().min(1).max(64).default(hostname()),
+  /** HMAC secret (>= 32 chars) for HS256 tokens; when set, every socket and /api call needs one. @default unset */
+  CHAT_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Messages a room sends to whoever joins it. @default 50 */
+  CHAT_HISTORY_SIZE: z.coerce.number().int().min(0).max(1000).default(50),
+  /** Messages kept per room (capped stream); a reconnect further behind than this is told so. @default 1000 */
+  CHAT_ROOM_RETENTION: positiveInt(1000),
+  /** Messages (room + private) one user may send per window, across the whole cluster. @default 20 */
+  CHAT_RATE_LIMIT: positiveInt(20),
+  /** Rate-limit window. @default 10000 */
+  CHAT_RATE_WINDOW_MS: positiveInt(10_000),
+  /** Largest Socket.IO packet accepted; bigger ones close that connection. @default 16384 */
+  CHAT_MAX_PAYLOAD_BYTES: positiveInt(16_384),
+  /**
+   * A replica that stops heartbeating is declared dead after this long and its members vanish
+   * from every list; it heartbeats every third of it. @default 10000
+   */
+  CHAT_PRESENCE_TTL_MS: z.coerce.number().int().min(300).default(10_000),
+  /** Comma list of origins allowed to connect from another site; empty = same origin only; "*" = any. @default "" */
+  CORS_ORIGIN: z.string().default(""),
+  /**
+   * Engine.IO ping interval. Keep interval + timeout below the proxy's read timeout (nginx
+   * proxy_read_timeout defaults to 60 s) or idle sockets get cut. @default 25000
+   */
+  PING_INTERVAL_MS: positiveInt(25_000),
+  /** Engine.IO ping timeout. @default 20000 */
+  PING_TIMEOUT_MS: positiveInt(20_000),
+  /** gRPC address of the user service (one host:port, a comma list, or a grpc-js target). @default "127.0.0.1:50051" */
+  USERS_TARGET: z.string().min(1).default("127.0.0.1:50051"),
+  /** Bearer token sent to the user service on mutations. @default unset */
+  USERS_AUTH_TOKEN: z.string().min(1).optional(),
+  /** Built browser client served at `/`. @default "<workspace>/web/dist" */
+  WEB_DIST: z.string().optional(),
+  /** On SIGTERM, how long sockets may take to drain before Redis is closed anyway. @default 5000 */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  /** pino level. @default "info" */
+  LOG_LEVEL: z.enum(logLevels).default("info"),
+});
+
+export interface ChatConfig {
+  port: number;
+  host: string;
+  redisUrl: string;
+  serverId: string;
+  authSecret: string | undefined;
+  historySize: number;
+  roomRetention: number;
+  rateLimit: number;
+  rateWindowMs: number;
+  maxPayloadBytes: number;
+  presenceTtlMs: number;
+  /** `true` = any origin, `[]` = same origin only. */
+  corsOrigins: true | string[];
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  usersTarget: string;
+  usersAuthToken: string | undefined;
+  webDist: string;
+  shutdownTimeoutMs: number;
+  logLevel: (typeof logLevels)[number];
+}
+
+/** Parses the environment; throws one error naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid chat configuration:\n${problems.join("\n")}`);
+  }
+  const c = parsed.data;
+  const origins = c.CORS_ORIGIN.split(",").map((o) => o.trim()).filter((o) => o !== "");
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    redisUrl: c.REDIS_URL,
+    serverId: c.SERVER_ID,
+    authSecret: c.CHAT_AUTH_SECRET,
+    historySize: c.CHAT_HISTORY_SIZE,
+    roomRetention: c.CHAT_ROOM_RETENTION,
+    rateLimit: c.CHAT_RATE_LIMIT,
+    rateWindowMs: c.CHAT_RATE_WINDOW_MS,
+    maxPayloadBytes: c.CHAT_MAX_PAYLOAD_BYTES,
+    presenceTtlMs: c.CHAT_PRESENCE_TTL_MS,
+    corsOrigins: origins.includes("*") ? true : origins,
+    pingIntervalMs: c.PING_INTERVAL_MS,
+    pingTimeoutMs: c.PING_TIMEOUT_MS,
+    usersTarget: c.USERS_TARGET,
+    usersAuthToken: c.USERS_AUTH_TOKEN,
+    webDist: c.WEB_DIST ?? fileURLToPath(new URL("../web/dist", import.meta.url)),
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    logLevel: c.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,130 @@
+import type { UserEventEntry, UserRecord } from "grpc-demo/events";
+import type {
+  IdentifyRequest,
+  JoinRequest,
+  LeaveRequest,
+  PrivateMessageRequest,
+  RoomMessageRequest,
+  UsersSubscribeRequest,
+  HandoutMessageRequest,
+} from "./payloads.js";
+
+/**
+ * The Socket.IO protocol, typed once for the server, the browser client and the tests.
+ * Two dialects share the rooms: the handout's (`join_room`, `message`) and the kit's
+ * (`chat:*`, `users:*`), where every client event is acknowledged.
+ */
+
+export const errorCodes = [
+  "INVALID_ARGUMENT",
+  "UNAUTHENTICATED",
+  "PERMISSION_DENIED",
+  "NICKNAME_TAKEN",
+  "NOT_IDENTIFIED",
+  "NOT_FOUND",
+  "RATE_LIMITED",
+  "UNKNOWN_EVENT",
+  "UNAVAILABLE",
+  "INTERNAL",
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** For RATE_LIMITED: when the next message will be accepted. */
+  retryAfterMs?: number;
+}
+
+/** Every acknowledgement: `{ ok: true, ... }` or `{ error }`. */
+export type AckResult<T extends object = object> = ({ ok: true } & T) | { error: ErrorBody };
+export type Ack<T extends object = object> = (result: AckResult<T>) => void;
+
+/** A room message as stored and delivered; `id` is its stream position in the room. */
+export interface RoomMessage {
+  id: string;
+  room: string;
+  /** Nickname, or the socket id of a handout client that never identified. */
+  user: string;
+  text: string;
+  /** SERVER_ID of the replica that accepted it. */
+  server: string;
+  /** ISO 8601. */
+  timestamp: string;
+}
+
+export interface PrivateMessage {
+  id: string;
+  from: string;
+  to: string;
+  text: string;
+  server: string;
+  timestamp: string;
+}
+
+export interface PresenceEvent {
+  room: string;
+  nickname: string;
+  action: "joined" | "left";
+  /** Everyone in the room after the change, sorted. */
+  members: string[];
+}
+
+export interface JoinResult {
+  room: string;
+  members: string[];
+  /** `history`: the room's last messages; `replay`: everything after `since`, in order. */
+  mode: "history" | "replay";
+  messages: RoomMessage[];
+  /** True when `since` is older than what the room keeps: some messages are gone for good. */
+  truncated: boolean;
+}
+
+/** The handout's broadcast, unchanged. */
+export interface HandoutMessage {
+  user: string;
+  message: string;
+  server: string;
+  timestamp: string;
+}
+
+export type UsersSubscription =
+  | { mode: "snapshot"; users: UserRecord[]; cursor: string }
+  | { mode: "events"; events: UserEventEntry[]; cursor: string };
+
+export interface ClientToServerEvents {
+  join_room: (room: string) => void;
+  message: (payload: HandoutMessageRequest) => void;
+  "chat:identify": (payload: IdentifyRequest, ack: Ack<{ nickname: string; server: string }>) => void;
+  "chat:join": (payload: JoinRequest, ack: Ack<JoinResult>) => void;
+  "chat:leave": (payload: LeaveRequest, ack: Ack<{ room: string }>) => void;
+  "chat:message": (payload: RoomMessageRequest, ack: Ack<{ message: RoomMessage }>) => void;
+  "chat:private": (payload: PrivateMessageRequest, ack: Ack<{ message: PrivateMessage }>) => void;
+  "users:subscribe": (payload: UsersSubscribeRequest, ack: Ack<UsersSubscription>) => void;
+  "users:unsubscribe": (payload: Record<string, never>, ack: Ack) => void;
+}
+
+export interface ServerToClientEvents {
+  message: (payload: HandoutMessage) => void;
+  "chat:message": (message: RoomMessage) => void;
+  "chat:private": (message: PrivateMessage) => void;
+  "chat:presence": (event: PresenceEvent) => void;
+  /** Errors for events sent without an acknowledgement callback (the handout client). */
+  "chat:error": (error: ErrorBody & { event: string }) => void;
+  "users:event": (event: UserEventEntry) => void;
+}
+
+/** Names of every event a client may send; anything else gets UNKNOWN_EVENT. */
+export const clientEventNames = [
+  "join_room",
+  "message",
+  "chat:identify",
+  "chat:join",
+  "chat:leave",
+  "chat:message",
+  "chat:private",
+  "users:subscribe",
+  "users:unsubscribe",
+] as const satisfies readonly (keyof ClientToServerEvents)[];
+
+export type { UserEventEntry, UserRecord };

@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { MAX_MESSAGE_CHARS, NICKNAME_PATTERN, ROOM_PATTERN } from "./limits.js";
+
+/**
+ * What clients may send, as zod schemas; the TS types every side uses are inferred from them.
+ * The browser imports only the types (`import type`), so zod stays out of its bundle.
+ */
+
+export const nicknameSchema = z.string().regex(NICKNAME_PATTERN, "nickname: 2-32 letters, digits, '_', '.', '-'");
+export const roomSchema = z.string().regex(ROOM_PATTERN, "room: 1-64 letters, digits, '_', '.', '-'");
+/** A Redis stream id, the position of a room message. */
+export const messageIdSchema = z.string().regex(/^\d{1,20}-\d{1,20}$/, "a message id looks like '1700000000000-0'");
+const textSchema = z
+  .string()
+  .refine((text) => text.trim() !== "", "message must not be empty")
+  .refine((text) => text.length <= MAX_MESSAGE_CHARS, `message is longer than ${MAX_MESSAGE_CHARS} characters`);
+
+export const identifySchema = z.strictObject({
+  /** Optional when the handshake token already names the user. */
+  nickname: nicknameSchema.optional(),
+  /**
+   * A random secret the browser keeps (localStorage) so its other tabs may use the same nickname
+   * while anyone else is refused it. Ignored with token auth: the token is the identity.
+   */
+  sessionKey: z.string().min(16).max(128).optional(),
+});
+
+export const joinSchema = z.strictObject({
+  room: roomSchema,
+  /** Last message id this client has for the room: the join replays everything after it. */
+  since: messageIdSchema.optional(),
+});
+
+export const leaveSchema = z.strictObject({ room: roomSchema });
+export const roomMessageSchema = z.strictObject({ room: roomSchema, text: textSchema });
+export const privateMessageSchema = z.strictObject({ to: nicknameSchema, text: textSchema });
+export const usersSubscribeSchema = z.strictObject({
+  /** The last users-event cursor this page applied; omitted = send a snapshot. */
+  since: messageIdSchema.optional(),
+});
+
+/** The handout's own payloads, kept exactly as its HTML client sends them. */
+export const handoutJoinSchema = roomSchema;
+export const handoutMessageSchema = z.object({ room: roomSchema, message: textSchema });
+
+export type IdentifyRequest = z.infer<typeof identifySchema>;
+export type JoinRequest = z.infer<typeof joinSchema>;
+export type LeaveRequest = z.infer<typeof leaveSchema>;
+export type RoomMessageRequest = z.infer<typeof roomMessageSchema>;
+export type PrivateMessageRequest = z.infer<typeof privateMessageSchema>;
+export type UsersSubscribeRequest = z.infer<typeof usersSubscribeSchema>;
+export type HandoutMessageRequest = z.infer<typeof handoutMessageSchema>;

@@ -1,0 +1,248 @@
+import { createServer, type Server as HttpServer } from "node:http";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { Server } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { Logger } from "pino";
+import type { UserServiceClient } from "grpc-demo/client";
+import type { ChatConfig } from "./config.js";
+import { ChatTokens, bearerToken } from "./auth/tokens.js";
+import { registerChatHandlers, ioRooms } from "./chat/chat.handlers.js";
+import { Presence } from "./chat/presence.js";
+import { RateLimiter } from "./chat/rate-limiter.js";
+import { RoomFanout } from "./chat/room-fanout.js";
+import { RoomHistory } from "./chat/room-history.js";
+import type { ChatServerIo } from "./chat/socket-types.js";
+import { corsMiddleware, originAllowed } from "./http/cors.js";
+import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
+import { usersRouter } from "./http/users.routes.js";
+import { closeRedis, type RedisClient } from "./redis/connect-redis.js";
+import { UsersFeed, type UsersFeedOptions } from "./users/users-feed.js";
+
+export type ChatServerConfig = Pick<
+  ChatConfig,
+  | "serverId"
+  | "authSecret"
+  | "historySize"
+  | "roomRetention"
+  | "rateLimit"
+  | "rateWindowMs"
+  | "maxPayloadBytes"
+  | "presenceTtlMs"
+  | "corsOrigins"
+  | "pingIntervalMs"
+  | "pingTimeoutMs"
+  | "webDist"
+  | "shutdownTimeoutMs"
+> & { usersFeed?: UsersFeedOptions };
+
+export interface ChatServerDeps {
+  /** Commands connection. The server duplicates it for the adapter, its subscriber and the users reader, and closes those itself. */
+  redis: RedisClient;
+  logger: Logger;
+  /** The user service; without it the users feed and `/api/users` answer UNAVAILABLE. */
+  users?: UserServiceClient | undefined;
+}
+
+export interface ChatServerHandle {
+  io: ChatServerIo;
+  http: HttpServer;
+  metrics: ChatMetrics;
+  /** This process's presence identity (`<serverId>:<random>`). */
+  instance: string;
+  /** Listens; resolves with the bound port (pass 0 for any). */
+  listen(port: number, host?: string): Promise<number>;
+  /**
+   * Graceful stop: /readyz fails, new connections are refused, every socket is closed at the
+   * transport level (so clients reconnect, to another replica behind the proxy), presence is
+   * withdrawn, then the server's own Redis connections close. Bounded by shutdownTimeoutMs.
+   */
+  close(): Promise<void>;
+  /**
+   * Drops everything at once and cleans nothing up, as a crash (SIGKILL) would: the cluster only
+   * finds out when the presence lease runs out. For tests and chaos demos.
+   */
+  abort(): Promise<void>;
+}
+
+const securityHeaders = (_req: Request, res: Response, next: NextFunction) => {
+  res.setHeader(
+    "Content-Security-Policy",
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  );
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Referrer-Policy", "no-referrer");
+  next();
+};
+
+async function duplicate(redis: RedisClient, logger: Logger, role: string): Promise<RedisClient> {
+  const client = redis.duplicate();
+  client.on("error", (error: Error) => logger.warn({ err: error, connection: role }, "redis connection error"));
+  await client.connect();
+  return client;
+}
+
+/**
+ * Builds one chat replica from its parts: express (health, metrics, users API, the page), Socket.IO
+ * over the Redis adapter, room history, presence and the users feed. Nothing listens until
+ * `listen()`; `main.ts` is the only caller that reads the environment.
+ */
+export async function createChatServer(deps: ChatServerDeps, config: ChatServerConfig): Promise<ChatServerHandle> {
+  const { redis, logger } = deps;
+  const [pub, sub, roomSub, usersReader] = await Promise.all([
+    duplicate(redis, logger, "adapter-pub"),
+    duplicate(redis, logger, "adapter-sub"),
+    duplicate(redis, logger, "room-messages"),
+    duplicate(redis, logger, "users-events"),
+  ]);
+  const ownConnections = [pub, sub, roomSub, usersReader];
+  const tokens = config.authSecret ? new ChatTokens(config.authSecret) : undefined;
+  let draining = false;
+  let aborted = false;
+
+  const app = express();
+  app.disable("x-powered-by");
+  const http = createServer(app);
+  const io: ChatServerIo = new Server(http, {
+    adapter: createAdapter(pub, sub),
+    maxHttpBufferSize: config.maxPayloadBytes,
+    pingInterval: config.pingIntervalMs,
+    pingTimeout: config.pingTimeoutMs,
+    cors: { origin: config.corsOrigins === true ? true : config.corsOrigins },
+    allowRequest: (req, callback) => {
+      if (draining) return callback("server shutting down", false);
+      if (!originAllowed(config.corsOrigins, req.headers.origin, req.headers.host)) return callback("origin not allowed", false);
+      callback(null, true);
+    },
+  });
+
+  const fanout = new RoomFanout(roomSub, logger, (dialect) => metrics.messagesOut.inc({ kind: dialect }));
+  const metrics = createChatMetrics(config.serverId, { sockets: () => io.of("/").sockets.size, rooms: () => fanout.roomCount });
+  const presence = new Presence(redis, logger, {
+    serverId: config.serverId,
+    ttlMs: config.presenceTtlMs,
+    onLeft: (room, nickname, members) =>
+      io.to(ioRooms.room(room)).emit("chat:presence", { room, nickname, action: "left", members }),
+  });
+  const history = new RoomHistory(redis, { historySize: config.historySize, retention: config.roomRetention });
+  const limiter = new RateLimiter(redis, { limit: config.rateLimit, windowMs: config.rateWindowMs });
+  const usersFeed = new UsersFeed(
+    { users: deps.users, reader: usersReader, logger, onEvent: () => metrics.userEvents.inc() },
+    config.usersFeed,
+  );
+
+  // --- HTTP ---
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok", server: config.serverId });
+  });
+  app.get("/readyz", async (_req, res) => {
+    if (draining) return res.status(503).json({ status: "draining", server: config.serverId });
+    try {
+      await Promise.race([
+        redis.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("redis ping timed out")), 1_000).unref()),
+      ]);
+      res.json({ status: "ready", server: config.serverId, usersFeed: usersFeed.ready ? "ready" : "loading" });
+    } catch (error) {
+      res.status(503).json({ status: "redis unreachable", server: config.serverId, detail: (error as Error).message });
+    }
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.setHeader("Content-Type", metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  app.use("/api", corsMiddleware(config.corsOrigins), express.json({ limit: "16kb" }));
+  if (tokens) {
+    app.use("/api", async (req, res, next) => {
+      try {
+        await tokens.verify(bearerToken(req.headers.authorization));
+        next();
+      } catch (error) {
+        res.status(401).json({ error: { code: "UNAUTHENTICATED", message: (error as Error).message } });
+      }
+    });
+  }
+  app.use("/api/users", usersRouter(deps.users, logger));
+  app.use(securityHeaders, express.static(config.webDist, { index: "index.html", maxAge: "1h" }));
+  app.get("/", (_req, res) => {
+    const built = existsSync(join(config.webDist, "index.html"));
+    res.type("text/plain").send(built ? "" : "The web client is not built yet: npm run build:web -w websocket-chat\n");
+  });
+
+  // --- Socket.IO ---
+  io.use(async (socket, next) => {
+    socket.data.nickname = undefined;
+    socket.data.tokenNickname = undefined;
+    if (!tokens) return next();
+    try {
+      socket.data.tokenNickname = await tokens.verify(socket.handshake.auth.token);
+      next();
+    } catch (error) {
+      metrics.rejected.inc({ code: "UNAUTHENTICATED" });
+      next(Object.assign(new Error((error as Error).message), { data: { code: "UNAUTHENTICATED" } }));
+    }
+  });
+
+  const cleanups = new Set<Promise<void>>();
+  const ctx = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, isAborted: () => aborted };
+  io.on("connection", (socket) => {
+    const done = registerChatHandlers(socket, ctx);
+    socket.once("disconnect", () => {
+      cleanups.add(done);
+      void done.finally(() => cleanups.delete(done));
+    });
+  });
+
+  await fanout.start();
+  await presence.start();
+  usersFeed.start();
+
+  const closeConnections = async () => {
+    await Promise.all(ownConnections.map((client) => closeRedis(client)));
+  };
+
+  return {
+    io,
+    http,
+    metrics,
+    instance: presence.instance,
+    listen(port, host = "0.0.0.0") {
+      return new Promise((resolve, reject) => {
+        http.once("error", reject);
+        http.listen(port, host, () => {
+          http.off("error", reject);
+          resolve((http.address() as AddressInfo).port);
+        });
+      });
+    },
+    async close() {
+      if (draining) return;
+      draining = true;
+      const bound = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
+      const drain = async () => {
+        http.close();
+        // A transport-level close reads as a lost connection: clients reconnect on their own.
+        for (const socket of io.of("/").sockets.values()) socket.conn.close();
+        await Promise.all(cleanups);
+      };
+      await Promise.race([drain(), bound]);
+      await usersFeed.stop();
+      await presence.stop(true).catch((error: unknown) => logger.warn({ err: error }, "could not withdraw presence"));
+      await io.close().catch(() => undefined);
+      http.closeAllConnections();
+      await closeConnections();
+    },
+    async abort() {
+      aborted = true;
+      draining = true;
+      await presence.stop(false);
+      await Promise.all(ownConnections.map((client) => (client.isOpen ? client.disconnect().catch(() => undefined) : undefined)));
+      io.engine.close();
+      http.closeAllConnections();
+      http.close();
+      await usersFeed.stop();
+    },
+  };
+}

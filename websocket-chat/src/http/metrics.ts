@@ -1,0 +1,55 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * This replica's metrics, in its own registry (never prom-client's global one): three replicas
+ * in one test process each report their own numbers, all labelled with `replica`.
+ */
+export function createChatMetrics(serverId: string, sample: { sockets: () => number; rooms: () => number }) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ replica: serverId });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    sockets: new Gauge({
+      name: "chat_sockets",
+      help: "Sockets connected to this replica",
+      registers: [registry],
+      collect() {
+        this.set(sample.sockets());
+      },
+    }),
+    rooms: new Gauge({
+      name: "chat_rooms",
+      help: "Rooms with at least one socket on this replica",
+      registers: [registry],
+      collect() {
+        this.set(sample.rooms());
+      },
+    }),
+    messagesIn: new Counter({
+      name: "chat_messages_in_total",
+      help: "Messages accepted from this replica's sockets",
+      labelNames: ["kind"] as const,
+      registers: [registry],
+    }),
+    messagesOut: new Counter({
+      name: "chat_messages_out_total",
+      help: "Messages delivered to this replica's sockets",
+      labelNames: ["kind"] as const,
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: "chat_rejected_total",
+      help: "Client events refused, by error code",
+      labelNames: ["code"] as const,
+      registers: [registry],
+    }),
+    userEvents: new Counter({
+      name: "chat_user_events_total",
+      help: "Users domain events read from the stream by this replica",
+      registers: [registry],
+    }),
+  };
+}
+
+export type ChatMetrics = ReturnType<typeof createChatMetrics>;

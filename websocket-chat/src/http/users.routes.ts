@@ -1,0 +1,91 @@
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import type { UserServiceClient } from "grpc-demo/client";
+import type { Logger } from "pino";
+import { toUserRecord } from "../users/users-feed.js";
+
+const createBody = z.strictObject({ name: z.string().min(1).max(100), email: z.string().min(3).max(254) });
+const updateBody = z
+  .strictObject({ name: z.string().min(1).max(100).optional(), email: z.string().min(3).max(254).optional() })
+  .refine((body) => body.name !== undefined || body.email !== undefined, "give a name, an email, or both");
+const idParam = z.coerce.number().int().positive();
+
+/** gRPC status -> HTTP status for the page's users form. */
+const httpStatusOf: Partial<Record<number, number>> = {
+  [status.INVALID_ARGUMENT]: 400,
+  [status.NOT_FOUND]: 404,
+  [status.ALREADY_EXISTS]: 409,
+  [status.UNAUTHENTICATED]: 401,
+  [status.PERMISSION_DENIED]: 403,
+  [status.UNAVAILABLE]: 503,
+  [status.DEADLINE_EXCEEDED]: 504,
+};
+
+function isServiceError(error: unknown): error is ServiceError {
+  return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number";
+}
+
+function call<T>(start: (callback: (error: ServiceError | null, response?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((error, response) => (error ? reject(error) : resolve(response as T))));
+}
+
+/**
+ * `POST /api/users`, `PUT /api/users/:id`, `DELETE /api/users/:id`: the page's users form, passed
+ * to the user service over gRPC. The resulting events come back through the live users feed.
+ */
+export function usersRouter(users: UserServiceClient | undefined, logger: Logger): Router {
+  const router = Router();
+  const deadline = () => ({ deadline: new Date(Date.now() + 5_000) });
+
+  const run = async (res: Response, work: () => Promise<unknown>, okStatus = 200) => {
+    if (!users) return res.status(503).json({ error: { code: "UNAVAILABLE", message: "USERS_TARGET is not configured" } });
+    try {
+      res.status(okStatus).json({ user: await work() });
+    } catch (error) {
+      if (error instanceof z.ZodError) {
+        const issue = error.issues[0];
+        const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+        return res.status(400).json({ error: { code: "INVALID_ARGUMENT", message: `${where}${issue?.message ?? "invalid"}` } });
+      }
+      if (isServiceError(error)) {
+        const http = httpStatusOf[error.code] ?? 502;
+        if (http >= 500) logger.warn({ err: error }, "user service call failed");
+        return res.status(http).json({ error: { code: status[error.code] ?? "UNKNOWN", message: error.details || error.message } });
+      }
+      logger.error({ err: error }, "users API failed");
+      res.status(500).json({ error: { code: "INTERNAL", message: "internal error" } });
+    }
+  };
+
+  router.post("/", (req: Request, res: Response) =>
+    run(
+      res,
+      async () => {
+        const body = createBody.parse(req.body);
+        const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.createUser(body, new Metadata(), deadline(), cb));
+        return reply.user && toUserRecord(reply.user);
+      },
+      201,
+    ),
+  );
+
+  router.put("/:id", (req: Request, res: Response) =>
+    run(res, async () => {
+      const id = idParam.parse(req.params.id);
+      const body = updateBody.parse(req.body);
+      const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.updateUser({ id, ...body }, new Metadata(), deadline(), cb));
+      return reply.user && toUserRecord(reply.user);
+    }),
+  );
+
+  router.delete("/:id", (req: Request, res: Response) =>
+    run(res, async () => {
+      const id = idParam.parse(req.params.id);
+      const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.deleteUser({ id }, new Metadata(), deadline(), cb));
+      return reply.user && toUserRecord(reply.user);
+    }),
+  );
+
+  return router;
+}

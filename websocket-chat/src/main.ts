@@ -1,0 +1,43 @@
+import { pino } from "pino";
+import { connectUsers } from "grpc-demo/client";
+import { loadConfig } from "./config.js";
+import { createChatServer } from "./create-chat-server.js";
+import { closeRedis, connectRedis } from "./redis/connect-redis.js";
+
+// The only module that reads the environment, connects, listens and handles signals.
+const config = loadConfig();
+const logger = pino({ level: config.logLevel, base: { replica: config.serverId } });
+
+const redis = await connectRedis(config.redisUrl, logger, `chat-${config.serverId}`);
+const users = await connectUsers(config.usersTarget, { token: config.usersAuthToken });
+const server = await createChatServer({ redis, logger, users }, config);
+const port = await server.listen(config.port, config.host);
+logger.info({ port, instance: server.instance, auth: config.authSecret ? "token" : "off" }, "chat replica listening");
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: draining sockets");
+    // Whatever hangs (a Redis that never answers QUIT), the process is gone within this bound.
+    setTimeout(() => {
+      logger.error("shutdown took too long; exiting anyway");
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 3_000).unref();
+    server
+      .close()
+      .then(() => closeRedis(redis))
+      .then(() => users.close())
+      .then(
+        () => {
+          logger.info("stopped");
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * Every Redis key the chat owns, in one place. All start with `chat:`; the users service owns
+ * `users:*`, the Socket.IO adapter owns `socket.io#*` channels.
+ */
+export const chatKeys = {
+  /** Stream of a room's messages (capped); entry ids are message ids. */
+  roomLog: (room: string) => `chat:room:${room}:log`,
+  /** Hash `<instance>|<nickname>` -> open sockets of that user in the room on that instance. */
+  roomMembers: (room: string) => `chat:room:${room}:members`,
+  /** Sorted set: instance -> time (Redis clock, ms) after which it counts as dead. */
+  instances: "chat:instances",
+  /** Rooms where an instance has (or had) members, for cleaning up after it dies. */
+  instanceRooms: (instance: string) => `chat:instance:${instance}:rooms`,
+  /** Nicknames an instance holds, for cleaning up after it dies. */
+  instanceNicks: (instance: string) => `chat:instance:${instance}:nicks`,
+  /** Hash: `owner` -> who holds the nickname; `<instance>` -> that user's sockets on it. */
+  nickname: (nickname: string) => `chat:nick:${nickname}`,
+  /** Fixed-window counter of one user's messages. */
+  rate: (identity: string) => `chat:rate:${identity}`,
+  /** Pub/sub channel carrying every accepted room message, in stream order. */
+  roomMessagesChannel: "chat:room-messages",
+} as const;
+
+/** Orders two Redis stream ids ("<ms>-<seq>"): negative, zero or positive. */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs = "0", aSeq = "0"] = a.split("-");
+  const [bMs = "0", bSeq = "0"] = b.split("-");
+  const byMs = BigInt(aMs) - BigInt(bMs);
+  if (byMs !== 0n) return byMs < 0n ? -1 : 1;
+  const bySeq = BigInt(aSeq) - BigInt(bSeq);
+  return bySeq === 0n ? 0 : bySeq < 0n ? -1 : 1;
+}

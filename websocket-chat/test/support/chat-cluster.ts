@@ -1,0 +1,123 @@
+import { pino } from "pino";
+import { io as connect, type Socket } from "socket.io-client";
+import type { UserServiceClient } from "grpc-demo/client";
+import { startRedis, type TestRedis } from "../../../test-support/redis-server.js";
+import { createChatServer, type ChatServerConfig, type ChatServerHandle } from "../../src/create-chat-server.js";
+import { connectRedis, closeRedis, type RedisClient } from "../../src/redis/connect-redis.js";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../src/contracts/events.js";
+
+export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface TestReplica {
+  serverId: string;
+  url: string;
+  server: ChatServerHandle;
+  redis: RedisClient;
+  /** Graceful close (what SIGTERM does). */
+  close(): Promise<void>;
+  /** Crash: no cleanup, every connection dropped. */
+  kill(): Promise<void>;
+}
+
+export interface TestCluster {
+  redis: TestRedis;
+  /** A spare connection for assertions on what Redis holds. */
+  inspect: RedisClient;
+  replicas: TestReplica[];
+  startReplica(serverId: string): Promise<TestReplica>;
+  /** A client on a replica; disconnected automatically at close(). */
+  client(replica: TestReplica, options?: { token?: string; autoConnect?: boolean }): ChatClient;
+  close(): Promise<void>;
+}
+
+export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig> = {}): ChatServerConfig => ({
+  serverId,
+  authSecret: undefined,
+  historySize: 50,
+  roomRetention: 1000,
+  rateLimit: 1000,
+  rateWindowMs: 10_000,
+  maxPayloadBytes: 16_384,
+  presenceTtlMs: 1_500,
+  corsOrigins: [],
+  pingIntervalMs: 25_000,
+  pingTimeoutMs: 20_000,
+  webDist: "/nonexistent",
+  shutdownTimeoutMs: 2_000,
+  usersFeed: { blockMs: 500, retryMs: 200 },
+  ...overrides,
+});
+
+/**
+ * `count` chat replicas in this process over one fresh redis-server, each on its own port, as
+ * the socket.io-redis-adapter tests do. One cluster per test file.
+ */
+export async function startChatCluster(
+  count: number,
+  options: { config?: Partial<ChatServerConfig>; users?: () => Promise<UserServiceClient> } = {},
+): Promise<TestCluster> {
+  const redis = await startRedis();
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const inspect = await connectRedis(redis.url, logger, "test-inspect");
+  const clients = new Set<ChatClient>();
+  const replicas: TestReplica[] = [];
+
+  const startReplica = async (serverId: string): Promise<TestReplica> => {
+    const connection = await connectRedis(redis.url, logger, `test-${serverId}`);
+    const users = options.users ? await options.users() : undefined;
+    const server = await createChatServer(
+      { redis: connection, logger: logger.child({ replica: serverId }), users },
+      testConfig(serverId, options.config),
+    );
+    const port = await server.listen(0, "127.0.0.1");
+    let stopped = false;
+    const replica: TestReplica = {
+      serverId,
+      url: `http://127.0.0.1:${port}`,
+      server,
+      redis: connection,
+      async close() {
+        if (stopped) return;
+        stopped = true;
+        await server.close();
+        await closeRedis(connection);
+        users?.close();
+      },
+      async kill() {
+        if (stopped) return;
+        stopped = true;
+        await connection.disconnect().catch(() => undefined);
+        await server.abort();
+        users?.close();
+      },
+    };
+    replicas.push(replica);
+    return replica;
+  };
+
+  for (let i = 1; i <= count; i++) await startReplica(`chat-${i}`);
+
+  return {
+    redis,
+    inspect,
+    replicas,
+    startReplica,
+    client(replica, clientOptions = {}) {
+      const socket: ChatClient = connect(replica.url, {
+        transports: ["websocket"],
+        forceNew: true,
+        reconnection: false,
+        autoConnect: clientOptions.autoConnect ?? true,
+        auth: clientOptions.token ? { token: clientOptions.token } : {},
+      });
+      clients.add(socket);
+      return socket;
+    },
+    async close() {
+      for (const socket of clients) socket.disconnect();
+      for (const replica of replicas) await replica.close();
+      await closeRedis(inspect);
+      await redis.close();
+    },
+  };
+}

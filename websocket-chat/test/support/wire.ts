@@ -1,0 +1,77 @@
+import type { AckResult, ClientToServerEvents, ServerToClientEvents } from "../../src/contracts/events.js";
+import type { ChatClient } from "./chat-cluster.js";
+
+type AckOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [unknown, (r: infer R) => void]
+  ? R
+  : never;
+type PayloadOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+
+/** Emits a kit event and resolves with its ack (times out instead of hanging the test). */
+export function request<E extends keyof ClientToServerEvents>(
+  socket: ChatClient,
+  event: E,
+  payload: PayloadOf<E>,
+): Promise<AckOf<E>> {
+  const timed = socket.timeout(5_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<unknown> };
+  return timed.emitWithAck(event, payload) as Promise<AckOf<E>>;
+}
+
+/** Like request(), but fails the test unless the ack is `{ ok: true }`. */
+export async function ok<E extends keyof ClientToServerEvents>(socket: ChatClient, event: E, payload: PayloadOf<E>) {
+  const result = (await request(socket, event, payload)) as AckResult<object>;
+  if ("error" in result) throw new Error(`${event} failed: ${result.error.code} ${result.error.message}`);
+  return result as Extract<AckOf<E>, { ok: true }>;
+}
+
+/** Resolves once the socket is connected. */
+export function connected(socket: ChatClient): Promise<void> {
+  if (socket.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("connect_error", reject);
+  });
+}
+
+/** Collects every `event` a socket receives; `until(n)` waits for the n-th. */
+export function record<E extends keyof ServerToClientEvents>(socket: ChatClient, event: E) {
+  type Item = Parameters<ServerToClientEvents[E]>[0];
+  const items: Item[] = [];
+  let waiters: { n: number; resolve: () => void }[] = [];
+  socket.on(event, ((item: Item) => {
+    items.push(item);
+    waiters = waiters.filter((w) => (items.length >= w.n ? (w.resolve(), false) : true));
+  }) as never);
+  return {
+    items,
+    /** Resolves with all items once at least `n` have arrived. */
+    until(n: number, timeoutMs = 8_000): Promise<Item[]> {
+      if (items.length >= n) return Promise.resolve(items);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`waited for ${n} '${event}', got ${items.length}`)), timeoutMs);
+        waiters.push({ n, resolve: () => (clearTimeout(timer), resolve(items)) });
+      });
+    },
+    /** Resolves with the first item (arrived or future) that matches. */
+    find(match: (item: Item) => boolean, timeoutMs = 8_000): Promise<Item> {
+      const found = items.find(match);
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching '${event}' in ${timeoutMs} ms`)), timeoutMs);
+        const listener = ((item: Item) => {
+          if (!match(item)) return;
+          clearTimeout(timer);
+          socket.off(event, listener);
+          resolve(item);
+        }) as never;
+        socket.on(event, listener);
+      });
+    },
+  };
+}
+
+/** A connected client already identified as `nickname`. */
+export async function identified(socket: ChatClient, nickname: string, sessionKey?: string): Promise<ChatClient> {
+  await connected(socket);
+  await ok(socket, "chat:identify", sessionKey ? { nickname, sessionKey } : { nickname });
+  return socket;
+}

@@ -16,7 +16,23 @@ export interface UsersClientOptions {
 export const defaultChannelOptions: ClientOptions = {
   // Spread calls over every address the target resolves to (a comma list, or a DNS name with
   // several A records such as a scaled compose service) instead of pinning one.
-  "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  "grpc.service_config": JSON.stringify({
+    loadBalancingConfig: [{ round_robin: {} }],
+    // Reads are idempotent: when a replica dies under a call, retry it on another. Writes are
+    // not retried: a create that reached the dead replica may have happened.
+    methodConfig: [
+      {
+        name: ["GetUser", "ListUsers", "LookupUsers"].map((method) => ({ service: "userservice.v1.UserService", method })),
+        retryPolicy: {
+          maxAttempts: 4,
+          initialBackoff: "0.1s",
+          maxBackoff: "1s",
+          backoffMultiplier: 2,
+          retryableStatusCodes: ["UNAVAILABLE"],
+        },
+      },
+    ],
+  }),
   // Ping an idle connection so a dead replica is noticed before the next call needs it.
   "grpc.keepalive_time_ms": 20_000,
   "grpc.keepalive_timeout_ms": 5_000,

@@ -106,3 +106,17 @@ describe("losing a users replica under load", () => {
     for (const cursors of received) expect(cursors).toEqual(stream);
   });
 });
+
+describe("SIGTERM", () => {
+  it("ends open subscriptions with UNAVAILABLE and exits 0", async () => {
+    const replica = await startReplicaProcess({ REDIS_URL: redis.url, SERVER_ID: "users-term" });
+    const direct = await connectUsers(replica.target);
+    const call = direct.subscribeToUpdates({ sinceCursor: "" });
+    const ended = new Promise<ServiceError>((resolve) => call.on("error", resolve));
+    await new Promise((resolve) => call.once("metadata", resolve));
+    const exitCode = replica.stop();
+    expect((await ended).code).toBe(status.UNAVAILABLE);
+    expect(await exitCode).toBe(0);
+    direct.close();
+  });
+});

@@ -61,17 +61,22 @@ export class RoomHistory {
     return entries.reverse().map((entry) => toMessage(room, entry));
   }
 
-  /** Every retained message strictly after `since`, oldest first. */
+  /**
+   * Every retained message strictly after `since`, oldest first. The read includes `since` itself:
+   * if that entry is gone and the cap has removed entries before the oldest kept one, the client
+   * may have missed some, and `truncated` says so.
+   */
   async after(room: string, since: string): Promise<Replay> {
     const key = chatKeys.roomLog(room);
-    const entries = await this.redis.xRange(key, `(${since}`, "+", { COUNT: this.options.retention });
-    const trimmedUpTo = await this.lastTrimmedId(key);
-    const truncated = trimmedUpTo !== undefined && compareStreamIds(since, trimmedUpTo) < 0;
+    const entries = await this.redis.xRange(key, since, "+", { COUNT: this.options.retention + 1 });
+    if (entries[0]?.id === since) return { messages: entries.slice(1).map((e) => toMessage(room, e)), truncated: false };
+    const trim = await this.trimState(key);
+    const truncated = trim !== undefined && trim.removed && compareStreamIds(since, trim.firstKept) < 0;
     return { messages: entries.map((entry) => toMessage(room, entry)), truncated };
   }
 
-  /** The newest id the cap has removed (Redis 7 `max-deleted-entry-id`), if any. */
-  private async lastTrimmedId(key: string): Promise<string | undefined> {
+  /** Whether the cap has removed entries, and the oldest id still kept (Redis 7 XINFO fields). */
+  private async trimState(key: string): Promise<{ removed: boolean; firstKept: string } | undefined> {
     let reply: unknown;
     try {
       reply = await this.redis.sendCommand(["XINFO", "STREAM", key]);
@@ -79,8 +84,14 @@ export class RoomHistory {
       return undefined; // no such stream yet
     }
     if (!Array.isArray(reply)) return undefined;
-    const at = reply.indexOf("max-deleted-entry-id");
-    const value: unknown = at >= 0 ? reply[at + 1] : undefined;
-    return typeof value === "string" && value !== "0-0" ? value : undefined;
+    const field = (name: string): unknown => {
+      const at = reply.indexOf(name);
+      return at >= 0 ? reply[at + 1] : undefined;
+    };
+    const added = Number(field("entries-added"));
+    const length = Number(field("length"));
+    const firstKept = field("recorded-first-entry-id");
+    if (typeof firstKept !== "string") return undefined;
+    return { removed: added > length, firstKept };
   }
 }

@@ -54,7 +54,7 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
  */
 export async function startChatCluster(
   count: number,
-  options: { config?: Partial<ChatServerConfig>; users?: () => Promise<UserServiceClient> } = {},
+  options: { config?: Partial<ChatServerConfig>; users?: (redisUrl: string) => Promise<UserServiceClient> } = {},
 ): Promise<TestCluster> {
   const redis = await startRedis();
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -64,7 +64,7 @@ export async function startChatCluster(
 
   const startReplica = async (serverId: string): Promise<TestReplica> => {
     const connection = await connectRedis(redis.url, logger, `test-${serverId}`);
-    const users = options.users ? await options.users() : undefined;
+    const users = options.users ? await options.users(redis.url) : undefined;
     const server = await createChatServer(
       { redis: connection, logger: logger.child({ replica: serverId }), users },
       testConfig(serverId, options.config),

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RoomMessage } from "../src/contracts/events.js";
+import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
+import { identified, ok, record } from "./support/wire.js";
+
+const TTL_MS = 1_500;
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await startChatCluster(3, { config: { presenceTtlMs: TTL_MS } });
+});
+afterAll(async () => {
+  await cluster.close();
+});
+
+const replica = (i: number) => cluster.replicas[i]!;
+
+/** Everything stored in a room after `since`, from Redis itself. */
+async function storedAfter(room: string, since: string): Promise<string[]> {
+  const entries = await cluster.inspect.xRange(`chat:room:${room}:log`, `(${since}`, "+");
+  return entries.map((entry) => entry.id);
+}
+
+function disconnected(socket: ChatClient): Promise<string> {
+  return new Promise((resolve) => socket.once("disconnect", (reason) => resolve(reason)));
+}
+
+/**
+ * Rejoins on `target` with the last id while `writer` keeps writing, then checks that replay and
+ * live traffic together are exactly what Redis stored after that id, in order.
+ */
+async function resumeDuringBurst(room: string, nickname: string, since: string, writer: ChatClient, target = replica(2)) {
+  const back = await identified(cluster.client(target), nickname, `${nickname}-session-key-123`);
+  const live = record(back, "chat:message");
+  const burst = Promise.all(Array.from({ length: 15 }, (_, n) => ok(writer, "chat:message", { room, text: `burst ${n}` })));
+  const joined = await ok(back, "chat:join", { room, since });
+  const last = (await burst).at(-1)!.message.id;
+  await live.find((m) => m.id === last);
+  const seen = [...joined.messages, ...live.items].map((m: RoomMessage) => m.id);
+  expect(joined.mode).toBe("replay");
+  expect(joined.truncated).toBe(false);
+  expect(seen).toEqual(await storedAfter(room, since));
+  return back;
+}
+
+describe("recovery", () => {
+  it("replays exactly what a client missed after a dropped connection, then continues live", async () => {
+    const writer = await identified(cluster.client(replica(0)), "writer1");
+    await ok(writer, "chat:join", { room: "resume" });
+    const reader = await identified(cluster.client(replica(1)), "reader1", "reader1-session-key-123");
+    await ok(reader, "chat:join", { room: "resume" });
+    const inbox = record(reader, "chat:message");
+    await ok(writer, "chat:message", { room: "resume", text: "before 1" });
+    await ok(writer, "chat:message", { room: "resume", text: "before 2" });
+    const lastSeen = (await inbox.until(2))[1]!.id;
+
+    const gone = disconnected(reader);
+    reader.io.engine.close(); // the network drops
+    await gone;
+    for (let n = 1; n <= 3; n++) await ok(writer, "chat:message", { room: "resume", text: `missed ${n}` });
+
+    const back = await resumeDuringBurst("resume", "reader1", lastSeen, writer);
+    const tail = record(back, "chat:message");
+    await ok(writer, "chat:message", { room: "resume", text: "after" });
+    expect((await tail.until(1)).map((m) => m.text)).toEqual(["after"]);
+  });
+
+  it("holds when the replica the client was on dies without warning", async () => {
+    const victim = await cluster.startReplica("chat-doomed");
+    const writer = await identified(cluster.client(replica(0)), "writer2");
+    await ok(writer, "chat:join", { room: "crash" });
+    const reader = await identified(cluster.client(victim), "reader2", "reader2-session-key-123");
+    await ok(reader, "chat:join", { room: "crash" });
+    const inbox = record(reader, "chat:message");
+    await ok(writer, "chat:message", { room: "crash", text: "seen before the crash" });
+    const lastSeen = (await inbox.until(1))[0]!.id;
+
+    const gone = disconnected(reader);
+    await victim.kill();
+    await gone;
+    await ok(writer, "chat:message", { room: "crash", text: "sent while the reader had no server" });
+
+    await resumeDuringBurst("crash", "reader2", lastSeen, writer, replica(1));
+  });
+
+  it("says so when the client is further behind than the room keeps", async () => {
+    const small = await cluster.startReplica("chat-small");
+    const writer = await identified(cluster.client(small), "trimmer");
+    await ok(writer, "chat:join", { room: "tiny" });
+    await ok(writer, "chat:message", { room: "tiny", text: "soon gone" });
+    // Trim the stream the way the cap would after many messages.
+    const kept = await ok(writer, "chat:message", { room: "tiny", text: "kept" });
+    await cluster.inspect.xTrim("chat:room:tiny:log", "MAXLEN", 1);
+    const back = await identified(cluster.client(replica(0)), "trimmed-reader");
+    const joined = await ok(back, "chat:join", { room: "tiny", since: "0-1" });
+    expect(joined.truncated).toBe(true);
+    expect(joined.messages.map((m) => m.text)).toEqual(["kept"]);
+    const upToDate = await ok(back, "chat:join", { room: "tiny", since: kept.message.id });
+    expect(upToDate).toMatchObject({ truncated: false, messages: [] });
+  });
+});
+
+describe("presence after a replica dies", () => {
+  it("drops its members from every list within the lease, announcing them as left", async () => {
+    const victim = await cluster.startReplica("chat-victim");
+    const watcher = await identified(cluster.client(replica(0)), "watcher");
+    await ok(watcher, "chat:join", { room: "vigil" });
+    const doomed = await identified(cluster.client(victim), "doomed");
+    await ok(doomed, "chat:join", { room: "vigil" });
+    const survivor = await identified(cluster.client(replica(2)), "survivor");
+    expect((await ok(survivor, "chat:join", { room: "vigil" })).members).toEqual(["doomed", "survivor", "watcher"]);
+    const presence = record(watcher, "chat:presence");
+
+    const killedAt = Date.now();
+    await victim.kill();
+    const left = await presence.find((e) => e.action === "left" && e.nickname === "doomed", 15_000);
+    const elapsed = Date.now() - killedAt;
+
+    expect(left.members).toEqual(["survivor", "watcher"]);
+    expect(elapsed).toBeLessThan(TTL_MS + TTL_MS); // lease + one heartbeat period, with slack
+    for (const i of [0, 1]) {
+      const probe = await identified(cluster.client(replica(i)), `probe${i}`);
+      const { members } = await ok(probe, "chat:join", { room: "vigil" });
+      expect(members).not.toContain("doomed");
+      expect(members).toEqual(expect.arrayContaining([`probe${i}`, "survivor", "watcher"]));
+    }
+    // Its nickname is free again.
+    const again = await identified(cluster.client(replica(1)), "doomed", "a-different-browser-key");
+    expect(again.connected).toBe(true);
+  });
+});

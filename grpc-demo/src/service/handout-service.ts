@@ -30,8 +30,7 @@ export function createHandoutService(ctx: ServiceContext): UserServiceServer {
 
     async listUsers(call) {
       try {
-        const page = await store.listPage({ afterId: 0, limit: Number.POSITIVE_INFINITY, nameFilter: "" });
-        for (const user of page.users) {
+        for await (const user of store.scan({ afterId: 0, nameFilter: "" })) {
           if (!(await writeOrWait(call, toHandoutUser(user)))) return;
         }
         call.end();

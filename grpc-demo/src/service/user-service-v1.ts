@@ -1,5 +1,5 @@
 import { Metadata, status, type ServerWritableStream } from "@grpc/grpc-js";
-import type { UserEventEntry } from "../events/user-event.js";
+import type { UserEventEntry, UserRecord } from "../events/user-event.js";
 import type {
   ImportError,
   ListUsersRequest,
@@ -144,18 +144,24 @@ async function listUsers(ctx: ServiceContext, call: ServerWritableStream<ListUse
   const { pageSize, pageToken, nameFilter } = call.request;
   if (pageSize < 0) throw new UserError("INVALID_ARGUMENT", "page_size must not be negative", "page_size");
   const afterId = pageToken === "" ? 0 : decodePageToken(pageToken);
-  const page = await ctx.store.listPage({
-    afterId,
-    limit: pageSize === 0 ? Number.POSITIVE_INFINITY : pageSize,
-    nameFilter,
-  });
+  const limit = pageSize === 0 ? Number.POSITIVE_INFINITY : pageSize;
+  const cursor = await ctx.store.latestCursor();
   // The snapshot cursor also travels as a header, so an empty page still carries it.
   const headers = new Metadata();
-  headers.set("x-snapshot-cursor", page.cursor);
+  headers.set("x-snapshot-cursor", cursor);
   call.sendMetadata(headers);
-  for (const [index, user] of page.users.entries()) {
-    const last = index === page.users.length - 1;
-    const nextPageToken = last && page.nextAfterId !== undefined ? encodePageToken(page.nextAfterId) : "";
-    if (!(await writeOrWait(call, { user: toUserMessage(user), cursor: page.cursor, nextPageToken }))) return;
+  // Each user is written one step late, so the last of a page can carry next_page_token when
+  // (and only when) another user exists past it.
+  let held: UserRecord | undefined;
+  let count = 0;
+  for await (const user of ctx.store.scan({ afterId, nameFilter })) {
+    if (held) {
+      const last = count === limit;
+      const message = { user: toUserMessage(held), cursor, nextPageToken: last ? encodePageToken(held.id) : "" };
+      if (!(await writeOrWait(call, message)) || last) return;
+    }
+    held = user;
+    count += 1;
   }
+  if (held) await writeOrWait(call, { user: toUserMessage(held), cursor, nextPageToken: "" });
 }

@@ -14,14 +14,6 @@ export interface UserChange {
   cursor: string;
 }
 
-export interface ListPage {
-  users: UserRecord[];
-  /** Event-stream position read before the page: a snapshot cursor. */
-  cursor: string;
-  /** Id to continue after, when more users remain. */
-  nextAfterId: number | undefined;
-}
-
 export interface UserStoreOptions {
   /** Name of this replica, recorded as the origin of its events. */
   origin: string;
@@ -130,34 +122,30 @@ export class RedisUserStore {
   }
 
   /**
-   * One page of users in id order after `afterId`, matching `nameFilter` (case-insensitive
-   * substring). The cursor is read first, so the page reflects at least every change up to it.
+   * Users in id order after `afterId` whose name contains `nameFilter` (case-insensitive),
+   * read lazily in batches, so a listing of any size holds one batch in memory. Read
+   * {@link latestCursor} first for a snapshot cursor: the listing then reflects at least every
+   * change up to it.
    */
-  async listPage(options: { afterId: number; limit: number; nameFilter: string }): Promise<ListPage> {
-    const cursor = await this.latestCursor();
+  async *scan(options: { afterId: number; nameFilter: string }): AsyncGenerator<UserRecord> {
     const filter = options.nameFilter.trim().toLowerCase();
-    const users: UserRecord[] = [];
     let after = options.afterId;
     for (;;) {
       const ids = await this.redis.zRangeByScore(userKeys.ids, `(${after}`, "+inf", {
         LIMIT: { offset: 0, count: LIST_BATCH },
       });
-      if (ids.length === 0) return { users, cursor, nextAfterId: undefined };
+      if (ids.length === 0) return;
       const multi = this.redis.multi();
       for (const id of ids) multi.hGetAll(`${userKeys.userPrefix}${id}`);
       const hashes = (await multi.exec()) as unknown as Record<string, string>[];
       for (const hash of hashes) {
-        // Another id exists past a full page (it may not match the filter: the next page can
-        // then be empty, which is cheaper than reading ahead to find out).
-        if (users.length === options.limit) return { users, cursor, nextAfterId: after };
-        // A user deleted between the two reads is simply absent from the page.
+        // A user deleted between the two reads is simply absent from the listing.
         if (Object.keys(hash).length === 0) continue;
         const user = toRecord(hash);
-        after = user.id;
-        if (filter === "" || user.name.toLowerCase().includes(filter)) users.push(user);
+        if (filter === "" || user.name.toLowerCase().includes(filter)) yield user;
       }
       after = Number(ids[ids.length - 1]);
-      if (ids.length < LIST_BATCH) return { users, cursor, nextAfterId: undefined };
+      if (ids.length < LIST_BATCH) return;
     }
   }
 

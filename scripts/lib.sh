@@ -1,0 +1,75 @@
+# Shared by the host scripts (start, down, reset, ci-prepare, prepare-images). Source it.
+# shellcheck shell=bash
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+COMPOSE_FILE="$REPO_ROOT/compose/compose.yaml"
+# One project name for every command, so `down` finds what `start` made.
+COMPOSE_PROJECT=${COMPOSE_PROJECT_NAME:-clusterkit}
+IMAGES_ENV="$REPO_ROOT/.tmp/images.env"
+
+if [[ -t 1 ]]; then BOLD=$'\033[1m' DIM=$'\033[2m' RED=$'\033[31m' GREEN=$'\033[32m' YELLOW=$'\033[33m' RESET=$'\033[0m'
+else BOLD="" DIM="" RED="" GREEN="" YELLOW="" RESET=""; fi
+
+step() { printf '%s==>%s %s\n' "$BOLD" "$RESET" "$*"; }
+info() { printf '    %s\n' "$*"; }
+ok() { printf '    %s✓%s %s\n' "$GREEN" "$RESET" "$*"; }
+warn() { printf '    %s!%s %s\n' "$YELLOW" "$RESET" "$*"; }
+fail() { printf '%s✗ %s%s\n' "$RED" "$*" "$RESET" >&2; exit 1; }
+
+is_debian_root() { [[ $(id -u) == 0 && -r /etc/debian_version ]] && command -v apt-get >/dev/null; }
+
+docker_up() { docker info >/dev/null 2>&1; }
+
+# Finds a running Docker engine; on Debian as root installs and starts one; elsewhere says what to do.
+ensure_docker() {
+  if docker_up; then ok "Docker engine $(docker info --format '{{.ServerVersion}}' 2>/dev/null) is running"; return; fi
+  if ! command -v dockerd >/dev/null || ! { command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1; } ||
+     ! command -v debootstrap >/dev/null; then
+    if is_debian_root; then
+      info "installing docker.io, docker-compose and debootstrap (apt)"
+      if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null ||
+          fail "apt-get could not install docker.io docker-compose debootstrap"
+      fi
+    elif ! command -v docker >/dev/null; then
+      fail "No Docker engine found. Install Docker Desktop (macOS/Windows) or Docker Engine with the compose plugin (Linux), start it, and run npm start again."
+    fi
+  fi
+  if ! docker_up; then
+    if [[ $(id -u) == 0 ]] && command -v dockerd >/dev/null; then
+      info "starting dockerd (log: /var/log/clusterkit-dockerd.log)"
+      # setsid + nohup: the daemon outlives this script and its terminal.
+      setsid nohup dockerd >/var/log/clusterkit-dockerd.log 2>&1 </dev/null &
+      for _ in $(seq 1 60); do docker_up && break; sleep 0.5; done
+      docker_up || fail "dockerd did not start; see /var/log/clusterkit-dockerd.log"
+    else
+      fail "Docker is installed but its engine is not running: start Docker (Desktop, or 'sudo systemctl start docker') and run npm start again."
+    fi
+  fi
+  ok "Docker engine $(docker info --format '{{.ServerVersion}}') is running"
+}
+
+# `docker compose` (v2) when the plugin is there, else `docker-compose` (1.29).
+compose_cmd() {
+  if docker compose version >/dev/null 2>&1; then echo "docker compose"
+  elif command -v docker-compose >/dev/null; then echo "docker-compose"
+  else fail "neither 'docker compose' nor 'docker-compose' is installed"; fi
+}
+
+# Loads the image choices that prepare-images.sh made (REDIS_IMAGE, NGINX_IMAGE, ...).
+load_images_env() {
+  if [[ -r $IMAGES_ENV ]]; then
+    set -a
+    # shellcheck disable=SC1090
+    . "$IMAGES_ENV"
+    set +a
+  fi
+}
+
+# compose ARGS...: the project's compose file and name, with the image variables loaded.
+compose() {
+  load_images_env
+  # shellcheck disable=SC2046
+  $(compose_cmd) -p "$COMPOSE_PROJECT" -f "$COMPOSE_FILE" "$@"
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `npm start`: from a fresh machine to the whole kit running, step by step, idempotent.
+#   npm deps -> Docker engine -> images (pull, else offline stand-ins) -> compose profile `all`
+#   (3 chat, 2 users) -> wait until every container is healthy -> URLs and what to try.
+# Env: CHAT_REPLICAS (3), USERS_REPLICAS (2), NGINX_PORT (8080), ENVOY_PORT (9000), and every
+# *_IMAGE variable of compose/compose.yaml.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+mkdir -p .tmp
+began=$SECONDS
+
+step "Node.js and npm dependencies"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+  fail "Node.js >= 20.19 is needed (this is $(node --version))"
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  info "installing (npm ci)"
+  npm ci --no-audit --no-fund >.tmp/npm-ci.log 2>&1 || {
+    warn "npm ci refused the lockfile; installing from it with npm install --no-save instead"
+    npm install --no-save --no-audit --no-fund >>.tmp/npm-ci.log 2>&1 || { tail -20 .tmp/npm-ci.log >&2; fail "npm install failed"; }
+  }
+  rm -f .tmp/npm-ci.log
+fi
+ok "node $(node --version), dependencies installed"
+
+step "Docker engine"
+ensure_docker
+
+bash "$REPO_ROOT/scripts/prepare-images.sh"
+load_images_env
+
+chat_replicas=${CHAT_REPLICAS:-3}
+users_replicas=${USERS_REPLICAS:-2}
+services=(redis users chat nginx)
+[[ ${ENVOY_AVAILABLE:-0} == 1 ]] && services+=(envoy)
+step "Starting profile all: ${services[*]} (chat x$chat_replicas, users x$users_replicas)"
+compose --profile all up -d --no-build --scale "chat=$chat_replicas" --scale "users=$users_replicas" "${services[@]}" \
+  >.tmp/up.log 2>&1 || { tail -30 .tmp/up.log >&2; fail "compose up failed (log: .tmp/up.log)"; }
+
+step "Waiting for every container to be healthy"
+deadline=$((SECONDS + 180))
+while :; do
+  states=$(docker ps -a --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
+    --format '{{.Label "com.docker.compose.service"}} {{.State}} {{.Status}}')
+  waiting=$(grep -v -E 'running Up .*\(healthy\)' <<<"$states" | grep -v -E '^envoy running' || true)
+  [[ -z $waiting ]] && break
+  if ((SECONDS > deadline)); then
+    printf '%s\n' "$waiting" >&2
+    fail "not healthy after 180 s: see '$(compose_cmd) -p $COMPOSE_PROJECT -f compose/compose.yaml logs'"
+  fi
+  sleep 2
+done
+while read -r service count; do ok "$service: $count healthy"; done < <(awk '{print $1}' <<<"$states" | sort | uniq -c | awk '{print $2, $1}')
+
+users_ports=$(for i in $(seq 1 "$users_replicas"); do compose port --index="$i" users 50051 2>/dev/null | sed 's/^0.0.0.0/127.0.0.1/'; done | paste -sd, -)
+nginx_port=${NGINX_PORT:-8080}
+
+step "Ready in $((SECONDS - began)) s"
+cat <<INFO
+    Chat (web client, through nginx):   ${BOLD}http://localhost:${nginx_port}${RESET}   open it in two browsers or a private window
+    REST:                               http://localhost:${nginx_port}/api/users
+INFO
+if [[ ${ENVOY_AVAILABLE:-0} == 1 ]]; then
+  cat <<INFO
+    gRPC through Envoy:                 localhost:${ENVOY_PORT:-9000}    npm run grpc -- --target localhost:${ENVOY_PORT:-9000} list
+    Envoy admin (per-replica counts):   http://localhost:${ENVOY_ADMIN_PORT:-9901}/clusters
+INFO
+else
+  cat <<INFO
+    gRPC, straight to the replicas:     ${users_ports}
+      ${YELLOW}No Envoy here (its image cannot be pulled and has no stand-in): clients balance
+      themselves with client-side round_robin over the replicas instead.${RESET}
+      npm run grpc -- --target ${users_ports} list
+INFO
+fi
+cat <<INFO
+
+    Try next:
+      npm run grpc -- --target ${users_ports:-localhost:9000} subscribe      # live user changes; create one in another terminal
+      docker kill \$(docker ps -q --filter label=com.docker.compose.service=chat | head -1)   # clients reconnect and lose nothing
+      $(compose_cmd) -p $COMPOSE_PROJECT -f compose/compose.yaml --profile all up -d --no-build --scale chat=5 chat   # nginx picks them up
+      npm run down     # stop, keep data        npm run reset    # stop and drop the Redis volume
+INFO

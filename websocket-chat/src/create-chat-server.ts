@@ -50,6 +50,8 @@ export interface ChatServerHandle {
   io: ChatServerIo;
   http: HttpServer;
   metrics: ChatMetrics;
+  /** Resolves once the live users view has its first snapshot (never, without a user service). */
+  usersFeedReady: Promise<void>;
   /** This process's presence identity (`<serverId>:<random>`). */
   instance: string;
   /** Listens; resolves with the bound port (pass 0 for any). */
@@ -208,6 +210,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     http,
     metrics,
     instance: presence.instance,
+    usersFeedReady: usersFeed.whenReady,
     listen(port, host = "0.0.0.0") {
       return new Promise((resolve, reject) => {
         http.once("error", reject);

@@ -6,8 +6,8 @@ import { MAX_MESSAGE_CHARS, NICKNAME_PATTERN, ROOM_PATTERN } from "./limits.js";
  * The browser imports only the types (`import type`), so zod stays out of its bundle.
  */
 
-export const nicknameSchema = z.string().regex(NICKNAME_PATTERN, "nickname: 2-32 letters, digits, '_', '.', '-'");
-export const roomSchema = z.string().regex(ROOM_PATTERN, "room: 1-64 letters, digits, '_', '.', '-'");
+export const nicknameSchema = z.string().regex(NICKNAME_PATTERN, "2-32 letters, digits, '_', '.', '-'");
+export const roomSchema = z.string().regex(ROOM_PATTERN, "1-64 letters, digits, '_', '.', '-'");
 /** A Redis stream id, the position of a room message. */
 export const messageIdSchema = z.string().regex(/^\d{1,20}-\d{1,20}$/, "a message id looks like '1700000000000-0'");
 const textSchema = z

@@ -48,6 +48,9 @@ export class UsersFeed {
   /** Position just before `recent[0]`: pages at or after it can be caught up from memory. */
   private recentFrom = "0-0";
   private readonly subscribers = new Set<ChatSocket>();
+  private markReady: () => void = () => undefined;
+  /** Resolves once the first snapshot has loaded. */
+  readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly replayWindow: number;
@@ -151,6 +154,7 @@ export class UsersFeed {
     for (const user of users) this.users.set(user.id, user);
     this.cursor = cursor === "" ? "0-0" : cursor;
     this.recentFrom = this.cursor;
+    this.markReady();
     this.deps.logger.info({ users: users.length, cursor: this.cursor }, "users snapshot loaded");
   }
 

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChatTokens } from "../src/auth/tokens.js";
+import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
+import { connected, identified, ok, record, request } from "./support/wire.js";
+
+const SECRET = "a-test-secret-that-is-at-least-32-chars";
+let open: TestCluster;
+let locked: TestCluster;
+beforeAll(async () => {
+  [open, locked] = await Promise.all([
+    startChatCluster(2, { config: { rateLimit: 3, rateWindowMs: 60_000, maxPayloadBytes: 16_384 } }),
+    startChatCluster(1, { config: { authSecret: SECRET } }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([open?.close(), locked?.close()]);
+});
+
+const stored = (cluster: TestCluster, room: string) => cluster.inspect.xLen(`chat:room:${room}:log`);
+/** Any raw event, as a misbehaving client would send it. */
+const raw = (socket: ChatClient, event: string, ...args: unknown[]) =>
+  (socket.timeout(5_000) as unknown as { emitWithAck(e: string, ...a: unknown[]): Promise<unknown> }).emitWithAck(event, ...args);
+
+describe("rate limit", () => {
+  it("is per user across replicas, answers RATE_LIMITED with a retry hint, and stores nothing over it", async () => {
+    const tabA = await identified(open.client(open.replicas[0]!), "chatty", "chatty-browser-key-01");
+    const tabB = await identified(open.client(open.replicas[1]!), "chatty", "chatty-browser-key-01");
+    await ok(tabA, "chat:join", { room: "limits" });
+    await ok(tabB, "chat:join", { room: "limits" });
+    await ok(tabA, "chat:message", { room: "limits", text: "1" });
+    await ok(tabB, "chat:message", { room: "limits", text: "2" });
+    await ok(tabA, "chat:message", { room: "limits", text: "3" });
+
+    const refused = await request(tabB, "chat:message", { room: "limits", text: "4" });
+    expect(refused).toMatchObject({ error: { code: "RATE_LIMITED", message: expect.stringMatching(/too many messages/) } });
+    expect("error" in refused && refused.error.retryAfterMs).toBeGreaterThan(0);
+    expect(await request(tabA, "chat:private", { to: "chatty2", text: "also counted" })).toMatchObject({
+      error: { code: "RATE_LIMITED" },
+    });
+    expect(await stored(open, "limits")).toBe(3);
+    // Someone else is not affected.
+    const calm = await identified(open.client(open.replicas[1]!), "calm");
+    await ok(calm, "chat:join", { room: "limits" });
+    await ok(calm, "chat:message", { room: "limits", text: "fine" });
+  });
+});
+
+describe("bad input", () => {
+  it("refuses a message over 2000 characters and keeps the socket usable", async () => {
+    const writer = await identified(open.client(open.replicas[0]!), "verbose");
+    await ok(writer, "chat:join", { room: "sizes" });
+    expect(await request(writer, "chat:message", { room: "sizes", text: "x".repeat(2001) })).toEqual({
+      error: { code: "INVALID_ARGUMENT", message: "text: message is longer than 2000 characters" },
+    });
+    await ok(writer, "chat:message", { room: "sizes", text: "y".repeat(2000) });
+    expect(await stored(open, "sizes")).toBe(1);
+  });
+
+  it("drops only the connection that sends a packet over maxHttpBufferSize", async () => {
+    const bystander = await identified(open.client(open.replicas[0]!), "bystander");
+    await ok(bystander, "chat:join", { room: "flood" });
+    const flooder = await identified(open.client(open.replicas[0]!), "flooder");
+    await ok(flooder, "chat:join", { room: "flood" });
+    const dropped = new Promise<string>((resolve) => flooder.once("disconnect", resolve));
+    flooder.emit("chat:message", { room: "flood", text: "z".repeat(40_000) }, () => undefined);
+    expect(await dropped).toBe("transport close");
+    expect(await stored(open, "flood")).toBe(0);
+    await ok(bystander, "chat:message", { room: "flood", text: "still here" });
+    const health = await fetch(`${open.replicas[0]!.url}/healthz`);
+    expect(health.status).toBe(200);
+  });
+
+  it.each([
+    ["a string instead of an object", "just text", "Invalid input: expected object, received string"],
+    ["a missing room", { text: "hi" }, "room: Invalid input: expected string, received undefined"],
+    ["an unexpected field", { room: "bad", text: "hi", admin: true }, `Unrecognized key: "admin"`],
+    ["an empty message", { room: "bad", text: "   " }, "text: message must not be empty"],
+    ["a room name with spaces", { room: "no spaces", text: "hi" }, "room: 1-64 letters, digits, '_', '.', '-'"],
+  ])("refuses %s with INVALID_ARGUMENT", async (_case, payload, message) => {
+    const socket = await identified(open.client(open.replicas[1]!), `strict${_case.length}`);
+    await ok(socket, "chat:join", { room: "bad" });
+    expect(await raw(socket, "chat:message", payload)).toEqual({ error: { code: "INVALID_ARGUMENT", message } });
+    expect(await stored(open, "bad")).toBe(0);
+  });
+
+  it("answers an unknown event with UNKNOWN_EVENT, by ack or by chat:error", async () => {
+    const socket = open.client(open.replicas[0]!);
+    await connected(socket);
+    expect(await raw(socket, "chat:delete_everything", { room: "all" })).toEqual({
+      error: { code: "UNKNOWN_EVENT", message: "unknown event 'chat:delete_everything'" },
+    });
+    const errors = record(socket, "chat:error");
+    socket.emit("shout" as "join_room", "LOUD");
+    expect((await errors.until(1))[0]).toEqual({ code: "UNKNOWN_EVENT", message: "unknown event 'shout'", event: "shout" });
+    // The handout dialect has no acks either: its mistakes come back the same way.
+    socket.emit("message", { room: "general", message: "" });
+    expect((await errors.until(2))[1]).toMatchObject({ code: "INVALID_ARGUMENT", event: "message" });
+  });
+
+  it("requires identify before rooms, and a join before writing", async () => {
+    const anonymous = open.client(open.replicas[1]!);
+    await connected(anonymous);
+    expect(await request(anonymous, "chat:join", { room: "lobby" })).toMatchObject({ error: { code: "NOT_IDENTIFIED" } });
+    await ok(anonymous, "chat:identify", { nickname: "newbie" });
+    expect(await request(anonymous, "chat:message", { room: "lobby", text: "hi" })).toEqual({
+      error: { code: "PERMISSION_DENIED", message: "join 'lobby' before writing to it" },
+    });
+  });
+});
+
+describe("token auth", () => {
+  const tokens = new ChatTokens(SECRET);
+  const connectError = (socket: ChatClient) =>
+    new Promise<Error & { data?: unknown }>((resolve) => socket.once("connect_error", resolve));
+
+  it("refuses a handshake without a token, or with a token signed by someone else", async () => {
+    const replica = locked.replicas[0]!;
+    const noToken = await connectError(locked.client(replica));
+    expect(noToken.message).toBe("a token is required (auth: { token })");
+    expect(noToken.data).toEqual({ code: "UNAUTHENTICATED" });
+    const forged = await new ChatTokens("another-secret-that-is-at-least-32-chars").sign("alice");
+    expect((await connectError(locked.client(replica, { token: forged }))).message).toBe("the token is not valid");
+    const response = await fetch(`${replica.url}/api/users`, { method: "POST" });
+    expect(response.status).toBe(401);
+  });
+
+  it("takes the nickname from the token and refuses any other", async () => {
+    const socket = locked.client(locked.replicas[0]!, { token: await tokens.sign("alice") });
+    await connected(socket);
+    expect(await request(socket, "chat:identify", { nickname: "mallory" })).toEqual({
+      error: { code: "PERMISSION_DENIED", message: "your token is for 'alice', not 'mallory'" },
+    });
+    expect(await request(socket, "chat:identify", {})).toMatchObject({ ok: true, nickname: "alice" });
+    await ok(socket, "chat:join", { room: "secure" });
+    const sent = await ok(socket, "chat:message", { room: "secure", text: "signed" });
+    expect(sent.message.user).toBe("alice");
+  });
+});

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectUsers, type UserServiceClient } from "grpc-demo/client";
+import { startUserReplica } from "grpc-demo/testing";
+import type { UserEventEntry } from "../src/contracts/events.js";
+import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
+import { connected, ok, record } from "./support/wire.js";
+
+let cluster: TestCluster;
+let usersService: { target: string; close(): Promise<void> } | undefined;
+let direct: UserServiceClient;
+
+beforeAll(async () => {
+  cluster = await startChatCluster(3, {
+    async users(redisUrl) {
+      usersService ??= await startUserReplica({ redisUrl, serverId: "users-1" });
+      return connectUsers(usersService.target);
+    },
+  });
+  direct = await connectUsers(usersService!.target);
+  await Promise.all(cluster.replicas.map((replica) => replica.server.usersFeedReady));
+});
+afterAll(async () => {
+  direct?.close();
+  // The user service goes before its Redis does, or its reader would wait for Redis forever.
+  for (const replica of cluster?.replicas ?? []) await replica.close();
+  await usersService?.close();
+  await cluster?.close();
+});
+
+const api = (i: number, path: string, method: string, body?: unknown) =>
+  fetch(`${cluster.replicas[i]!.url}/api/users${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+/** A page's subscription once the replica's feed has its snapshot. */
+async function subscribePage(i: number, since?: string) {
+  const page = cluster.client(cluster.replicas[i]!);
+  await connected(page);
+  const events = record(page, "users:event");
+  const reply = await ok(page, "users:subscribe", since ? { since } : {});
+  return { page, events, reply };
+}
+
+describe("live users feed", () => {
+  it("starts from a snapshot and shows create, update and delete made through the gRPC service", async () => {
+    const first = await subscribePage(0);
+    const second = await subscribePage(2);
+    expect(first.reply.mode).toBe("snapshot");
+    const names = (first.reply.mode === "snapshot" ? first.reply.users : []).map((u) => u.name);
+    expect(names).toEqual(expect.arrayContaining(["Alice", "Bob"]));
+
+    const created = await api(1, "", "POST", { name: "Carol", email: "carol@example.com" });
+    expect(created.status).toBe(201);
+    const { user } = (await created.json()) as { user: { id: number } };
+    expect((await api(1, `/${user.id}`, "PUT", { name: "Caroline" })).status).toBe(200);
+    expect((await api(0, `/${user.id}`, "DELETE")).status).toBe(200);
+
+    for (const { events } of [first, second]) {
+      const mine = (await events.until(3)).filter((e) => e.user.id === user.id);
+      expect(mine.map((e) => [e.type, e.user.name])).toEqual([
+        ["user.created", "Carol"],
+        ["user.updated", "Caroline"],
+        ["user.deleted", "Caroline"],
+      ]);
+    }
+    const cursors = first.events.items.map((e) => e.cursor);
+    expect(cursors).toEqual(second.events.items.map((e) => e.cursor));
+  });
+
+  it("carries changes made by any gRPC client, and catches a returning page up from its cursor", async () => {
+    const watching = await subscribePage(1);
+    const lastCursor = watching.reply.cursor;
+    watching.page.disconnect();
+
+    await new Promise<void>((resolve, reject) =>
+      direct.createUser({ name: "Dave", email: "dave@example.com" }, (error) => (error ? reject(error) : resolve())),
+    );
+    const back = await subscribePage(2, lastCursor);
+    let caughtUp: UserEventEntry[] = back.reply.mode === "events" ? back.reply.events : [];
+    if (caughtUp.length === 0) caughtUp = [await back.events.find((e) => e.user.name === "Dave")];
+    expect(back.reply.mode).toBe("events");
+    expect(caughtUp.map((e) => [e.type, e.user.name])).toEqual([["user.created", "Dave"]]);
+  });
+
+  it("maps gRPC errors to HTTP statuses", async () => {
+    expect((await api(0, "/999999", "PUT", { name: "Ghost" })).status).toBe(404);
+    expect((await api(0, "", "POST", { name: "No Email" })).status).toBe(400);
+    const clash = await api(0, "", "POST", { name: "Alice Again", email: "alice@example.com" });
+    expect(clash.status).toBe(409);
+    expect(await clash.json()).toMatchObject({ error: { code: "ALREADY_EXISTS" } });
+  });
+});

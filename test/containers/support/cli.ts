@@ -1,0 +1,80 @@
+/**
+ * The user service's CLI (userctl) run the way a participant without Envoy would: in a container
+ * on the compose network, targeting the compose DNS name, so grpc-js round_robin spreads calls over
+ * every replica the name resolves to (and re-resolves when one dies). Through Envoy when it exists.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { docker, imagesEnv, type Kit } from "./kit.js";
+
+const run = promisify(execFile);
+
+function cliArgs(kit: Kit, args: string[]): string[] {
+  const image = imagesEnv()["USERS_IMAGE"] || "clusterkit/users:dev";
+  const target = kit.envoyAvailable ? "envoy:9000" : "dns:///users:50051";
+  return ["--network", kit.network, image, "node", "--import", "tsx", "src/cli/main.ts", "--target", target, ...args];
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One CLI command, to completion. */
+export async function runCli(kit: Kit, args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run("docker", ["run", "--rm", ...cliArgs(kit, args)], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- CLI JSON lines
+type JsonLine = any;
+
+/** A long-running CLI command (subscribe) in its own container. */
+export class CliContainer {
+  private constructor(private readonly id: string) {}
+
+  static async start(kit: Kit, args: string[]): Promise<CliContainer> {
+    return new CliContainer(await docker("run", "-d", ...cliArgs(kit, args)));
+  }
+
+  private async logs(): Promise<{ stdout: string; stderr: string }> {
+    const { stdout, stderr } = await run("docker", ["logs", this.id], { maxBuffer: 16 * 1024 * 1024 });
+    return { stdout, stderr };
+  }
+
+  async stderr(): Promise<string> {
+    return (await this.logs()).stderr;
+  }
+
+  async waitFor(text: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { stdout, stderr } = await this.logs();
+      if (stdout.includes(text) || stderr.includes(text)) return;
+      if (Date.now() > deadline) throw new Error(`CLI never printed ${text}:\n${stdout}\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** Resolves with the first `n` JSON lines printed on stdout. */
+  async waitForLines(n: number, timeoutMs = 30_000): Promise<JsonLine[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { stdout, stderr } = await this.logs();
+      const lines = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as JsonLine);
+      if (lines.length >= n) return lines.slice(0, n);
+      if (Date.now() > deadline) throw new Error(`CLI printed ${lines.length} of ${n} lines:\n${stdout}\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await docker("rm", "-f", this.id).catch(() => undefined);
+  }
+}

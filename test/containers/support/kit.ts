@@ -1,0 +1,177 @@
+/**
+ * The kit's compose file brought up by testcontainers, as participants run it: same file, same
+ * profiles, same image variables (the ones scripts/prepare-images.sh chose, in .tmp/images.env).
+ * Host ports are random so a suite can run beside a kit started with `npm start`.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from "testcontainers";
+
+export const repoRoot = path.resolve(import.meta.dirname, "../../..");
+const composeDir = path.join(repoRoot, "compose");
+const run = promisify(execFile);
+
+// The cleanup container (Ryuk) comes from Docker Hub; where it cannot be pulled, the suite
+// cleans up itself (afterAll, and global-teardown for anything a crash left behind).
+process.env["TESTCONTAINERS_RYUK_DISABLED"] ??= "true";
+
+/** Prefix of every compose project the suite creates (global-teardown removes leftovers). */
+export const PROJECT_PREFIX = "ck-test-";
+
+/** The image variables shared with compose and `npm start` (written by prepare-images.sh). */
+export function imagesEnv(): Record<string, string> {
+  const file = path.join(repoRoot, ".tmp/images.env");
+  const env: Record<string, string> = {};
+  if (!existsSync(file)) return env;
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (match) env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run("docker", args, { maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+let composeV2: boolean | undefined;
+async function hasComposeV2(): Promise<boolean> {
+  composeV2 ??= await run("docker", ["compose", "version"]).then(
+    () => true,
+    () => false,
+  );
+  return composeV2;
+}
+
+export interface KitOptions {
+  profile: "chat" | "grpc" | "all";
+  services: string[];
+  scale?: Record<string, number>;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  /** The container's hostname: each service's default SERVER_ID. */
+  hostname: string;
+  health: string;
+  running: boolean;
+}
+
+export class Kit {
+  private constructor(
+    readonly project: string,
+    private readonly env: Record<string, string>,
+    private started: StartedDockerComposeEnvironment | undefined,
+  ) {}
+
+  static async start(options: KitOptions): Promise<Kit> {
+    const project = `${PROJECT_PREFIX}${options.profile}-${process.pid}-${Date.now().toString(36)}`;
+    const env: Record<string, string> = {
+      ...imagesEnv(),
+      NGINX_PORT: "0",
+      USERS_HOST_PORTS: "0",
+      ENVOY_PORT: "0",
+      ENVOY_ADMIN_PORT: "0",
+      LOG_LEVEL: "warn",
+    };
+    const scale = Object.entries(options.scale ?? {}).flatMap(([service, n]) => ["--scale", `${service}=${n}`]);
+    const standalone = !(await hasComposeV2());
+    const environment = new DockerComposeEnvironment(composeDir, "compose.yaml")
+      .withProjectName(project)
+      .withProfiles(options.profile)
+      .withEnvironment(env)
+      .withDefaultWaitStrategy(Wait.forHealthCheck())
+      .withStartupTimeout(120_000)
+      .withClientOptions({
+        commandOptions: ["--no-build", ...scale],
+        ...(standalone ? { executable: { standalone: true } } : {}),
+      });
+    if (env["ENVOY_AVAILABLE"] === "1") {
+      const name = standalone ? `${project}_envoy_1` : "envoy-1";
+      environment.withWaitStrategy(name, Wait.forListeningPorts());
+    }
+    const started = await environment.up(options.services);
+    return new Kit(project, env, started);
+  }
+
+  get envoyAvailable(): boolean {
+    return this.env["ENVOY_AVAILABLE"] === "1";
+  }
+
+  /** The compose network, for containers the tests run beside the kit (the CLI). */
+  get network(): string {
+    return `${this.project}_default`;
+  }
+
+  /** Runs a compose command on this project (the same CLI the suite brought it up with). */
+  async compose(...args: string[]): Promise<string> {
+    const base = ["-p", this.project, "-f", path.join(composeDir, "compose.yaml"), "--profile", "all"];
+    const env = { ...process.env, ...this.env };
+    const { stdout } = (await hasComposeV2())
+      ? await run("docker", ["compose", ...base, ...args], { env })
+      : await run("docker-compose", [...base, ...args], { env });
+    return stdout.trim();
+  }
+
+  async containers(service: string): Promise<ContainerInfo[]> {
+    const ids = (
+      await docker(
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        `label=com.docker.compose.project=${this.project}`,
+        "--filter",
+        `label=com.docker.compose.service=${service}`,
+      )
+    )
+      .split("\n")
+      .filter(Boolean);
+    if (ids.length === 0) return [];
+    const raw = JSON.parse(await docker("inspect", ...ids)) as Array<{
+      Id: string;
+      Name: string;
+      Config: { Hostname: string };
+      State: { Running: boolean; Health?: { Status: string } };
+    }>;
+    return raw.map((c) => ({
+      id: c.Id,
+      name: c.Name.replace(/^\//, ""),
+      hostname: c.Config.Hostname,
+      health: c.State.Health?.Status ?? "none",
+      running: c.State.Running,
+    }));
+  }
+
+  /** The host port a container publishes for `privatePort`. */
+  async hostPort(containerId: string, privatePort: number): Promise<number> {
+    const out = await docker("port", containerId, `${privatePort}/tcp`);
+    const port = Number(/:(\d+)\s*$/m.exec(out)?.[1]);
+    if (!port) throw new Error(`container ${containerId} publishes no port for ${privatePort}: ${out}`);
+    return port;
+  }
+
+  /** Waits until `service` has exactly `count` running containers, all healthy. */
+  async waitHealthy(service: string, count: number, timeoutMs = 60_000): Promise<ContainerInfo[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const running = (await this.containers(service)).filter((c) => c.running);
+      if (running.length === count && running.every((c) => c.health === "healthy")) return running;
+      if (Date.now() > deadline) {
+        throw new Error(`${service}: wanted ${count} healthy, have ${running.map((c) => `${c.name}=${c.health}`).join(", ")}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  async down(): Promise<void> {
+    if (!this.started) return;
+    const started = this.started;
+    this.started = undefined;
+    await started.down({ removeVolumes: true, timeout: 5_000 });
+  }
+}

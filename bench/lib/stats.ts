@@ -1,0 +1,59 @@
+/** Latency samples in milliseconds, growing as needed, summarised once at the end. */
+export class Samples {
+  private values = new Float64Array(1024);
+  private length = 0;
+
+  add(ms: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = ms;
+  }
+
+  addAll(values: ArrayLike<number>): void {
+    for (let i = 0; i < values.length; i++) this.add(values[i]!);
+  }
+
+  get count(): number {
+    return this.length;
+  }
+
+  summary(): LatencySummary {
+    const sorted = this.values.slice(0, this.length).sort();
+    const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+    let sum = 0;
+    for (const v of sorted) sum += v;
+    return {
+      count: sorted.length,
+      mean: round(sorted.length ? sum / sorted.length : 0),
+      p50: round(at(0.5)),
+      p95: round(at(0.95)),
+      p99: round(at(0.99)),
+      max: round(sorted.length ? sorted[sorted.length - 1]! : 0),
+    };
+  }
+}
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Rounds for reports: 3 significant decimals below 10, 1 above. */
+export function round(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  const digits = Math.abs(value) < 10 ? 3 : 1;
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable across worker threads and processes. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,105 @@
+// `npm run bench [-- --quick] [-- --only grpc,protocols,chat,connections]`: runs the kit and the
+// handout's peers side by side on loopback and writes bench/results/. A measurement, never a test:
+// nothing here fails on a number; it fails only when a server cannot start or a run is incomplete.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { BenchContext } from "./lib/context.js";
+import { machineInfo, requireBinaries } from "./lib/machine.js";
+import { preparePeers } from "./lib/peers.js";
+import { killAll } from "./lib/processes.js";
+import { textTable, type SuiteResult } from "./lib/report.js";
+import { writeSummary } from "./lib/summary.js";
+import { barChartSvg } from "./lib/svg.js";
+import { chatSuite } from "./suites/chat.js";
+import { connectionsSuite } from "./suites/connections.js";
+import { grpcSuite } from "./suites/grpc.js";
+import { protocolsSuite } from "./suites/protocols.js";
+
+const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, connections: connectionsSuite } as const;
+type SuiteId = keyof typeof suites;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    out: { type: "string" },
+  },
+});
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const selected = (values.only ? values.only.split(",").map((s) => s.trim()) : Object.keys(suites)) as SuiteId[];
+for (const id of selected) if (!(id in suites)) throw new Error(`unknown suite '${id}'; choose from ${Object.keys(suites).join(", ")}`);
+// Quick runs (CI smoke test) never overwrite the committed results of a full run.
+const outDir = resolve(values.out ?? join(repo, "bench/results", values.quick ? "quick" : ""));
+
+const started = Date.now();
+const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+
+process.on("SIGINT", () => {
+  killAll();
+  process.exit(130);
+});
+
+async function main(): Promise<void> {
+  requireBinaries(["redis-server"]);
+  const machine = machineInfo();
+  log(`machine: ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(" ")}; ${machine.redis}`);
+  const peers = preparePeers(repo, log);
+  if (peers.problem) log(`peers: ${peers.problem}`);
+  const ctx: BenchContext = { repo, quick: values.quick!, peers, log };
+
+  const results: SuiteResult[] = [];
+  const failures: { suite: string; error: string }[] = [];
+  for (const id of selected) {
+    log(`== ${id}`);
+    try {
+      const result = await suites[id](ctx);
+      results.push(result);
+      for (const table of result.tables) console.log(`\n${textTable(table)}\n`);
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      failures.push({ suite: id, error: message });
+      log(`${id} failed: ${message}`);
+      killAll();
+    }
+  }
+
+  mkdirSync(outDir, { recursive: true });
+  const finishedAt = new Date();
+  const document = {
+    kind: values.quick ? "quick" : "full",
+    startedAt: new Date(started).toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.round((finishedAt.getTime() - started) / 1000),
+    machine,
+    loadAverageAtEnd: machineInfo().loadAverage,
+    peers: peers.problem ?? "ok",
+    suites: results,
+    failures,
+  };
+  const stamp = finishedAt.toISOString().replace(/[:.]/g, "-");
+  const json = JSON.stringify(document, null, 2);
+  writeFileSync(join(outDir, `run-${stamp}.json`), json);
+  writeFileSync(join(outDir, "latest.json"), json);
+  for (const result of results) for (const chart of result.charts) writeFileSync(join(outDir, chart.file), barChartSvg(chart));
+  for (const result of results) writeFileSync(join(outDir, `${result.id}.json`), JSON.stringify(result, null, 2));
+  writeFileSync(join(outDir, "latest.md"), writeSummary(document));
+  log(`results in ${outDir} (latest.md, latest.json, *.svg) after ${document.durationSeconds} s`);
+  if (failures.length) {
+    log(`${failures.length} suite(s) failed: ${failures.map((f) => f.suite).join(", ")}`);
+    process.exitCode = 1;
+  }
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    killAll();
+    // Clients of stopped servers may hold timers; the run is over.
+    setTimeout(() => process.exit(), 200).unref();
+  });

@@ -1,0 +1,113 @@
+/**
+ * Profile `chat` in real containers: redis, chat x3 and nginx, every client going through nginx
+ * as a browser would.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { ChatTester, type ChatTesterOptions } from "./support/chat-client.js";
+import { Kit, docker } from "./support/kit.js";
+
+describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx)", () => {
+  let kit: Kit;
+  let url: string;
+  const clients: ChatTester[] = [];
+
+  beforeAll(async () => {
+    kit = await Kit.start({ profile: "chat", services: ["redis", "chat", "nginx"], scale: { chat: 3 } });
+    const [nginx] = await kit.containers("nginx");
+    url = `http://127.0.0.1:${await kit.hostPort(nginx!.id, 80)}`;
+  });
+
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+
+  afterAll(async () => {
+    await kit?.down();
+  });
+
+  async function connect(nickname: string, options: ChatTesterOptions = {}): Promise<ChatTester> {
+    const client = await ChatTester.connect(url, nickname, options);
+    clients.push(client);
+    return client;
+  }
+
+  /** Connects new clients (each its own "browser") until one lands on a replica that `accept`s. */
+  async function connectWhere(prefix: string, accept: (server: string) => boolean, options?: ChatTesterOptions) {
+    for (let i = 0; i < 30; i++) {
+      const client = await connect(`${prefix}${i}`, options);
+      if (accept(client.server)) return client;
+      client.close();
+    }
+    throw new Error(`no client of 30 landed on a wanted replica`);
+  }
+
+  async function containerOf(server: string) {
+    const found = (await kit.containers("chat")).find((c) => c.hostname === server);
+    if (!found) throw new Error(`no chat container has hostname ${server}`);
+    return found;
+  }
+
+  it("places clients on all 3 replicas, keeps long-polling sessions sticky, and they see each other", async () => {
+    const replicas = (await kit.waitHealthy("chat", 3)).map((c) => c.hostname).sort();
+    // Long-polling only: each request of a session must reach the replica that holds it.
+    const byServer = new Map<string, ChatTester>();
+    for (let i = 0; i < 30 && byServer.size < 3; i++) {
+      const client = await connect(`spread${i}`, { transports: ["polling"] });
+      if (!byServer.has(client.server)) byServer.set(client.server, client);
+    }
+    expect([...byServer.keys()].sort()).toEqual(replicas);
+
+    const trio = [...byServer.values()];
+    for (const client of trio) await client.join("lobby");
+    for (const client of trio) await client.send("lobby", `hello from ${client.server}`);
+    const all = replicas.map((server) => `hello from ${server}`);
+    await Promise.all(trio.map((client) => client.receive("lobby", all)));
+    for (const client of trio) expect(client.connects).toBe(1); // no session was lost to a wrong replica
+  });
+
+  it("resumes delivery within seconds after Redis restarts, and keeps history (append-only file)", async () => {
+    const alice = await connect("alice");
+    const bob = await connectWhere("bob", (server) => server !== alice.server);
+    for (const client of [alice, bob]) await client.join("ops");
+    await alice.send("ops", "before the restart");
+    await bob.receive("ops", ["before the restart"]);
+
+    const [redis] = await kit.containers("redis");
+    await docker("restart", "-t", "5", redis!.id);
+    const restartedAt = Date.now();
+    for (;;) {
+      try {
+        await alice.send("ops", "after the restart");
+        break;
+      } catch (error) {
+        if (Date.now() - restartedAt > 30_000) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    await bob.receive("ops", ["after the restart"], 10_000);
+    expect(Date.now() - restartedAt).toBeLessThan(30_000);
+
+    const carol = await connect("carol");
+    await carol.join("ops");
+    expect(carol.texts("ops")).toEqual(["before the restart", "after the restart"]);
+  });
+
+  it("reconnects the clients of a killed replica through nginx, and they lose nothing", async () => {
+    const reader = await connect("reader");
+    const writer = await connectWhere("writer", (server) => server !== reader.server);
+    const doomed = await containerOf(reader.server);
+    for (const client of [reader, writer]) await client.join("crash");
+    await writer.send("crash", "before");
+    await reader.receive("crash", ["before"]);
+
+    await docker("kill", doomed.id);
+    const missed = ["missed 1", "missed 2", "missed 3"];
+    for (const text of missed) await writer.send("crash", text);
+    await reader.until(() => reader.connects === 2, 20_000, "reconnection");
+    await writer.send("crash", "after");
+
+    await reader.receive("crash", ["after"]);
+    expect(reader.server).not.toBe(doomed.hostname);
+    expect(reader.texts("crash")).toEqual(["before", ...missed, "after"]);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * A Socket.IO client that behaves like the kit's web client across failures: it keeps its own
+ * cookies (so nginx's stickiness applies to it alone, like one browser), and on every (re)connect
+ * it identifies again and rejoins its rooms from the last message id it saw, so the server replays
+ * what it missed. Duplicates are dropped by id, and would show as a failed expectation.
+ */
+import { io, type Socket } from "socket.io-client";
+import type {
+  AckResult,
+  ClientToServerEvents,
+  RoomMessage,
+  ServerToClientEvents,
+} from "../../../websocket-chat/src/contracts/events.js";
+
+type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface ChatTesterOptions {
+  /** `["polling"]` forces long-polling: every request must reach the same replica. */
+  transports?: ("polling" | "websocket")[];
+}
+
+export class ChatTester {
+  /** SERVER_ID of the replica this client is on now. */
+  server = "";
+  /** Every distinct message received per room, in arrival order. */
+  readonly inbox = new Map<string, RoomMessage[]>();
+  /** How many times this client (re)connected. */
+  connects = 0;
+  private readonly rooms = new Set<string>();
+  private readonly seen = new Set<string>();
+  private readonly waiters = new Set<() => void>();
+  private readonly socket: ChatSocket;
+
+  private constructor(
+    url: string,
+    readonly nickname: string,
+    options: ChatTesterOptions,
+  ) {
+    this.socket = io(url, {
+      withCredentials: true, // a cookie jar of its own: one client = one browser
+      transports: options.transports ?? ["polling", "websocket"],
+      reconnectionDelay: 200,
+      reconnectionDelayMax: 1_000,
+      timeout: 10_000,
+    });
+    this.socket.on("chat:message", (message) => this.take(message));
+    this.socket.on("connect", () => {
+      void this.resume().catch(() => this.socket.disconnect().connect());
+    });
+  }
+
+  static async connect(url: string, nickname: string, options: ChatTesterOptions = {}): Promise<ChatTester> {
+    const client = new ChatTester(url, nickname, options);
+    await client.until(() => client.connects > 0, 15_000, "first connection");
+    return client;
+  }
+
+  private async ack<T extends object>(event: keyof ClientToServerEvents, payload: unknown): Promise<T> {
+    const timed = this.socket.timeout(5_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<AckResult<T>> };
+    const result = await timed.emitWithAck(event, payload);
+    if ("error" in result) throw new Error(`${event}: ${result.error.code} ${result.error.message}`);
+    return result;
+  }
+
+  /** Identifies (same nickname and session key every time) and rejoins every room from its last id. */
+  private async resume(): Promise<void> {
+    const who = await this.ack<{ server: string }>("chat:identify", {
+      nickname: this.nickname,
+      sessionKey: `${this.nickname}-session-key-000`,
+    });
+    for (const room of this.rooms) await this.joinRoom(room);
+    this.server = who.server;
+    this.connects += 1;
+    this.wake();
+  }
+
+  private async joinRoom(room: string): Promise<void> {
+    const since = this.inbox.get(room)?.at(-1)?.id;
+    const joined = await this.ack<{ messages: RoomMessage[] }>("chat:join", since ? { room, since } : { room });
+    for (const message of joined.messages) this.take(message);
+  }
+
+  private take(message: RoomMessage): void {
+    if (this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    const list = this.inbox.get(message.room) ?? [];
+    list.push(message);
+    this.inbox.set(message.room, list);
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters) waiter();
+  }
+
+  async join(room: string): Promise<void> {
+    this.rooms.add(room);
+    await this.joinRoom(room);
+  }
+
+  async send(room: string, text: string): Promise<RoomMessage> {
+    return (await this.ack<{ message: RoomMessage }>("chat:message", { room, text })).message;
+  }
+
+  texts(room: string): string[] {
+    return (this.inbox.get(room) ?? []).map((m) => m.text);
+  }
+
+  /** Resolves once `check()` holds; rejects with `what` after `timeoutMs`. */
+  until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`${this.nickname}: no ${what} within ${timeoutMs} ms (on ${this.server}, has ${JSON.stringify([...this.inbox])})`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Waits until the room holds every one of `texts`. */
+  receive(room: string, texts: string[], timeoutMs = 10_000): Promise<void> {
+    return this.until(() => texts.every((t) => this.texts(room).includes(t)), timeoutMs, `messages ${texts.join(", ")}`);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

@@ -1,0 +1,11 @@
+// Builds the browser client when web/dist is missing, so `npm start` works from a fresh clone.
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const workspace = fileURLToPath(new URL("..", import.meta.url));
+if (!existsSync(`${workspace}/web/dist/index.html`)) {
+  console.log("web/dist is missing: building the browser client once (npm run build:web)");
+  const result = spawnSync("npm", ["run", "build:web"], { cwd: workspace, stdio: "inherit" });
+  process.exit(result.status ?? 1);
+}

@@ -1,0 +1,199 @@
+import { io, type Socket } from "socket.io-client";
+import type {
+  Ack,
+  AckResult,
+  ClientToServerEvents,
+  ErrorBody,
+  JoinResult,
+  PresenceEvent,
+  PrivateMessage,
+  RoomMessage,
+  ServerToClientEvents,
+} from "../../src/contracts/events.js";
+
+export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export type ConnectionState =
+  | { kind: "connecting" }
+  | { kind: "connected"; server: string | undefined }
+  | { kind: "reconnecting"; reason: string }
+  | { kind: "recovered"; server: string | undefined; count: number }
+  | { kind: "refused"; message: string };
+
+export interface RoomState {
+  name: string;
+  /** Id of the newest message this page has: the resume point after a reconnect. */
+  lastId: string | undefined;
+  members: string[];
+  messages: RoomMessage[];
+  unread: number;
+}
+
+export interface SessionEvents {
+  state(state: ConnectionState): void;
+  roomChanged(room: RoomState): void;
+  message(room: RoomState, message: RoomMessage): void;
+  presence(room: RoomState, event: PresenceEvent): void;
+  private(message: PrivateMessage): void;
+  notice(text: string, kind: "info" | "error"): void;
+}
+
+/** Thrown when an ack comes back as `{ error }`. */
+export class AckError extends Error {
+  constructor(readonly body: ErrorBody) {
+    super(body.message);
+  }
+}
+
+type AckBody<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [unknown, Ack<infer T>]
+  ? { ok: true } & T
+  : never;
+
+const SESSION_KEY = "clusterkit.sessionKey";
+
+/** This browser's random key: every tab sends it, so they may share one nickname. */
+function sessionKey(): string {
+  let key = localStorage.getItem(SESSION_KEY);
+  if (!key) {
+    key = crypto.randomUUID();
+    localStorage.setItem(SESSION_KEY, key);
+  }
+  return key;
+}
+
+/**
+ * The chat connection of one tab. Socket.IO reconnects by itself (to any replica behind the
+ * proxy); on every reconnect the session identifies again and rejoins each room with the last
+ * id it has, so the replay fills exactly the gap and live traffic continues after it.
+ */
+export class ChatSession {
+  readonly socket: ChatSocket;
+  readonly rooms = new Map<string, RoomState>();
+  nickname: string | undefined;
+  server: string | undefined;
+  private hadConnection = false;
+  private readonly listeners = new Map<string, ((...args: never[]) => void)[]>();
+
+  constructor(token: string | undefined) {
+    this.socket = io({ transports: ["websocket"], auth: token ? { token } : {}, autoConnect: false });
+    this.socket.on("connect", () => void this.onConnect());
+    this.socket.on("disconnect", (reason) => {
+      this.emit("state", { kind: "reconnecting", reason });
+      // A server-side disconnect is not retried by Socket.IO; this page always wants back in.
+      if (reason === "io server disconnect") this.socket.connect();
+    });
+    this.socket.on("connect_error", (error) => {
+      const refused = (error as Error & { data?: { code?: string } }).data?.code === "UNAUTHENTICATED";
+      this.emit("state", refused ? { kind: "refused", message: error.message } : { kind: "reconnecting", reason: error.message });
+    });
+    this.socket.on("chat:message", (message) => this.onMessage(message));
+    this.socket.on("chat:presence", (event) => {
+      const room = this.rooms.get(event.room);
+      if (!room) return;
+      room.members = event.members;
+      this.emit("presence", room, event);
+    });
+    this.socket.on("chat:private", (message) => this.emit("private", message));
+    this.socket.on("chat:error", (error) => this.emit("notice", `${error.event}: ${error.message}`, "error"));
+  }
+
+  on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): void {
+    const list = this.listeners.get(event) ?? [];
+    list.push(listener as (...args: never[]) => void);
+    this.listeners.set(event, list);
+  }
+
+  connect(): void {
+    this.emit("state", { kind: "connecting" });
+    this.socket.connect();
+  }
+
+  /** Sends a kit event and resolves with its ack, or rejects with the server's error. */
+  async request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<AckBody<E>> {
+    const emit = this.socket.timeout(8_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<AckResult<object>> };
+    const result = await emit.emitWithAck(event, payload);
+    if ("error" in result) throw new AckError(result.error);
+    return result as never;
+  }
+
+  async identify(nickname: string): Promise<void> {
+    const reply = await this.request("chat:identify", nickname ? { nickname, sessionKey: sessionKey() } : { sessionKey: sessionKey() });
+    this.nickname = reply.nickname;
+    this.server = reply.server;
+  }
+
+  async join(name: string): Promise<RoomState> {
+    const existing = this.rooms.get(name);
+    const reply = await this.request("chat:join", existing?.lastId ? { room: name, since: existing.lastId } : { room: name });
+    const room = existing ?? { name, lastId: undefined, members: [], messages: [], unread: 0 };
+    this.rooms.set(name, room);
+    this.applyJoin(room, reply);
+    return room;
+  }
+
+  async leave(name: string): Promise<void> {
+    await this.request("chat:leave", { room: name });
+    this.rooms.delete(name);
+  }
+
+  async send(room: string, text: string): Promise<void> {
+    await this.request("chat:message", { room, text });
+  }
+
+  async whisper(to: string, text: string): Promise<void> {
+    await this.request("chat:private", { to, text });
+  }
+
+  private async onConnect(): Promise<void> {
+    const reconnect = this.hadConnection;
+    this.hadConnection = true;
+    if (!this.nickname) return this.emit("state", { kind: "connected", server: undefined });
+    try {
+      await this.identify(this.nickname);
+      let recovered = 0;
+      for (const name of [...this.rooms.keys()]) {
+        const before = this.rooms.get(name)?.messages.length ?? 0;
+        const room = await this.join(name);
+        recovered += room.messages.length - before;
+      }
+      this.emit("state", reconnect ? { kind: "recovered", server: this.server, count: recovered } : { kind: "connected", server: this.server });
+    } catch (error) {
+      this.emit("notice", `could not resume: ${(error as Error).message}`, "error");
+    }
+  }
+
+  private applyJoin(room: RoomState, reply: JoinResult): void {
+    room.members = reply.members;
+    if (reply.truncated) this.emit("notice", `#${room.name}: some messages are older than what the room keeps`, "info");
+    for (const message of reply.messages) this.accept(room, message);
+    this.emit("roomChanged", room);
+  }
+
+  private onMessage(message: RoomMessage): void {
+    const room = this.rooms.get(message.room);
+    if (room && this.accept(room, message)) this.emit("message", room, message);
+  }
+
+  /** Keeps a message unless the page already has it (ids only grow within a room). */
+  private accept(room: RoomState, message: RoomMessage): boolean {
+    if (room.lastId !== undefined && !isAfter(message.id, room.lastId)) return false;
+    room.lastId = message.id;
+    room.messages.push(message);
+    if (room.messages.length > 500) room.messages.splice(0, room.messages.length - 500);
+    return true;
+  }
+
+  private emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void {
+    for (const listener of this.listeners.get(event) ?? []) (listener as unknown as (...a: Parameters<SessionEvents[K]>) => void)(...args);
+  }
+}
+
+/** Stream ids "<ms>-<seq>": is `a` after `b`? */
+export function isAfter(a: string, b: string): boolean {
+  const [am = 0n, as = 0n] = a.split("-").map(BigInt);
+  const [bm = 0n, bs = 0n] = b.split("-").map(BigInt);
+  return am !== bm ? am > bm : as > bs;
+}

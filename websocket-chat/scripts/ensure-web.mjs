@@ -1,7 +1,7 @@
 // Builds the browser client when web/dist is missing, so `npm start` works from a fresh clone.
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, URL } from "node:url";
 
 const workspace = fileURLToPath(new URL("..", import.meta.url));
 if (!existsSync(`${workspace}/web/dist/index.html`)) {

@@ -72,6 +72,8 @@ export class ChatSession {
   nickname: string | undefined;
   server: string | undefined;
   private hadConnection = false;
+  /** True while a reconnect re-identifies and rejoins; its end reports "recovered n". */
+  private resuming = false;
   private readonly listeners = new Map<string, ((...args: never[]) => void)[]>();
 
   constructor(token: string | undefined) {
@@ -123,6 +125,7 @@ export class ChatSession {
     const reply = await this.request("chat:identify", nickname ? { nickname, sessionKey: sessionKey() } : { sessionKey: sessionKey() });
     this.nickname = reply.nickname;
     this.server = reply.server;
+    if (!this.resuming) this.emit("state", { kind: "connected", server: this.server });
   }
 
   async join(name: string): Promise<RoomState> {
@@ -151,6 +154,7 @@ export class ChatSession {
     const reconnect = this.hadConnection;
     this.hadConnection = true;
     if (!this.nickname) return this.emit("state", { kind: "connected", server: undefined });
+    this.resuming = true;
     try {
       await this.identify(this.nickname);
       let recovered = 0;
@@ -162,6 +166,8 @@ export class ChatSession {
       this.emit("state", reconnect ? { kind: "recovered", server: this.server, count: recovered } : { kind: "connected", server: this.server });
     } catch (error) {
       this.emit("notice", `could not resume: ${(error as Error).message}`, "error");
+    } finally {
+      this.resuming = false;
     }
   }
 

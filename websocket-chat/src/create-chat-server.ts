@@ -120,7 +120,11 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     },
   });
 
-  const fanout = new RoomFanout(roomSub, logger, (dialect) => metrics.messagesOut.inc({ kind: dialect }));
+  const history = new RoomHistory(redis, { historySize: config.historySize, retention: config.roomRetention });
+  const fanout = new RoomFanout(roomSub, logger, {
+    onDelivered: (dialect) => metrics.messagesOut.inc({ kind: dialect }),
+    readAfter: async (room, after) => (await history.after(room, after)).messages,
+  });
   const metrics = createChatMetrics(config.serverId, { sockets: () => io.of("/").sockets.size, rooms: () => fanout.roomCount });
   const presence = new Presence(redis, logger, {
     serverId: config.serverId,
@@ -128,7 +132,6 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     onLeft: (room, nickname, members) =>
       io.to(ioRooms.room(room)).emit("chat:presence", { room, nickname, action: "left", members }),
   });
-  const history = new RoomHistory(redis, { historySize: config.historySize, retention: config.roomRetention });
   const limiter = new RateLimiter(redis, { limit: config.rateLimit, windowMs: config.rateWindowMs });
   const usersFeed = new UsersFeed(
     { users: deps.users, reader: usersReader, logger, onEvent: () => metrics.userEvents.inc() },

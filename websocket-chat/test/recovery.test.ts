@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RoomMessage } from "../src/contracts/events.js";
+import { appendScript } from "../src/chat/room-history.js";
 import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
 import { identified, ok, record } from "./support/wire.js";
 
@@ -126,5 +127,31 @@ describe("presence after a replica dies", () => {
     // Its nickname is free again.
     const again = await identified(cluster.client(replica(1)), "doomed", "a-different-browser-key");
     expect(again.connected).toBe(true);
+  });
+});
+
+describe("a replica's Redis subscriber reconnecting", () => {
+  it("loses nothing: what was published while it was away comes from the stream, once", async () => {
+    const writer = await identified(cluster.client(replica(0)), "writer3");
+    const reader = await identified(cluster.client(replica(1)), "reader3");
+    await ok(writer, "chat:join", { room: "blip" });
+    await ok(reader, "chat:join", { room: "blip" });
+    const inbox = record(reader, "chat:message");
+    await ok(writer, "chat:message", { room: "blip", text: "warm-up" });
+    await inbox.until(1);
+
+    // One transaction: cut every pub/sub connection in the cluster, then append ten messages the
+    // way a replica does. Pub/sub cannot deliver them to the cut connections; only the streams can.
+    const transaction = cluster.inspect.multi().addCommand(["CLIENT", "KILL", "TYPE", "pubsub"]);
+    for (let n = 0; n < 10; n++) {
+      transaction.addCommand(["EVAL", appendScript.source, "1", "chat:room:blip:log", "chat:room-messages", "1000", "blip", "writer3", `during ${n}`, "chat-1", new Date().toISOString()]);
+    }
+    const [killed, ...sent] = (await transaction.exec()) as [number, ...string[]];
+    expect(killed).toBeGreaterThanOrEqual(6);
+    const got = await inbox.until(11);
+    await ok(writer, "chat:message", { room: "blip", text: "after" });
+    await inbox.find((m) => m.text === "after");
+    expect(got.slice(1, 11).map((m) => m.id)).toEqual(sent);
+    expect(new Set(got.map((m) => m.id)).size).toBe(got.length);
   });
 });

@@ -29,11 +29,40 @@ export class RoomFanout {
   constructor(
     private readonly subscriber: RedisClient,
     private readonly logger: Logger,
-    private readonly onDelivered: (dialect: Dialect) => void,
+    private readonly options: {
+      onDelivered: (dialect: Dialect) => void;
+      /** Reads a room's stored messages after an id, to fill what pub/sub lost during a reconnect. */
+      readAfter: (room: string, after: string) => Promise<RoomMessage[]>;
+    },
   ) {}
 
   async start(): Promise<void> {
     await this.subscriber.subscribe(chatKeys.roomMessagesChannel, (raw) => this.dispatch(raw));
+    // node-redis resubscribes after a reconnect, but whatever was published meanwhile is gone
+    // from pub/sub; the streams still have it.
+    this.subscriber.on("ready", () => void this.catchUp());
+  }
+
+  /** After a subscriber reconnect: deliver from the streams what each socket missed, then go on live. */
+  private async catchUp(): Promise<void> {
+    for (const [room, subs] of this.rooms) {
+      const live = [...subs.values()].filter((sub) => !sub.pending && sub.lastId !== undefined);
+      if (live.length === 0) continue;
+      for (const sub of live) sub.pending = [];
+      const oldest = live.map((sub) => sub.lastId!).sort(compareStreamIds)[0]!;
+      try {
+        const missed = await this.options.readAfter(room, oldest);
+        for (const sub of live) for (const message of missed) this.deliver(sub, message);
+      } catch (error) {
+        this.logger.warn({ err: error, room }, "could not catch up a room after a Redis reconnect");
+      }
+      for (const sub of live) {
+        const pending = sub.pending ?? [];
+        sub.pending = undefined;
+        for (const message of pending) this.deliver(sub, message);
+      }
+      this.logger.info({ room, sockets: live.length }, "room caught up after a Redis reconnect");
+    }
   }
 
   /** Starts buffering the room's live messages for a socket that is about to read history. */
@@ -92,6 +121,6 @@ export class RoomFanout {
     sub.lastId = message.id;
     if (sub.dialect === "kit") sub.socket.emit("chat:message", message);
     else sub.socket.emit("message", { user: message.user, message: message.text, server: message.server, timestamp: message.timestamp });
-    this.onDelivered(sub.dialect);
+    this.options.onDelivered(sub.dialect);
   }
 }

@@ -8,7 +8,7 @@ import { LuaScript } from "../redis/lua-script.js";
  * the order on the channel is the order of the ids: every replica delivers a room's messages in
  * id order, which is what lets a client resume from its last id without gap or duplicate.
  */
-const appendScript = new LuaScript(`
+export const appendScript = new LuaScript(`
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
   'user', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
 local message = cjson.encode({ id = id, room = ARGV[3], user = ARGV[4], text = ARGV[5],

@@ -8,7 +8,7 @@ import type { RedisClient } from "./connect-redis.js";
 export class LuaScript {
   private readonly sha1: string;
 
-  constructor(private readonly source: string) {
+  constructor(readonly source: string) {
     this.sha1 = createHash("sha1").update(source).digest("hex");
   }
 

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { io } from "socket.io-client";
+import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
+import { identified, ok } from "./support/wire.js";
+
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await startChatCluster(2, { config: { corsOrigins: ["https://workshop.example"] } });
+});
+afterAll(async () => {
+  await cluster.close();
+});
+
+const url = (i: number) => cluster.replicas[i]!.url;
+
+describe("operations endpoints", () => {
+  it("report health, readiness and per-replica metrics", async () => {
+    expect(await (await fetch(`${url(0)}/healthz`)).json()).toEqual({ status: "ok", server: "chat-1" });
+    const ready = await fetch(`${url(1)}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: "ready", server: "chat-2" });
+
+    const writer = await identified(cluster.client(cluster.replicas[0]!), "counted");
+    await ok(writer, "chat:join", { room: "metrics" });
+    await ok(writer, "chat:message", { room: "metrics", text: "count me" });
+    const metrics = await (await fetch(`${url(0)}/metrics`)).text();
+    expect(metrics).toContain('chat_messages_in_total{kind="room",replica="chat-1"} 1');
+    expect(metrics).toMatch(/chat_sockets\{replica="chat-1"\} [1-9]/);
+    expect(metrics).toContain('chat_rooms{replica="chat-1"} 1');
+    const other = await (await fetch(`${url(1)}/metrics`)).text();
+    expect(other).not.toContain('replica="chat-1"');
+  });
+});
+
+describe("CORS", () => {
+  const attempt = (origin: string) =>
+    new Promise<string>((resolve) => {
+      const socket = io(url(0), { transports: ["websocket"], forceNew: true, reconnection: false, extraHeaders: { origin } });
+      socket.once("connect", () => (socket.disconnect(), resolve("connected")));
+      socket.once("connect_error", () => (socket.disconnect(), resolve("refused")));
+    });
+
+  it("lets configured origins and the same origin in, and keeps other sites out, WebSocket included", async () => {
+    expect(await attempt("https://workshop.example")).toBe("connected");
+    expect(await attempt(url(0))).toBe("connected");
+    expect(await attempt("https://evil.example")).toBe("refused");
+    const preflight = await fetch(`${url(0)}/api/users`, { method: "OPTIONS", headers: { origin: "https://evil.example" } });
+    expect(preflight.status).toBe(403);
+    const allowed = await fetch(`${url(0)}/api/users`, { method: "OPTIONS", headers: { origin: "https://workshop.example" } });
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://workshop.example");
+  });
+});
+
+describe("readiness", () => {
+  it("fails while Redis is unreachable, and recovers with it", async () => {
+    await cluster.redis.restart(); // a fresh, empty Redis on the same port
+    await cluster.redis.close({ hard: true });
+    const down = await fetch(`${url(0)}/readyz`);
+    expect(down.status).toBe(503);
+    expect((await fetch(`${url(0)}/healthz`)).status).toBe(200);
+    await cluster.redis.restart();
+    await expect.poll(async () => (await fetch(`${url(0)}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+  });
+});

@@ -59,7 +59,7 @@ nginx_port=${NGINX_PORT:-8080}
 step "Ready in $((SECONDS - began)) s"
 cat <<INFO
     Chat (web client, through nginx):   ${BOLD}http://localhost:${nginx_port}${RESET}   open it in two browsers or a private window
-    REST:                               http://localhost:${nginx_port}/api/users
+    REST (the page's users form):       POST/PUT/DELETE http://localhost:${nginx_port}/api/users
 INFO
 if [[ ${ENVOY_AVAILABLE:-0} == 1 ]]; then
   cat <<INFO

@@ -77,7 +77,8 @@ export class ChatSession {
   private readonly listeners = new Map<string, ((...args: never[]) => void)[]>();
 
   constructor(token: string | undefined) {
-    this.socket = io({ transports: ["websocket"], auth: token ? { token } : {}, autoConnect: false });
+    // WebSocket first; long-polling only if it fails (nginx keeps polling sessions sticky).
+    this.socket = io({ transports: ["websocket", "polling"], tryAllTransports: true, auth: token ? { token } : {}, autoConnect: false });
     this.socket.on("connect", () => void this.onConnect());
     this.socket.on("disconnect", (reason) => {
       this.emit("state", { kind: "reconnecting", reason });

@@ -30,6 +30,21 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
+/**
+ * Connections other than `inspect` still open on the test Redis. A killed process's sockets take
+ * a moment to be noticed, so this waits up to 2 s for the count to reach zero.
+ */
+async function leftoverConnections(inspect: RedisClient): Promise<string[]> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    const list = await inspect.clientList();
+    const self = await inspect.clientId();
+    const others = list.filter((client) => client.id !== self).map((client) => client.name || `#${client.id}`);
+    if (others.length === 0 || Date.now() > deadline) return others;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig> = {}): ChatServerConfig => ({
   serverId,
   authSecret: undefined,
@@ -116,8 +131,10 @@ export async function startChatCluster(
     async close() {
       for (const socket of clients) socket.disconnect();
       for (const replica of replicas) await replica.close();
+      const leaked = await leftoverConnections(inspect);
       await closeRedis(inspect);
       await redis.close();
+      if (leaked.length > 0) throw new Error(`Redis connections left open after close(): ${leaked.join(", ")}`);
     },
   };
 }

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("has a default for every setting", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      redisUrl: "redis://127.0.0.1:6379",
+      historySize: 50,
+      authSecret: undefined,
+      corsOrigins: [],
+      presenceTtlMs: 10_000,
+    });
+    expect(config.serverId.length).toBeGreaterThan(0);
+    expect(config.pingIntervalMs + config.pingTimeoutMs).toBeLessThan(60_000); // nginx's default read timeout
+  });
+
+  it("parses lists and numbers", () => {
+    expect(loadConfig({ CORS_ORIGIN: "https://a.example, https://b.example" }).corsOrigins).toEqual([
+      "https://a.example",
+      "https://b.example",
+    ]);
+    expect(loadConfig({ CORS_ORIGIN: "*" }).corsOrigins).toBe(true);
+    expect(loadConfig({ CHAT_HISTORY_SIZE: "10", PORT: "0" })).toMatchObject({ historySize: 10, port: 0 });
+  });
+
+  it("names every bad variable at once", () => {
+    expect(() => loadConfig({ PORT: "http", CHAT_AUTH_SECRET: "short", REDIS_URL: "not a url" })).toThrow(
+      /PORT[\s\S]*REDIS_URL[\s\S]*CHAT_AUTH_SECRET: must be at least 32 characters/,
+    );
+  });
+});

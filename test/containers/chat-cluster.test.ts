@@ -65,6 +65,23 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx)
     for (const client of trio) expect(client.connects).toBe(1); // no session was lost to a wrong replica
   });
 
+  it("sends clients to a replica added with --scale, with no nginx edit or reload", async () => {
+    const before = new Set((await kit.waitHealthy("chat", 3)).map((c) => c.hostname));
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=4", "chat");
+    const added = (await kit.waitHealthy("chat", 4)).find((c) => !before.has(c.hostname))!;
+    // nginx re-resolves the name within its resolver's valid=5s.
+    const deadline = Date.now() + 30_000;
+    let landed: ChatTester | undefined;
+    while (!landed && Date.now() < deadline) {
+      const client = await connect(`scaled${clients.length}`);
+      if (client.server === added.hostname) landed = client;
+      else client.close();
+    }
+    expect(landed?.server).toBe(added.hostname);
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=3", "chat");
+    await kit.waitHealthy("chat", 3);
+  });
+
   it("resumes delivery within seconds after Redis restarts, and keeps history (append-only file)", async () => {
     const alice = await connect("alice");
     const bob = await connectWhere("bob", (server) => server !== alice.server);
@@ -117,5 +134,14 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx)
     await reader.receive("crash", ["after"]);
     expect(reader.server).not.toBe(doomed.hostname);
     expect(reader.texts("crash")).toEqual(["before", ...missed, "after"]);
+  });
+
+  it("stops a replica promptly on SIGTERM (docker stop)", async () => {
+    const [victim] = (await kit.containers("chat")).filter((c) => c.running);
+    const started = Date.now();
+    await docker("stop", "-t", "15", victim!.id);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    const exit = JSON.parse(await docker("inspect", "--format", "{{json .State.ExitCode}}", victim!.id)) as number;
+    expect(exit).not.toBe(137); // 137 = SIGKILL after the grace period: SIGTERM was not handled
   });
 });

@@ -99,4 +99,13 @@ describe.skipIf(!inject("dockerAvailable"))("grpc profile (users x2)", () => {
       await subscriber.stop();
     }
   });
+
+  it("stops a replica promptly on SIGTERM (docker stop)", async () => {
+    const [victim] = (await kit.containers("users")).filter((c) => c.running);
+    const started = Date.now();
+    await docker("stop", "-t", "20", victim!.id);
+    expect(Date.now() - started).toBeLessThan(12_000);
+    const exit = JSON.parse(await docker("inspect", "--format", "{{json .State.ExitCode}}", victim!.id)) as number;
+    expect(exit).not.toBe(137); // 137 = SIGKILL after the grace period: SIGTERM was not handled
+  });
 });

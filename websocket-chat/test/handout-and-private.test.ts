@@ -81,3 +81,15 @@ describe("private messages", () => {
     });
   });
 });
+
+describe("typing hints", () => {
+  it("reach the others in the room, on other replicas, and nobody outside it", async () => {
+    const typist = await identified(cluster.client(replica(0)), "typist");
+    const reader = await identified(cluster.client(replica(2)), "typing-reader");
+    for (const socket of [typist, reader]) await ok(socket, "chat:join", { room: "typing" });
+    const hints = record(reader, "chat:typing");
+    await ok(typist, "chat:typing", { room: "typing" });
+    expect((await hints.until(1))[0]).toEqual({ room: "typing", nickname: "typist" });
+    expect(await request(reader, "chat:typing", { room: "not-joined" })).toMatchObject({ error: { code: "PERMISSION_DENIED" } });
+  });
+});

@@ -209,6 +209,14 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
     return { body: { message } };
   });
 
+  on("chat:typing", leaveSchema, async ({ room }) => {
+    const me = nickname();
+    if (!kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' first`);
+    // Volatile: a lost typing hint is not worth a retry. The sender's other tabs ignore it.
+    socket.to(ioRooms.room(room)).volatile.emit("chat:typing", { room, nickname: me });
+    return { body: {} };
+  });
+
   on("users:subscribe", usersSubscribeSchema, async ({ since }) => ({ body: ctx.usersFeed.subscribe(socket, since) }));
 
   on("users:unsubscribe", z.strictObject({}).optional(), async () => {

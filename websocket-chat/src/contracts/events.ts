@@ -100,6 +100,8 @@ export interface ClientToServerEvents {
   "chat:leave": (payload: LeaveRequest, ack: Ack<{ room: string }>) => void;
   "chat:message": (payload: RoomMessageRequest, ack: Ack<{ message: RoomMessage }>) => void;
   "chat:private": (payload: PrivateMessageRequest, ack: Ack<{ message: PrivateMessage }>) => void;
+  /** "I am typing in this room"; send at most every couple of seconds. Not stored, may be dropped. */
+  "chat:typing": (payload: LeaveRequest, ack: Ack) => void;
   "users:subscribe": (payload: UsersSubscribeRequest, ack: Ack<UsersSubscription>) => void;
   "users:unsubscribe": (payload: Record<string, never>, ack: Ack) => void;
 }
@@ -109,6 +111,7 @@ export interface ServerToClientEvents {
   "chat:message": (message: RoomMessage) => void;
   "chat:private": (message: PrivateMessage) => void;
   "chat:presence": (event: PresenceEvent) => void;
+  "chat:typing": (event: { room: string; nickname: string }) => void;
   /** Errors for events sent without an acknowledgement callback (the handout client). */
   "chat:error": (error: ErrorBody & { event: string }) => void;
   "users:event": (event: UserEventEntry) => void;
@@ -123,6 +126,7 @@ export const clientEventNames = [
   "chat:leave",
   "chat:message",
   "chat:private",
+  "chat:typing",
   "users:subscribe",
   "users:unsubscribe",
 ] as const satisfies readonly (keyof ClientToServerEvents)[];

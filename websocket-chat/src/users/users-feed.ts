@@ -96,7 +96,9 @@ export class UsersFeed {
       throw new ChatError("UNAVAILABLE", `the users feed ${why}; try again shortly`);
     }
     this.subscribers.add(socket);
-    if (since !== undefined && compareStreamIds(since, this.recentFrom) >= 0) {
+    // A cursor ahead of ours (another replica reads faster, or the stream was reset) gets a
+    // snapshot: the page reconciles its rows with it and continues from our cursor.
+    if (since !== undefined && compareStreamIds(since, this.recentFrom) >= 0 && compareStreamIds(since, this.cursor) <= 0) {
       const events = this.recent.filter((event) => compareStreamIds(event.cursor, since) > 0);
       return { mode: "events", events, cursor: this.cursor };
     }

@@ -49,6 +49,8 @@ export function createChatView({ session, notify, useToken, needsToken }: ChatVi
   const title = h("h2", { class: "conversation-title" }, "");
   const subtitle = h("span", { class: "muted" }, "");
   const messages = h("ol", { class: "messages", "aria-live": "polite" });
+  const typingLine = h("div", { class: "typing", "aria-live": "polite" });
+  const typists = new Map<string, number>();
   const chip = h("span", { class: "chip", hidden: true });
   const textInput = h("textarea", { rows: 1, placeholder: "Write a message…", maxlength: MAX_MESSAGE_CHARS, "aria-label": "Message" });
   const counter = h("span", { class: "counter" }, `0 / ${MAX_MESSAGE_CHARS}`);
@@ -71,12 +73,13 @@ export function createChatView({ session, notify, useToken, needsToken }: ChatVi
       h("div", { class: "panel" }, h("h3", {}, "Rooms"), roomList, joinForm),
       h("div", { class: "panel grow" }, memberTitle, memberList),
     ),
-    h("main", { class: "conversation" }, h("header", {}, title, subtitle), messages, composer),
+    h("main", { class: "conversation" }, h("header", {}, title, subtitle), messages, typingLine, composer),
     h("aside", { class: "direct" }, h("div", { class: "panel grow" }, h("h3", {}, "Private messages"), directList)),
   );
   const root = h("div", { class: "chat-view" }, h("div", { class: "login-wrap" }, loginForm), layout);
 
   textInput.addEventListener("input", () => {
+    if (active && !whisperTo && textInput.value !== "") session.typing(active);
     counter.textContent = `${textInput.value.length} / ${MAX_MESSAGE_CHARS}`;
     textInput.style.height = "auto";
     textInput.style.height = `${Math.min(textInput.scrollHeight, 160)}px`;
@@ -153,6 +156,7 @@ export function createChatView({ session, notify, useToken, needsToken }: ChatVi
     if (room) room.unread = 0;
     renderRooms();
     renderConversation();
+    renderTyping();
   }
 
   function setWhisper(nickname: string | undefined) {
@@ -232,6 +236,19 @@ export function createChatView({ session, notify, useToken, needsToken }: ChatVi
     messages.scrollTop = messages.scrollHeight;
   }
 
+  function renderTyping() {
+    const now = Date.now();
+    const names = [...typists.entries()].filter(([key, until]) => until > now && key.startsWith(`${active}\n`));
+    const who = names.map(([key]) => key.split("\n")[1]);
+    typingLine.textContent =
+      who.length === 0 ? "" : who.length === 1 ? `${who[0]} is typing…` : `${who.slice(0, 3).join(", ")} are typing…`;
+  }
+  setInterval(renderTyping, 1_000);
+
+  session.on("typing", (room, nickname) => {
+    typists.set(`${room}\n${nickname}`, Date.now() + 3_000);
+    renderTyping();
+  });
   session.on("roomChanged", (room) => {
     renderRooms();
     if (room.name === active) renderConversation();
@@ -241,6 +258,8 @@ export function createChatView({ session, notify, useToken, needsToken }: ChatVi
       room.unread += 1;
       return renderRooms();
     }
+    typists.delete(`${room.name}\n${message.user}`);
+    renderTyping();
     const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
     messages.append(messageItem(message));
     subtitle.textContent = `${room.messages.length} messages kept here · history comes from Redis`;

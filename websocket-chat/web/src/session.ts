@@ -35,6 +35,7 @@ export interface SessionEvents {
   message(room: RoomState, message: RoomMessage): void;
   presence(room: RoomState, event: PresenceEvent): void;
   private(message: PrivateMessage): void;
+  typing(room: string, nickname: string): void;
   notice(text: string, kind: "info" | "error"): void;
 }
 
@@ -97,6 +98,9 @@ export class ChatSession {
       this.emit("presence", room, event);
     });
     this.socket.on("chat:private", (message) => this.emit("private", message));
+    this.socket.on("chat:typing", ({ room, nickname }) => {
+      if (nickname !== this.nickname && this.rooms.has(room)) this.emit("typing", room, nickname);
+    });
     this.socket.on("chat:error", (error) => this.emit("notice", `${error.event}: ${error.message}`, "error"));
   }
 
@@ -145,6 +149,15 @@ export class ChatSession {
 
   async send(room: string, text: string): Promise<void> {
     await this.request("chat:message", { room, text });
+  }
+
+  private lastTyping = 0;
+
+  /** Tells the room this user is typing, at most every 2 s. Best effort. */
+  typing(room: string): void {
+    if (Date.now() - this.lastTyping < 2_000 || !this.socket.connected) return;
+    this.lastTyping = Date.now();
+    this.request("chat:typing", { room }).catch(() => undefined);
   }
 
   async whisper(to: string, text: string): Promise<void> {

@@ -190,14 +190,14 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     }
   });
 
+  // One promise per connected socket, settled once it has disconnected and cleaned up after
+  // itself: a graceful close waits for all of them.
   const cleanups = new Set<Promise<void>>();
   const ctx = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, isAborted: () => aborted };
   io.on("connection", (socket) => {
     const done = registerChatHandlers(socket, ctx);
-    socket.once("disconnect", () => {
-      cleanups.add(done);
-      void done.finally(() => cleanups.delete(done));
-    });
+    cleanups.add(done);
+    void done.finally(() => cleanups.delete(done));
   });
 
   await fanout.start();

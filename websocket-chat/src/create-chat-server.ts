@@ -170,6 +170,13 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     });
   }
   app.use("/api/users", usersRouter(deps.users, logger));
+  app.use("/api", (error: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const status = error.status && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error }, "API request failed");
+    const message = error.type === "entity.parse.failed" ? "the body is not valid JSON" : status === 500 ? "internal error" : error.message;
+    res.status(status).json({ error: { code: status === 500 ? "INTERNAL" : "INVALID_ARGUMENT", message } });
+  });
   app.use(securityHeaders, express.static(config.webDist, { index: "index.html", maxAge: "1h" }));
   app.get("/", (_req, res) => {
     const built = existsSync(join(config.webDist, "index.html"));

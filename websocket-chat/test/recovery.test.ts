@@ -100,6 +100,21 @@ describe("recovery", () => {
   });
 });
 
+describe("a client from before a Redis reset", () => {
+  it("is told to start over: history instead of a replay that could never fill the gap", async () => {
+    const writer = await identified(cluster.client(replica(0)), "writer4");
+    await ok(writer, "chat:join", { room: "reset" });
+    await ok(writer, "chat:message", { room: "reset", text: "after the reset" });
+    const returning = await identified(cluster.client(replica(1)), "from-the-past");
+    const live = record(returning, "chat:message");
+    const joined = await ok(returning, "chat:join", { room: "reset", since: "99999999999999-0" });
+    expect(joined).toMatchObject({ mode: "history", truncated: true });
+    expect(joined.messages.map((m) => m.text)).toEqual(["after the reset"]);
+    await ok(writer, "chat:message", { room: "reset", text: "live again" });
+    expect((await live.until(1))[0]?.text).toBe("live again");
+  });
+});
+
 describe("presence after a replica dies", () => {
   it("drops its members from every list within the lease, announcing them as left", async () => {
     const victim = await cluster.startReplica("chat-victim");

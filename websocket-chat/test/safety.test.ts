@@ -97,6 +97,14 @@ describe("bad input", () => {
     expect((await errors.until(2))[1]).toMatchObject({ code: "INVALID_ARGUMENT", event: "message" });
   });
 
+  it("caps the rooms one socket may be in", async () => {
+    const collector = await identified(open.client(open.replicas[0]!), "collector");
+    for (let n = 0; n < 50; n++) await ok(collector, "chat:join", { room: `many-${n}` });
+    expect(await request(collector, "chat:join", { room: "one-too-many" })).toEqual({
+      error: { code: "INVALID_ARGUMENT", message: "a socket may be in at most 50 rooms; leave one first" },
+    });
+  });
+
   it("requires identify before rooms, and a join before writing", async () => {
     const anonymous = open.client(open.replicas[1]!);
     await connected(anonymous);

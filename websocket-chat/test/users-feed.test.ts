@@ -90,5 +90,12 @@ describe("live users feed", () => {
     const clash = await api(0, "", "POST", { name: "Alice Again", email: "alice@example.com" });
     expect(clash.status).toBe(409);
     expect(await clash.json()).toMatchObject({ error: { code: "ALREADY_EXISTS" } });
+    const garbled = await fetch(`${cluster.replicas[0]!.url}/api/users`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(garbled.status).toBe(400);
+    expect(await garbled.json()).toEqual({ error: { code: "INVALID_ARGUMENT", message: "the body is not valid JSON" } });
   });
 });

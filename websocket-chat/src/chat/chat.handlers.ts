@@ -12,6 +12,7 @@ import {
   roomMessageSchema,
   usersSubscribeSchema,
 } from "../contracts/payloads.js";
+import { MAX_ROOMS_PER_SOCKET } from "../contracts/limits.js";
 import type { ChatMetrics } from "../http/metrics.js";
 import type { UsersFeed } from "../users/users-feed.js";
 import { ChatError, parsePayload, splitArgs } from "./ack.js";
@@ -115,6 +116,9 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   // The handout's dialect: no acks, anonymous users allowed, live messages only.
   on("join_room", handoutJoinSchema, async (room) => {
     if (!handoutRooms.has(room)) {
+      if (handoutRooms.size >= MAX_ROOMS_PER_SOCKET) {
+        throw new ChatError("INVALID_ARGUMENT", `a socket may be in at most ${MAX_ROOMS_PER_SOCKET} rooms`);
+      }
       handoutRooms.add(room);
       ctx.fanout.open(socket, room, "handout");
       ctx.fanout.go(socket, room, "handout", undefined);
@@ -152,6 +156,9 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   on("chat:join", joinSchema, async ({ room, since }) => {
     const me = nickname();
     const rejoin = kitRooms.has(room);
+    if (!rejoin && kitRooms.size >= MAX_ROOMS_PER_SOCKET) {
+      throw new ChatError("INVALID_ARGUMENT", `a socket may be in at most ${MAX_ROOMS_PER_SOCKET} rooms; leave one first`);
+    }
     ctx.fanout.open(socket, room, "kit");
     try {
       await socket.join(ioRooms.room(room));
@@ -159,13 +166,15 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
         ? { first: false, members: await ctx.presence.members(room) }
         : await ctx.presence.join(room, me);
       kitRooms.add(room);
-      const { messages, truncated } = since
-        ? await ctx.history.after(room, since)
-        : { messages: await ctx.history.recent(room), truncated: false };
+      const replay = since ? await ctx.history.after(room, since) : undefined;
+      // A `since` this room never reached (Redis was reset) starts the client over from history.
+      const mode = replay && !replay.unknown ? "replay" : "history";
+      const messages = replay && mode === "replay" ? replay.messages : await ctx.history.recent(room);
+      const truncated = replay !== undefined && (replay.truncated || replay.unknown);
       if (first) announce(room, me, "joined", members);
-      const lastId = messages.at(-1)?.id ?? since;
+      const lastId = messages.at(-1)?.id ?? (mode === "replay" ? since : undefined);
       return {
-        body: { room, members, mode: since ? "replay" : "history", messages, truncated },
+        body: { room, members, mode, messages, truncated },
         afterAck: () => ctx.fanout.go(socket, room, "kit", lastId),
       };
     } catch (error) {

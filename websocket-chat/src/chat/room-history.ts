@@ -28,6 +28,8 @@ export interface Replay {
   messages: RoomMessage[];
   /** Messages after `since` were trimmed away before the client came back. */
   truncated: boolean;
+  /** `since` is newer than anything this room ever had (Redis was reset): start over from history. */
+  unknown: boolean;
 }
 
 type StreamEntry = { id: string; message: Record<string, string> };
@@ -69,14 +71,17 @@ export class RoomHistory {
   async after(room: string, since: string): Promise<Replay> {
     const key = chatKeys.roomLog(room);
     const entries = await this.redis.xRange(key, since, "+", { COUNT: this.options.retention + 1 });
-    if (entries[0]?.id === since) return { messages: entries.slice(1).map((e) => toMessage(room, e)), truncated: false };
-    const trim = await this.trimState(key);
-    const truncated = trim !== undefined && trim.removed && compareStreamIds(since, trim.firstKept) < 0;
-    return { messages: entries.map((entry) => toMessage(room, entry)), truncated };
+    if (entries[0]?.id === since) {
+      return { messages: entries.slice(1).map((e) => toMessage(room, e)), truncated: false, unknown: false };
+    }
+    const state = await this.streamState(key);
+    const unknown = state === undefined || compareStreamIds(since, state.lastId) > 0;
+    const truncated = state !== undefined && state.removed && compareStreamIds(since, state.firstKept) < 0;
+    return { messages: entries.map((entry) => toMessage(room, entry)), truncated, unknown };
   }
 
-  /** Whether the cap has removed entries, and the oldest id still kept (Redis 7 XINFO fields). */
-  private async trimState(key: string): Promise<{ removed: boolean; firstKept: string } | undefined> {
+  /** Whether the cap has removed entries, the oldest id kept and the newest ever given (Redis 7 XINFO). */
+  private async streamState(key: string): Promise<{ removed: boolean; firstKept: string; lastId: string } | undefined> {
     let reply: unknown;
     try {
       reply = await this.redis.sendCommand(["XINFO", "STREAM", key]);
@@ -91,7 +96,8 @@ export class RoomHistory {
     const added = Number(field("entries-added"));
     const length = Number(field("length"));
     const firstKept = field("recorded-first-entry-id");
-    if (typeof firstKept !== "string") return undefined;
-    return { removed: added > length, firstKept };
+    const lastId = field("last-generated-id");
+    if (typeof firstKept !== "string" || typeof lastId !== "string") return undefined;
+    return { removed: added > length, firstKept, lastId };
   }
 }

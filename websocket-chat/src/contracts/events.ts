@@ -73,10 +73,13 @@ export interface PresenceEvent {
 export interface JoinResult {
   room: string;
   members: string[];
-  /** `history`: the room's last messages; `replay`: everything after `since`, in order. */
+  /**
+   * `history`: the room's last messages; `replay`: everything after `since`, in order. A join
+   * with a `since` the room never reached (its Redis was reset) gets `history`: start over.
+   */
   mode: "history" | "replay";
   messages: RoomMessage[];
-  /** True when `since` is older than what the room keeps: some messages are gone for good. */
+  /** True when messages after `since` may be gone for good (trimmed by the cap, or a Redis reset). */
   truncated: boolean;
 }
 

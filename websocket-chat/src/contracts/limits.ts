@@ -8,3 +8,6 @@ export const NICKNAME_PATTERN = /^[\p{L}\p{N}_.-]{2,32}$/u;
 
 /** Room names: letters, digits, `_ . -`, 1 to 64 characters. */
 export const ROOM_PATTERN = /^[\p{L}\p{N}_.-]{1,64}$/u;
+
+/** Rooms one socket may be in at once (kit dialect and handout dialect each). */
+export const MAX_ROOMS_PER_SOCKET = 50;

@@ -187,6 +187,11 @@ export class ChatSession {
 
   private applyJoin(room: RoomState, reply: JoinResult): void {
     room.members = reply.members;
+    if (reply.mode === "history" && room.lastId !== undefined) {
+      // The server no longer knows our position (its Redis was reset): start the room over.
+      room.lastId = undefined;
+      room.messages = [];
+    }
     if (reply.truncated) this.emit("notice", `#${room.name}: some messages are older than what the room keeps`, "info");
     for (const message of reply.messages) this.accept(room, message);
     this.emit("roomChanged", room);

@@ -49,7 +49,7 @@ export async function chatSuite(ctx: BenchContext): Promise<SuiteResult> {
   const settings: ChatSettings = pick(
     ctx,
     { clients: 300, rooms: 10, workers: 2, loads: [50, 100, 200, 400, 800], warmupSeconds: 2, seconds: 8 },
-    { clients: 60, rooms: 4, workers: 1, loads: [20, 60], warmupSeconds: 0.5, seconds: 2 },
+    { clients: 60, rooms: 4, workers: 1, loads: [20, 60], warmupSeconds: 0.5, seconds: 1.5 },
   );
   const sides = chatSides(ctx, {});
   const rows: ChatRow[] = [];

@@ -45,12 +45,12 @@ function request<T extends FromIdle["type"]>(child: ChildProcess, message: ToIdl
 }
 
 /**
- * Part 2: idle clients across 3 replicas up to 20,000 (in quick mode 2,000), opened by several
+ * Part 2: idle clients across 3 replicas up to 20,000 (in quick mode 1,000), opened by several
  * client processes (each has its own open-files limit); memory per connection from the replicas'
  * RSS, connect rate, and whether one broadcast still reaches every one of them.
  */
 export async function connectionsSuite(ctx: BenchContext): Promise<SuiteResult> {
-  const target = pick(ctx, 20_000, 2_000);
+  const target = pick(ctx, 20_000, 1_000);
   const processes = pick(ctx, 4, 2);
   const rows: CapacityRow[] = [];
   for (const side of chatSides(ctx, {})) rows.push(await capacity(ctx, side, target, processes));
@@ -87,12 +87,12 @@ export async function connectionsSuite(ctx: BenchContext): Promise<SuiteResult> 
     targets: [
       {
         name: `${target.toLocaleString("en-US")} concurrent clients`,
-        goal: ctx.quick ? "quick run: 2,000 (full run: 20,000)" : "20,000 on 2 cores, broadcast reaches all",
+        goal: ctx.quick ? "quick run: 1,000 (full run: 20,000)" : "20,000 on 2 cores, broadcast reaches all",
         measured: ours ? `${fmt(ours.connected)} connected, ${fmt(ours.kbPerConnection)} KB each, broadcast reached ${fmt(ours.broadcastReached)}` : "–",
         met: ours ? ours.connected === target && ours.broadcastReached === target && ours.droppedWhileIdle === 0 : undefined,
       },
     ],
-    notes: ctx.quick ? ["quick mode: 2,000 clients"] : [],
+    notes: ctx.quick ? ["quick mode: 1,000 clients"] : [],
     raw: { target, processes, rows },
   };
 }
@@ -104,7 +104,7 @@ async function capacity(ctx: BenchContext, side: ChatSide, target: number, proce
   const entry = fileURLToPath(new URL("../workers/idle-clients.ts", import.meta.url));
   const children = Array.from({ length: processes }, () => fork(entry, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   try {
-    await sleep(1000);
+    await sleep(pick(ctx, 2000, 500));
     const rssBefore = replicas.map((r) => rssKb(r.pid));
     const meter = cpuMeter(replicas.map((r) => r.pid));
     const started = nowMs();
@@ -120,7 +120,7 @@ async function capacity(ctx: BenchContext, side: ChatSide, target: number, proce
     const failed = opened.reduce((a, o) => a + o.failed, 0);
     ctx.log(`connections ${side.name}: ${connected}/${target} connected in ${round(connectSeconds)} s${failed ? `, ${failed} failed (${opened.find((o) => o.error)?.error})` : ""}`);
     // Let joins land and allocations settle before reading memory.
-    await sleep(3000);
+    await sleep(pick(ctx, 3000, 1000));
     const rssAfter = replicas.map((r) => rssKb(r.pid));
     const growthKb = rssAfter.reduce((a, v) => a + v, 0) - rssBefore.reduce((a, v) => a + v, 0);
 

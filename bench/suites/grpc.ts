@@ -26,10 +26,10 @@ interface UnaryRow extends ClosedLoopResult {
 
 /** Part 3: unary GetUser/CreateUser, ListUsers streaming and SubscribeToUpdates fan-out. */
 export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
-  const users = pick(ctx, 10_000, 2_000);
-  const seconds = pick(ctx, 8, 1.5);
+  const users = pick(ctx, 10_000, 1_000);
+  const seconds = pick(ctx, 8, 1);
   const warmup = pick(ctx, 1, 0.3);
-  const levels = [1, 10, 100];
+  const levels = pick(ctx, [1, 10, 100], [1, 100]);
   const notes: string[] = [];
 
   const redis = await startRedis();

@@ -28,7 +28,7 @@ interface Contender {
  * unary and Socket.IO emit-with-ack, each in one server process on the same Redis.
  */
 export async function protocolsSuite(ctx: BenchContext): Promise<SuiteResult> {
-  const seconds = pick(ctx, 8, 1.5);
+  const seconds = pick(ctx, 8, 1);
   const warmup = pick(ctx, 1, 0.3);
   const levels = pick(ctx, [1, 10, 100], [10]);
   const users = 1000;

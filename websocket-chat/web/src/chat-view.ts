@@ -98,7 +98,11 @@ export function createChatView({ session, notify, useToken, needsToken }: ChatVi
     if (token || needsToken()) {
       if (!token) return void (loginError.textContent = "This server needs a signed token.");
       useToken(token);
-      await new Promise<void>((resolve) => session.socket.once("connect", () => resolve()));
+      const refusal = await new Promise<string | undefined>((resolve) => {
+        session.socket.once("connect", () => resolve(undefined));
+        session.socket.once("connect_error", (error) => resolve(error.message));
+      });
+      if (refusal) return void (loginError.textContent = `The server refused the token: ${refusal}`);
     }
     try {
       await session.identify(nicknameInput.value.trim());

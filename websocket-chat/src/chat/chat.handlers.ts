@@ -178,7 +178,10 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
         afterAck: () => ctx.fanout.go(socket, room, "kit", lastId),
       };
     } catch (error) {
-      if (!kitRooms.has(room)) ctx.fanout.close(socket, room, "kit");
+      // Never leave a subscription buffering: undo a first join, or go live on a failed rejoin.
+      if (rejoin) ctx.fanout.go(socket, room, "kit", undefined);
+      else if (kitRooms.has(room)) await leaveRoom(room, me).catch(() => undefined);
+      else ctx.fanout.close(socket, room, "kit");
       throw error;
     }
   });

@@ -5,7 +5,8 @@
 #   3. else a stand-in built offline from Debian packages (scripts/build-standin-images.sh).
 #      Envoy has none: ENVOY_AVAILABLE=0, and the grpc profile runs without it.
 # Then builds the kit's own images (users, chat) on the chosen Node image.
-# Writes the choices to .tmp/images.env, which compose-driving scripts and the container tests read.
+# Writes the choices to .tmp/images.env, which compose-driving scripts and the container tests read,
+# and to compose/.env, which compose itself reads when run by hand.
 # A pull that failed once is not tried again (fast re-runs); CLUSTERKIT_REFRESH_IMAGES=1 retries.
 #
 # Usage: scripts/prepare-images.sh [--no-build | SERVICE...]   (services to build: users chat; default both)
@@ -65,6 +66,15 @@ ENVOY_AVAILABLE=0
   echo "ENVOY_AVAILABLE=$ENVOY_AVAILABLE"
 } >"$IMAGES_ENV.tmp"
 mv "$IMAGES_ENV.tmp" "$IMAGES_ENV"
+# compose reads .env beside the compose file by itself (v1 and v2), so a hand-typed
+# `docker compose -f compose/compose.yaml ...` uses the same images and project name. Git ignores it.
+{
+  echo "# Written by scripts/prepare-images.sh (the images this machine can run)."
+  echo "COMPOSE_PROJECT_NAME=$COMPOSE_PROJECT"
+  for key in NODE_IMAGE REDIS_IMAGE NGINX_IMAGE ENVOY_IMAGE; do
+    [[ -n ${chosen[$key]:-} ]] && echo "$key=${chosen[$key]}"
+  done
+} >"$REPO_ROOT/compose/.env"
 if [[ $ENVOY_AVAILABLE == 0 ]]; then
   warn "No Envoy image: the grpc profile runs WITHOUT Envoy. The CLI and the chat reach the users"
   warn "replicas directly with client-side round_robin (npm run check:envoy still validates envoy.yaml)."

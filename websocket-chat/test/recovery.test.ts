@@ -151,6 +151,7 @@ describe("a replica's Redis subscriber reconnecting", () => {
     const reader = await identified(cluster.client(replica(1)), "reader3");
     await ok(writer, "chat:join", { room: "blip" });
     await ok(reader, "chat:join", { room: "blip" });
+    await ok(reader, "chat:join", { room: "blip-empty" }); // nothing said there yet
     const inbox = record(reader, "chat:message");
     await ok(writer, "chat:message", { room: "blip", text: "warm-up" });
     await inbox.until(1);
@@ -161,11 +162,14 @@ describe("a replica's Redis subscriber reconnecting", () => {
     for (let n = 0; n < 10; n++) {
       transaction.addCommand(["EVAL", appendScript.source, "1", "chat:room:blip:log", "chat:room-messages", "1000", "blip", "writer3", `during ${n}`, "chat-1", new Date().toISOString()]);
     }
-    const [killed, ...sent] = (await transaction.exec()) as [number, ...string[]];
+    transaction.addCommand(["EVAL", appendScript.source, "1", "chat:room:blip-empty:log", "chat:room-messages", "1000", "blip-empty", "writer3", "first words", "chat-1", new Date().toISOString()]);
+    const [killed, ...ids] = (await transaction.exec()) as [number, ...string[]];
+    const sent = ids.slice(0, 10);
     expect(killed).toBeGreaterThanOrEqual(6);
-    const got = await inbox.until(11);
+    expect((await inbox.find((m) => m.room === "blip-empty")).text).toBe("first words");
     await ok(writer, "chat:message", { room: "blip", text: "after" });
     await inbox.find((m) => m.text === "after");
+    const got = inbox.items.filter((m) => m.room === "blip");
     expect(got.slice(1, 11).map((m) => m.id)).toEqual(sent);
     expect(new Set(got.map((m) => m.id)).size).toBe(got.length);
     // The adapter's subscriptions came back too: private messages cross replicas again.

@@ -169,10 +169,12 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       const replay = since ? await ctx.history.after(room, since) : undefined;
       // A `since` this room never reached (Redis was reset) starts the client over from history.
       const mode = replay && !replay.unknown ? "replay" : "history";
-      const messages = replay && mode === "replay" ? replay.messages : await ctx.history.recent(room);
+      const recent = mode === "history" ? await ctx.history.recent(room) : undefined;
+      const messages = recent?.messages ?? replay?.messages ?? [];
       const truncated = replay !== undefined && (replay.truncated || replay.unknown);
       if (first) announce(room, me, "joined", members);
-      const lastId = messages.at(-1)?.id ?? (mode === "replay" ? since : undefined);
+      // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.
+      const lastId = recent?.position ?? messages.at(-1)?.id ?? since;
       return {
         body: { room, members, mode, messages, truncated },
         afterAck: () => ctx.fanout.go(socket, room, "kit", lastId),

@@ -85,10 +85,6 @@ export class RoomFanout {
     for (const message of pending) this.deliver(sub, message);
   }
 
-  has(socket: ChatSocket, room: string, dialect: Dialect): boolean {
-    return this.rooms.get(room)?.has(`${socket.id}/${dialect}`) ?? false;
-  }
-
   close(socket: ChatSocket, room: string, dialect: Dialect): void {
     const subs = this.rooms.get(room);
     subs?.delete(`${socket.id}/${dialect}`);

@@ -56,11 +56,16 @@ export class RoomHistory {
     return { id, ...input, timestamp };
   }
 
-  /** The room's last `historySize` messages, oldest first. */
-  async recent(room: string): Promise<RoomMessage[]> {
-    if (this.options.historySize === 0) return [];
-    const entries = await this.redis.xRevRange(chatKeys.roomLog(room), "+", "-", { COUNT: this.options.historySize });
-    return entries.reverse().map((entry) => toMessage(room, entry));
+  /**
+   * The room's last `historySize` messages, oldest first, and the room's position: the newest id
+   * ("0-0" for an empty room). A joining socket continues live from that position.
+   */
+  async recent(room: string): Promise<{ messages: RoomMessage[]; position: string }> {
+    const count = Math.max(this.options.historySize, 1);
+    const entries = await this.redis.xRevRange(chatKeys.roomLog(room), "+", "-", { COUNT: count });
+    const position = entries[0]?.id ?? "0-0";
+    const messages = this.options.historySize === 0 ? [] : entries.reverse().map((entry) => toMessage(room, entry));
+    return { messages, position };
   }
 
   /**

@@ -121,7 +121,13 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       }
       handoutRooms.add(room);
       ctx.fanout.open(socket, room, "handout");
-      ctx.fanout.go(socket, room, "handout", undefined);
+      try {
+        // Live only, as in the handout; the position just lets a Redis blip be caught up.
+        ctx.fanout.go(socket, room, "handout", await ctx.history.position(room));
+      } catch (error) {
+        ctx.fanout.go(socket, room, "handout", undefined);
+        throw error;
+      }
     }
     return { body: { room } };
   });

@@ -68,6 +68,12 @@ export class RoomHistory {
     return { messages, position };
   }
 
+  /** The room's newest id ("0-0" for an empty room). */
+  async position(room: string): Promise<string> {
+    const [newest] = await this.redis.xRevRange(chatKeys.roomLog(room), "+", "-", { COUNT: 1 });
+    return newest?.id ?? "0-0";
+  }
+
   /**
    * Every retained message strictly after `since`, oldest first. The read includes `since` itself:
    * if that entry is gone and the cap has removed entries before the oldest kept one, the client

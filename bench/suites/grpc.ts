@@ -213,10 +213,10 @@ function report(
   const find = (side: string, rpc: string, c: number) => unary.find((r) => r.side === side && r.rpc === rpc && r.concurrency === c);
   const unaryTable: Table = {
     title: "gRPC unary, handout client (proto-loader) on both sides",
-    columns: ["RPC", "concurrency", "side", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "server CPU s / 1k", "ours/peer req/s"],
+    columns: ["RPC", "concurrency", "side", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "server CPU s / 1k", "client CPU s / 1k", "ours/peer req/s"],
     rows: unary.map((r) => {
       const peer = find("peer", r.rpc, r.concurrency);
-      return [r.rpc, r.concurrency, r.side, fmt(r.rate), fmt(r.latencyMs.p50), fmt(r.latencyMs.p99), fmt(r.latencyMs.max), r.errors, fmt(r.cpuPer1k, 3), r.side === "ours" && peer ? ratio(r.rate, peer.rate) : ""];
+      return [r.rpc, r.concurrency, r.side, fmt(r.rate), fmt(r.latencyMs.p50), fmt(r.latencyMs.p99), fmt(r.latencyMs.max), r.errors, fmt(r.cpuPer1k, 3), fmt(r.loadGeneratorCpuPer1k, 3), r.side === "ours" && peer ? ratio(r.rate, peer.rate) : ""];
     }),
   };
   const listTable: Table = {

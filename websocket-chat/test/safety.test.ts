@@ -97,6 +97,15 @@ describe("bad input", () => {
     expect((await errors.until(2))[1]).toMatchObject({ code: "INVALID_ARGUMENT", event: "message" });
   });
 
+  it("refuses events beyond 100 waiting from one socket, without losing its earlier ones", async () => {
+    const hasty = await identified(open.client(open.replicas[1]!), "hasty");
+    const replies = await Promise.all(Array.from({ length: 300 }, () => raw(hasty, "chat:join", { room: "hurry" })));
+    const refused = replies.filter((r) => (r as { error?: { code: string } }).error?.code === "RATE_LIMITED");
+    expect(replies.length - refused.length).toBeGreaterThanOrEqual(100);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(await request(hasty, "chat:leave", { room: "hurry" })).toEqual({ ok: true, room: "hurry" });
+  });
+
   it("caps the rooms one socket may be in", async () => {
     const collector = await identified(open.client(open.replicas[0]!), "collector");
     for (let n = 0; n < 50; n++) await ok(collector, "chat:join", { room: `many-${n}` });

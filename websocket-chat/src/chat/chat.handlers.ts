@@ -43,6 +43,8 @@ export const ioRooms = {
 };
 
 const knownEvents = new Set<string>(clientEventNames);
+/** Events of one socket waiting to be handled before new ones are refused. */
+const MAX_QUEUED_EVENTS = 100;
 
 /** What a handler returns: the ack body, and what must run right after the ack is sent. */
 interface Reply {
@@ -58,9 +60,12 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   const kitRooms = new Set<string>();
   const handoutRooms = new Set<string>();
   let queue: Promise<void> = Promise.resolve();
+  let queued = 0;
 
   const enqueue = (task: () => Promise<void>) => {
-    queue = queue.then(task, task);
+    queued += 1;
+    const run = () => task().finally(() => (queued -= 1));
+    queue = queue.then(run, run);
     return queue;
   };
 
@@ -73,6 +78,10 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   function on<S extends z.ZodType>(event: string, schema: S, handler: (payload: z.infer<S>) => Promise<Reply | undefined>) {
     socket.on(event as "chat:join", (...args: unknown[]) => {
       const { payload, ack } = splitArgs(args);
+      // A client that does not wait for its acks cannot pile up unbounded work here.
+      if (queued >= MAX_QUEUED_EVENTS) {
+        return refuse(event, ack, { code: "RATE_LIMITED", message: `more than ${MAX_QUEUED_EVENTS} events waiting; wait for the acks` });
+      }
       void enqueue(async () => {
         try {
           const reply = await handler(parsePayload(schema, payload));

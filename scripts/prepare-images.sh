@@ -87,7 +87,7 @@ if [[ ${#build_services[@]} -gt 0 ]]; then
   for service in "${build_services[@]}"; do
     started=$SECONDS
     log="$REPO_ROOT/.tmp/build-$service.log"
-    compose --profile all build "$service" >"$log" 2>&1 ||
+    compose --profile all build --force-rm "$service" >"$log" 2>&1 ||
       { tail -30 "$log" >&2; fail "building the $service image failed (log: .tmp/build-$service.log)"; }
     ok "$service image built ($((SECONDS - started)) s)"
   done

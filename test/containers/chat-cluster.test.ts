@@ -65,6 +65,20 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx)
     for (const client of trio) expect(client.connects).toBe(1); // no session was lost to a wrong replica
   });
 
+  it("spreads WebSocket-first connections even from a browser pinned to one replica", async () => {
+    const [pinned] = await kit.waitHealthy("chat", 3);
+    const cookie = `chat_replica=${await kit.address(pinned!.id)}:3000`;
+    const servers = new Set<string>();
+    for (let i = 0; i < 20 && servers.size < 2; i++) {
+      const tab = await connect(`tab${i}`, { transports: ["websocket"], cookie });
+      servers.add(tab.server);
+    }
+    expect(servers.size).toBeGreaterThanOrEqual(2);
+    // The same browser's long-polling connection does follow the cookie.
+    const polling = await connect("poller", { transports: ["polling"], cookie });
+    expect(polling.server).toBe(pinned!.hostname);
+  });
+
   it("sends clients to a replica added with --scale, with no nginx edit or reload", async () => {
     const before = new Set((await kit.waitHealthy("chat", 3)).map((c) => c.hostname));
     await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=4", "chat");

@@ -17,6 +17,8 @@ type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export interface ChatTesterOptions {
   /** `["polling"]` forces long-polling: every request must reach the same replica. */
   transports?: ("polling" | "websocket")[];
+  /** A Cookie header to start with, as a browser that already holds one would send. */
+  cookie?: string;
 }
 
 export class ChatTester {
@@ -39,6 +41,8 @@ export class ChatTester {
     this.socket = io(url, {
       withCredentials: true, // a cookie jar of its own: one client = one browser
       transports: options.transports ?? ["polling", "websocket"],
+      // What a browser sends: the chat checks Origin against Host on every handshake.
+      extraHeaders: { origin: new URL(url).origin, ...(options.cookie ? { cookie: options.cookie } : {}) },
       reconnectionDelay: 200,
       reconnectionDelayMax: 1_000,
       timeout: 10_000,

@@ -147,6 +147,11 @@ export class Kit {
     }));
   }
 
+  /** The container's address on the compose network. */
+  async address(containerId: string): Promise<string> {
+    return docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", containerId);
+  }
+
   /** The host port a container publishes for `privatePort`. */
   async hostPort(containerId: string, privatePort: number): Promise<number> {
     const out = await docker("port", containerId, `${privatePort}/tcp`);

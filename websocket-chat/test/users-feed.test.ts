@@ -47,7 +47,7 @@ describe("live users feed", () => {
   it("starts from a snapshot and shows create, update and delete made through the gRPC service", async () => {
     const first = await subscribePage(0);
     const second = await subscribePage(2);
-    expect(first.reply.mode).toBe("snapshot");
+    expect(first.reply).toMatchObject({ mode: "snapshot", server: "chat-1" });
     const names = (first.reply.mode === "snapshot" ? first.reply.users : []).map((u) => u.name);
     expect(names).toEqual(expect.arrayContaining(["Alice", "Bob"]));
 

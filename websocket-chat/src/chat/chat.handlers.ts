@@ -246,7 +246,9 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
     return { body: {} };
   });
 
-  on("users:subscribe", usersSubscribeSchema, async ({ since }) => ({ body: ctx.usersFeed.subscribe(socket, since) }));
+  on("users:subscribe", usersSubscribeSchema, async ({ since }) => ({
+    body: { ...ctx.usersFeed.subscribe(socket, since), server: ctx.serverId },
+  }));
 
   on("users:unsubscribe", z.strictObject({}).optional(), async () => {
     ctx.usersFeed.unsubscribe(socket);

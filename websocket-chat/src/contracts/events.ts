@@ -91,9 +91,11 @@ export interface HandoutMessage {
   timestamp: string;
 }
 
-export type UsersSubscription =
+/** What a page needs to be current; `server` is the replica whose stream reader feeds it. */
+export type UsersSubscription = (
   | { mode: "snapshot"; users: UserRecord[]; cursor: string }
-  | { mode: "events"; events: UserEventEntry[]; cursor: string };
+  | { mode: "events"; events: UserEventEntry[]; cursor: string }
+) & { server: string };
 
 export interface ClientToServerEvents {
   join_room: (room: string) => void;

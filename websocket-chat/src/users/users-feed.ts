@@ -90,7 +90,7 @@ export class UsersFeed {
   }
 
   /** Adds a page: returns what it needs to be current; live events follow on `users:event`. */
-  subscribe(socket: ChatSocket, since: string | undefined): UsersSubscription {
+  subscribe(socket: ChatSocket, since: string | undefined): Omit<UsersSubscription, "server"> {
     if (this.cursor === undefined) {
       const why = this.deps.users ? "is still loading (is the user service reachable?)" : "is not configured (USERS_TARGET)";
       throw new ChatError("UNAVAILABLE", `the users feed ${why}; try again shortly`);

@@ -71,9 +71,14 @@ const tabButtons = tabs.map(({ label, view }) =>
       type: "button",
       role: "tab",
       class: view === chatView ? "tab active" : "tab",
+      "aria-selected": view === chatView ? "true" : "false",
       onclick: () => {
         for (const tab of tabs) tab.view.hidden = tab.view !== view;
-        for (const button of tabButtons) button.classList.toggle("active", button.textContent === label);
+        for (const button of tabButtons) {
+          const selected = button.textContent === label;
+          button.classList.toggle("active", selected);
+          button.setAttribute("aria-selected", String(selected));
+        }
       },
     },
     label,

@@ -162,7 +162,8 @@ export function createUsersView({ session, notify, token }: UsersViewOptions): H
       const reply: UsersSubscription = await session.request("users:subscribe", cursor ? { since: cursor } : {});
       if (reply.mode === "snapshot") reconcile(reply.users, reply.cursor);
       else for (const event of reply.events) apply(event);
-      feedState.textContent = "live";
+      feedState.textContent = `live · via ${reply.server}`;
+      feedState.title = `this page's events come from ${reply.server}'s reader of the users:events stream`;
       feedState.classList.add("ok");
     } catch (error) {
       feedState.textContent = "unavailable";

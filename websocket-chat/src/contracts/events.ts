@@ -91,11 +91,13 @@ export interface HandoutMessage {
   timestamp: string;
 }
 
-/** What a page needs to be current; `server` is the replica whose stream reader feeds it. */
-export type UsersSubscription = (
+/** What a page needs to be current: a snapshot, or the events after its cursor. */
+export type UsersCatchUp =
   | { mode: "snapshot"; users: UserRecord[]; cursor: string }
-  | { mode: "events"; events: UserEventEntry[]; cursor: string }
-) & { server: string };
+  | { mode: "events"; events: UserEventEntry[]; cursor: string };
+
+/** The ack of users:subscribe; `server` is the replica whose stream reader feeds the page. */
+export type UsersSubscription = UsersCatchUp & { server: string };
 
 export interface ClientToServerEvents {
   join_room: (room: string) => void;

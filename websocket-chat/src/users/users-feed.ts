@@ -7,7 +7,7 @@ import {
   type UserRecord,
 } from "grpc-demo/events";
 import type { ListUsersResponse, User, UserServiceClient } from "grpc-demo/client";
-import type { UsersSubscription } from "../contracts/events.js";
+import type { UsersCatchUp } from "../contracts/events.js";
 import { ChatError } from "../chat/ack.js";
 import type { ChatSocket } from "../chat/socket-types.js";
 import type { RedisClient } from "../redis/connect-redis.js";
@@ -90,7 +90,7 @@ export class UsersFeed {
   }
 
   /** Adds a page: returns what it needs to be current; live events follow on `users:event`. */
-  subscribe(socket: ChatSocket, since: string | undefined): Omit<UsersSubscription, "server"> {
+  subscribe(socket: ChatSocket, since: string | undefined): UsersCatchUp {
     if (this.cursor === undefined) {
       const why = this.deps.users ? "is still loading (is the user service reachable?)" : "is not configured (USERS_TARGET)";
       throw new ChatError("UNAVAILABLE", `the users feed ${why}; try again shortly`);

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only grpc,protocols,chat,connections]`: runs the kit and the
+// `npm run bench [-- --quick] [-- --only grpc,protocols,chat,fanout,connections]`: runs the kit and the
 // handout's peers side by side on loopback and writes bench/results/. A measurement, never a test:
 // nothing here fails on a number; it fails only when a server cannot start or a run is incomplete.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -14,10 +14,11 @@ import { writeSummary } from "./lib/summary.js";
 import { barChartSvg } from "./lib/svg.js";
 import { chatSuite } from "./suites/chat.js";
 import { connectionsSuite } from "./suites/connections.js";
+import { fanoutSuite } from "./suites/fanout.js";
 import { grpcSuite } from "./suites/grpc.js";
 import { protocolsSuite } from "./suites/protocols.js";
 
-const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, connections: connectionsSuite } as const;
+const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, fanout: fanoutSuite, connections: connectionsSuite } as const;
 type SuiteId = keyof typeof suites;
 
 const { values } = parseArgs({
@@ -29,7 +30,9 @@ const { values } = parseArgs({
 });
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const selected = (values.only ? values.only.split(",").map((s) => s.trim()) : Object.keys(suites)) as SuiteId[];
+// The quick smoke test leaves out the knob experiments, to stay within its 2-minute budget.
+const quickSkips = new Set(["fanout", "proxy"]);
+const selected = (values.only ? values.only.split(",").map((s) => s.trim()) : Object.keys(suites).filter((id) => !(values.quick && quickSkips.has(id)))) as SuiteId[];
 for (const id of selected) if (!(id in suites)) throw new Error(`unknown suite '${id}'; choose from ${Object.keys(suites).join(", ")}`);
 // Quick runs (CI smoke test) never overwrite the committed results of a full run.
 const outDir = resolve(values.out ?? join(repo, "bench/results", values.quick ? "quick" : ""));

@@ -105,9 +105,14 @@ export async function startService(options: StartOptions): Promise<Service> {
   };
 }
 
-/** Runs a TypeScript entry point in one plain node process (no tsx wrapper process, so /proc sees the server itself). */
+/**
+ * Runs a TypeScript entry point in one plain node process (no tsx wrapper process, so /proc sees
+ * the server itself). With BENCH_PROFILE_DIR set, each server writes a V8 CPU profile there when
+ * it stops (open it in Chrome DevTools or speedscope).
+ */
 export function tsNode(entry: string): { command: string; args: string[] } {
-  return { command: process.execPath, args: ["--import", "tsx", entry] };
+  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  return { command: process.execPath, args: [...profile, "--import", "tsx", entry] };
 }
 
 const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on every Linux this runs on

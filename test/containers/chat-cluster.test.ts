@@ -150,6 +150,16 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx)
     expect(reader.texts("crash")).toEqual(["before", ...missed, "after"]);
   });
 
+  it("runs the chat as a non-root user and publishes nothing but nginx", async () => {
+    const [chat] = (await kit.containers("chat")).filter((c) => c.running);
+    expect(await docker("exec", chat!.id, "id", "-u")).not.toBe("0");
+    for (const service of ["redis", "chat"]) {
+      for (const container of await kit.containers(service)) {
+        expect(await docker("port", container.id), `${service} publishes a port`).toBe("");
+      }
+    }
+  });
+
   it("stops a replica promptly on SIGTERM (docker stop)", async () => {
     const [victim] = (await kit.containers("chat")).filter((c) => c.running);
     const started = Date.now();

@@ -100,6 +100,13 @@ describe.skipIf(!inject("dockerAvailable"))("grpc profile (users x2)", () => {
     }
   });
 
+  it("runs the user service as a non-root user and keeps Redis unpublished", async () => {
+    const [users] = (await kit.containers("users")).filter((c) => c.running);
+    expect(await docker("exec", users!.id, "id", "-u")).not.toBe("0");
+    const [redis] = await kit.containers("redis");
+    expect(await docker("port", redis!.id)).toBe("");
+  });
+
   it("stops a replica promptly on SIGTERM (docker stop)", async () => {
     const [victim] = (await kit.containers("users")).filter((c) => c.running);
     const started = Date.now();

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only grpc,protocols,chat,fanout,connections]`: runs the kit and the
+// `npm run bench [-- --quick] [-- --only grpc,protocols,chat,fanout,proxy,connections]`: runs the kit and the
 // handout's peers side by side on loopback and writes bench/results/. A measurement, never a test:
 // nothing here fails on a number; it fails only when a server cannot start or a run is incomplete.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -15,10 +15,11 @@ import { barChartSvg } from "./lib/svg.js";
 import { chatSuite } from "./suites/chat.js";
 import { connectionsSuite } from "./suites/connections.js";
 import { fanoutSuite } from "./suites/fanout.js";
+import { proxySuite } from "./suites/proxy.js";
 import { grpcSuite } from "./suites/grpc.js";
 import { protocolsSuite } from "./suites/protocols.js";
 
-const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, fanout: fanoutSuite, connections: connectionsSuite } as const;
+const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, fanout: fanoutSuite, proxy: proxySuite, connections: connectionsSuite } as const;
 type SuiteId = keyof typeof suites;
 
 const { values } = parseArgs({

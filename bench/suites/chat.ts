@@ -28,17 +28,27 @@ export interface ChatRow {
   rejected: number;
   deliveriesPerSecond: number;
   latencyMs: LatencySummary;
-  cpu: { replicas: number[]; redis: number; loadGenerator: number; seconds: number };
+  cpu: { replicas: number[]; redis: number; proxy?: number; loadGenerator: number; seconds: number };
   /** Server-side CPU seconds (replicas + Redis) per 1,000 deliveries. */
   serverCpuPer1kDeliveries: number;
   loadGeneratorCpuPer1kDeliveries: number;
   rssMb: number[];
 }
 
+export interface ChatCluster {
+  cluster: Cluster;
+  replicas: Service[];
+  redis: Service;
+  /** Where clients connect (default: the replicas themselves, spread evenly). */
+  entry?: string[];
+  /** A proxy's processes, counted as server CPU. */
+  proxyPids?: () => number[];
+}
+
 export interface ChatSide {
   name: string;
   label: string;
-  start(): Promise<{ cluster: Cluster; replicas: Service[]; redis: Service }>;
+  start(): Promise<ChatCluster>;
 }
 
 /**
@@ -90,8 +100,8 @@ export function chatSides(ctx: BenchContext, ourEnv: NodeJS.ProcessEnv, ourName 
 
 /** Runs one side through every offered load, stopping once it is clearly saturated. */
 export async function sweep(ctx: BenchContext, side: ChatSide, settings: ChatSettings): Promise<ChatRow[]> {
-  const { cluster: running, replicas, redis } = await side.start();
-  const urls = replicas.map((r) => `http://127.0.0.1:${r.port}`);
+  const { cluster: running, replicas, redis, entry, proxyPids } = await side.start();
+  const urls = entry ?? replicas.map((r) => `http://127.0.0.1:${r.port}`);
   const prefix = `bench-${Date.now().toString(36)}-`;
   const per = Math.ceil(settings.clients / settings.workers);
   const setups: ChatLoadSetup[] = Array.from({ length: settings.workers }, (_, w) => ({
@@ -120,8 +130,8 @@ export async function sweep(ctx: BenchContext, side: ChatSide, settings: ChatSet
       const durationMs = settings.seconds * 1000;
       const sent = pool.ask({ type: "run", phase, rate: offered / settings.workers, startAt, warmupMs, durationMs }, "sent", durationMs + warmupMs + 60_000);
       await sleep(startAt + warmupMs - nowMs());
-      const pids = [...replicas.map((r) => r.pid), redis.pid];
-      const meter = cpuMeter(pids);
+      const proxy = proxyPids?.() ?? [];
+      const meter = cpuMeter([...replicas.map((r) => r.pid), redis.pid, ...proxy]);
       await sleep(startAt + warmupMs + durationMs - nowMs());
       const cpu = meter.stop();
       const rssMb = replicas.map((r) => round(rssKb(r.pid) / 1024));
@@ -158,7 +168,13 @@ export async function sweep(ctx: BenchContext, side: ChatSide, settings: ChatSet
         rejected: collected.reduce((a, c) => a + c.errors, 0),
         deliveriesPerSecond: Math.round(receivedMeasured / settings.seconds),
         latencyMs: samples.summary(),
-        cpu: { replicas: cpu.perProcess.slice(0, -1).map(round), redis: round(cpu.perProcess.at(-1)!), loadGenerator: round(cpu.loadGenerator), seconds: round(cpu.seconds) },
+        cpu: {
+          replicas: cpu.perProcess.slice(0, replicas.length).map(round),
+          redis: round(cpu.perProcess[replicas.length]!),
+          ...(proxy.length ? { proxy: round(cpu.perProcess.slice(replicas.length + 1).reduce((a, b) => a + b, 0)) } : {}),
+          loadGenerator: round(cpu.loadGenerator),
+          seconds: round(cpu.seconds),
+        },
         serverCpuPer1kDeliveries: round((serverCpu / Math.max(1, receivedMeasured)) * 1000),
         loadGeneratorCpuPer1kDeliveries: round((cpu.loadGenerator / Math.max(1, receivedMeasured)) * 1000),
         rssMb,

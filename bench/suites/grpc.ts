@@ -241,7 +241,8 @@ function report(
     method:
       `Closed loop for ${settings.seconds} s per cell after a warm-up, from one client process using the handout's proto-loader client for both sides. ` +
       `Ours: 2 replicas of grpc-demo (LOG_LEVEL=warn) on one redis-server, client-side round_robin. Peer: the handout's in-memory server, 1 process. ` +
-      `Each side holds ${settings.users.toLocaleString("en-US")} users; GetUser asks for ids spread over them. Server CPU is read from /proc (replicas + Redis).`,
+      `Each side holds ${settings.users.toLocaleString("en-US")} users; GetUser asks for ids spread over them. Server CPU is read from /proc (replicas + Redis). ` +
+      `The proto-loader client spends more CPU per call than either server (client CPU column): where client CPU s / 1k × req/s nears 1 core, the cell measures the client, so compare server CPU per call there.`,
     tables: [unaryTable, listTable, subTable],
     charts: [
       { file: "grpc-getuser.svg", title: "GetUser req/s by concurrency", unit: "req/s", groups: settings.levels.map((c) => `c=${c}`), series: chartSeries("GetUser") },

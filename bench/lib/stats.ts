@@ -32,6 +32,7 @@ export class Samples {
       p95: round(at(0.95)),
       p99: round(at(0.99)),
       max: round(sorted.length ? sorted[sorted.length - 1]! : 0),
+      histogram: histogram(sorted),
     };
   }
 }
@@ -43,6 +44,25 @@ export interface LatencySummary {
   p95: number;
   p99: number;
   max: number;
+  /** Count of samples below each bound in ms ("<5": n, ...), then ">=2000". */
+  histogram: Record<string, number>;
+}
+
+const bounds = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
+
+function histogram(sorted: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  let i = 0;
+  for (const bound of bounds) {
+    let n = 0;
+    while (i < sorted.length && sorted[i]! < bound) {
+      n++;
+      i++;
+    }
+    out[`<${bound}`] = n;
+  }
+  out[`>=${bounds.at(-1)}`] = sorted.length - i;
+  return out;
 }
 
 /** Rounds for reports: 3 significant decimals below 10, 1 above. */

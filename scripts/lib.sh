@@ -7,8 +7,8 @@ COMPOSE_FILE="$REPO_ROOT/compose/compose.yaml"
 COMPOSE_PROJECT=${COMPOSE_PROJECT_NAME:-clusterkit}
 IMAGES_ENV="$REPO_ROOT/.tmp/images.env"
 
-if [[ -t 1 ]]; then BOLD=$'\033[1m' DIM=$'\033[2m' RED=$'\033[31m' GREEN=$'\033[32m' YELLOW=$'\033[33m' RESET=$'\033[0m'
-else BOLD="" DIM="" RED="" GREEN="" YELLOW="" RESET=""; fi
+if [[ -t 1 ]]; then BOLD=$'\033[1m' RED=$'\033[31m' GREEN=$'\033[32m' YELLOW=$'\033[33m' RESET=$'\033[0m'
+else BOLD="" RED="" GREEN="" YELLOW="" RESET=""; fi
 
 step() { printf '%s==>%s %s\n' "$BOLD" "$RESET" "$*"; }
 info() { printf '    %s\n' "$*"; }

@@ -68,7 +68,12 @@ base_tarball() {
 }
 
 recipe_hash() { # the recipe of one image: this script's text and the inputs it copies
-  { cat "$0"; echo "$1"; [[ -r $HOST_CA ]] && cat "$HOST_CA"; } | sha256sum | cut -c1-16
+  {
+    cat "$0"
+    echo "$1"
+    if [[ -r $HOST_CA ]]; then cat "$HOST_CA"; fi
+    if [[ $1 == *node* ]]; then node --version 2>/dev/null || true; fi
+  } | sha256sum | cut -c1-16
 }
 
 have_image() { # tag hash

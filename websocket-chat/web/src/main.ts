@@ -13,7 +13,7 @@ if (fromUrl) {
 let token = localStorage.getItem(TOKEN_KEY) ?? undefined;
 let refused = false;
 
-const session = new ChatSession(token);
+const session = new ChatSession({ token });
 
 const toasts = h("div", { class: "toasts", "aria-live": "assertive" });
 function notify(text: string, kind: "info" | "error") {

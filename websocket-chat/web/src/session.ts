@@ -52,14 +52,17 @@ type AckBody<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEv
 
 const SESSION_KEY = "clusterkit.sessionKey";
 
-/** This browser's random key: every tab sends it, so they may share one nickname. */
-function sessionKey(): string {
-  let key = localStorage.getItem(SESSION_KEY);
-  if (!key) {
-    key = crypto.randomUUID();
-    localStorage.setItem(SESSION_KEY, key);
-  }
-  return key;
+/** Where the browser key lives: localStorage in a page, anything alike in tests. */
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+export interface ChatSessionOptions {
+  /** Server URL; the page's own origin when omitted. */
+  url?: string;
+  token?: string | undefined;
+  storage?: KeyValueStore;
 }
 
 /**
@@ -77,9 +80,18 @@ export class ChatSession {
   private resuming = false;
   private readonly listeners = new Map<string, ((...args: never[]) => void)[]>();
 
-  constructor(token: string | undefined) {
-    // WebSocket first; long-polling only if it fails (nginx keeps polling sessions sticky).
-    this.socket = io({ transports: ["websocket", "polling"], tryAllTransports: true, auth: token ? { token } : {}, autoConnect: false });
+  private readonly storage: KeyValueStore;
+
+  constructor(options: ChatSessionOptions = {}) {
+    this.storage = options.storage ?? (globalThis as unknown as { localStorage: KeyValueStore }).localStorage;
+    const socketOptions = {
+      // WebSocket first; long-polling only if it fails (nginx keeps polling sessions sticky).
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      auth: options.token ? { token: options.token } : {},
+      autoConnect: false,
+    };
+    this.socket = options.url ? io(options.url, socketOptions) : io(socketOptions);
     this.socket.on("connect", () => void this.onConnect());
     this.socket.on("disconnect", (reason) => {
       this.emit("state", { kind: "reconnecting", reason });
@@ -126,8 +138,19 @@ export class ChatSession {
     return result as never;
   }
 
+  /** This browser's random key: every tab sends it, so they may share one nickname. */
+  private sessionKey(): string {
+    let key = this.storage.getItem(SESSION_KEY);
+    if (!key) {
+      key = crypto.randomUUID();
+      this.storage.setItem(SESSION_KEY, key);
+    }
+    return key;
+  }
+
   async identify(nickname: string): Promise<void> {
-    const reply = await this.request("chat:identify", nickname ? { nickname, sessionKey: sessionKey() } : { sessionKey: sessionKey() });
+    const sessionKey = this.sessionKey();
+    const reply = await this.request("chat:identify", nickname ? { nickname, sessionKey } : { sessionKey });
     this.nickname = reply.nickname;
     this.server = reply.server;
     if (!this.resuming) this.emit("state", { kind: "connected", server: this.server });

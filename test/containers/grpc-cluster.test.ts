@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectUsers, unary, type GetUserResponse, type UserServiceClient } from "grpc-demo/client";
 import { Kit, docker } from "./support/kit.js";
-import { CliContainer, runCli } from "./support/cli.js";
+import { CliContainer, runCli, servedByFromNetwork } from "./support/cli.js";
 
 describe.skipIf(!inject("dockerAvailable"))("grpc profile (users x2)", () => {
   let kit: Kit;
@@ -42,6 +42,18 @@ describe.skipIf(!inject("dockerAvailable"))("grpc profile (users x2)", () => {
     }
     expect([...servedBy.keys()].sort()).toEqual(replicas.map((r) => r.hostname).sort());
     for (const count of servedBy.values()) expect(count).toBeGreaterThanOrEqual(5);
+  });
+
+  it("puts a replica added with --scale users=3 into the rotation, with no other change", async () => {
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "users=3", "users");
+    const replicas = await kit.waitHealthy("users", 3);
+    // A fresh channel resolves the name again (through Envoy: STRICT_DNS refreshes every 5 s).
+    let seen: Record<string, number> = {};
+    const deadline = Date.now() + 30_000;
+    while (Object.keys(seen).length < 3 && Date.now() < deadline) seen = await servedByFromNetwork(kit, 30);
+    expect(Object.keys(seen).sort()).toEqual(replicas.map((r) => r.hostname).sort());
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "users=2", "users");
+    await kit.waitHealthy("users", 2);
   });
 
   it("keeps answering when a replica dies, and a subscriber resumes from its cursor", async () => {

@@ -9,10 +9,34 @@ import { docker, imagesEnv, type Kit } from "./kit.js";
 
 const run = promisify(execFile);
 
+const usersImage = () => imagesEnv()["USERS_IMAGE"] || "clusterkit/users:dev";
+const inNetworkTarget = (kit: Kit) => (kit.envoyAvailable ? "envoy:9000" : "dns:///users:50051");
+
 function cliArgs(kit: Kit, args: string[]): string[] {
-  const image = imagesEnv()["USERS_IMAGE"] || "clusterkit/users:dev";
-  const target = kit.envoyAvailable ? "envoy:9000" : "dns:///users:50051";
-  return ["--network", kit.network, image, "node", "--import", "tsx", "src/cli/main.ts", "--target", target, ...args];
+  return ["--network", kit.network, usersImage(), "node", "--import", "tsx", "src/cli/main.ts", "--target", inNetworkTarget(kit), ...args];
+}
+
+/**
+ * Makes `calls` GetUser calls on ONE channel from inside the compose network (the kit's client:
+ * round_robin over what the target resolves to) and counts the `x-served-by` answers.
+ */
+export async function servedByFromNetwork(kit: Kit, calls: number): Promise<Record<string, number>> {
+  const script = `
+    const { connectUsers, unary } = await import("grpc-demo/client");
+    const client = await connectUsers(${JSON.stringify(inNetworkTarget(kit))});
+    const seen = {};
+    for (let i = 0; i < ${calls}; i++) {
+      const { servedBy } = await unary((cb) => client.getUser({ id: 1 }, cb));
+      seen[servedBy] = (seen[servedBy] ?? 0) + 1;
+    }
+    console.log(JSON.stringify(seen));
+    client.close();`;
+  const { stdout } = await run(
+    "docker",
+    ["run", "--rm", "--network", kit.network, usersImage(), "node", "--import", "tsx", "--input-type=module", "-e", script],
+    { timeout: 60_000 },
+  );
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, number>;
 }
 
 export interface CliResult {

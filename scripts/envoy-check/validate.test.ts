@@ -99,6 +99,18 @@ describe("envoy config check", () => {
     expect(found).toMatch(/stat_prefix: missing required field/);
   });
 
+  it("rejects values outside the API's ranges (port, percentage, duration)", () => {
+    const doc = realConfig();
+    const cluster = doc.static_resources.clusters[0];
+    cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 70000;
+    cluster.outlier_detection.max_ejection_percent = 150;
+    cluster.dns_refresh_rate = "0s";
+    const found = messages(doc).join("\n");
+    expect(found).toMatch(/port_value: "port_value" must be at most 65535, got 70000/);
+    expect(found).toMatch(/max_ejection_percent: "max_ejection_percent" must be at most 100/);
+    expect(found).toMatch(/dns_refresh_rate: "dns_refresh_rate" must be greater than 0.001s/);
+  });
+
   describe("npm run check:envoy", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "envoy-check-"));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

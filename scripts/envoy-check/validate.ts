@@ -129,6 +129,45 @@ class Checker {
     if (typeof value === "string" && value.length < minLen) {
       this.report(path, `"${field.name}" must be at least ${minLen} character(s)`);
     }
+    this.bounds(field, value, path);
+  }
+
+  /** PGV range rules on numbers and durations (`uint32.lte`, `duration.gt`, ...). */
+  private bounds(field: protobuf.Field, value: Json, path: string): void {
+    const options = field.options ?? {};
+    const limits = new Map<string, number>();
+    let isDuration = false;
+    for (const [key, raw] of Object.entries(options)) {
+      const match = /^\(validate\.rules\)\.(\w+)\.(gt|gte|lt|lte)(?:\.(seconds|nanos))?$/.exec(key);
+      if (!match) continue;
+      const [, kind, op, unit] = match as unknown as [string, string, string, string | undefined];
+      if (kind === "duration") {
+        isDuration = true;
+        limits.set(op, (limits.get(op) ?? 0) + (unit === "nanos" ? Number(raw) / 1e9 : Number(raw)));
+      } else if (kind !== "timestamp") {
+        limits.set(op, Number(raw));
+      }
+    }
+    if (limits.size === 0) return;
+    let actual: number;
+    if (isDuration) {
+      if (typeof value !== "string" || !DURATION.test(value)) return; // reported as a bad duration already
+      actual = Number(value.slice(0, -1));
+    } else {
+      actual = Number(value);
+      if (Number.isNaN(actual) || (typeof value !== "number" && typeof value !== "string")) return;
+    }
+    const unit = isDuration ? "s" : "";
+    const broken = [
+      ["gt", (l: number) => actual > l, "greater than"],
+      ["gte", (l: number) => actual >= l, "at least"],
+      ["lt", (l: number) => actual < l, "less than"],
+      ["lte", (l: number) => actual <= l, "at most"],
+    ] as const;
+    for (const [op, holds, words] of broken) {
+      const limit = limits.get(op);
+      if (limit !== undefined && !holds(limit)) this.report(path, `"${field.name}" must be ${words} ${limit}${unit}, got ${describe(value)}`);
+    }
   }
 
   private value(field: protobuf.Field, value: Json, path: string): void {

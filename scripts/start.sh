@@ -78,7 +78,8 @@ cat <<INFO
 
     Try next:
       npm run grpc -- --target ${users_ports:-localhost:9000} subscribe      # live user changes; create one in another terminal
-      docker kill \$(docker ps -q --filter label=com.docker.compose.service=chat | head -1)   # clients reconnect and lose nothing
+      docker kill \$(docker ps -q --filter label=com.docker.compose.project=$COMPOSE_PROJECT --filter label=com.docker.compose.service=chat | head -1)
+                       # ^ kills one chat replica: its clients reconnect through nginx and lose nothing
       $(compose_cmd) -p $COMPOSE_PROJECT -f compose/compose.yaml --profile all up -d --no-build --scale chat=5 chat   # nginx picks them up
       npm run down     # stop, keep data        npm run reset    # stop and drop the Redis volume
 INFO

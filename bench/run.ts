@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import type { BenchContext } from "./lib/context.js";
 import { machineInfo, requireBinaries } from "./lib/machine.js";
@@ -11,6 +12,7 @@ import { preparePeers } from "./lib/peers.js";
 import { killAll } from "./lib/processes.js";
 import { textTable, type SuiteResult } from "./lib/report.js";
 import { writeSummary } from "./lib/summary.js";
+import { round } from "./lib/stats.js";
 import { barChartSvg } from "./lib/svg.js";
 import { chatSuite } from "./suites/chat.js";
 import { connectionsSuite } from "./suites/connections.js";
@@ -59,7 +61,10 @@ async function main(): Promise<void> {
   for (const id of selected) {
     log(`== ${id}`);
     try {
+      const before = loadavg()[0]!;
       const result = await suites[id](ctx);
+      // The 1-minute load average around each suite: above the core count, others shared the CPUs.
+      result.loadAverage = [round(before), round(loadavg()[0]!)];
       results.push(result);
       for (const table of result.tables) console.log(`\n${textTable(table)}\n`);
     } catch (error) {

@@ -9,6 +9,8 @@ export interface SuiteResult {
   targets: Target[];
   notes: string[];
   raw: unknown;
+  /** 1-minute load average when the suite started and ended (set by the runner). */
+  loadAverage?: [number, number];
 }
 
 export interface Table {

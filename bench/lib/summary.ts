@@ -34,6 +34,7 @@ export function writeSummary(doc: RunDocument): string {
   }
   for (const suite of doc.suites) {
     lines.push(`## ${suite.title}`, "", suite.method, "");
+    if (suite.loadAverage) lines.push(`Load average (1 min) ${suite.loadAverage[0]} at the start of this suite, ${suite.loadAverage[1]} at its end, on ${doc.machine.nproc} cores.`, "");
     for (const table of suite.tables) lines.push(markdownTable(table), "");
     for (const chart of suite.charts) lines.push(`![${chart.title}](${chart.file})`, "");
     for (const note of suite.notes) lines.push(`- ${note}`);

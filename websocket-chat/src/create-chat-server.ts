@@ -80,10 +80,26 @@ const securityHeaders = (_req: Request, res: Response, next: NextFunction) => {
 };
 
 async function duplicate(redis: RedisClient, logger: Logger, role: string): Promise<RedisClient> {
-  const client = redis.duplicate();
+  // Queue while reconnecting: the adapter publishes without awaiting, and a rejected publish
+  // would be an unhandled rejection; subscribers and the blocking reader do not care either way.
+  const client = redis.duplicate({ disableOfflineQueue: false });
   client.on("error", (error: Error) => logger.warn({ err: error, connection: role }, "redis connection error"));
   await client.connect();
   return client;
+}
+
+/**
+ * The adapter publishes without awaiting: if Redis drops while a publish waits for its reply, the
+ * rejection would go unhandled and, by Node's default, end the process. Every publish gets a
+ * handler here (the broadcast is lost either way; the adapter cannot retry it).
+ */
+function guardPublishes(pub: RedisClient, logger: Logger): void {
+  const publish = pub.publish.bind(pub);
+  pub.publish = ((...args: Parameters<typeof publish>) => {
+    const sent = publish(...args);
+    sent.catch((error: unknown) => logger.warn({ err: error }, "a broadcast was lost: Redis dropped while publishing"));
+    return sent;
+  }) as typeof pub.publish;
 }
 
 /**
@@ -99,6 +115,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     duplicate(redis, logger, "room-messages"),
     duplicate(redis, logger, "users-events"),
   ]);
+  guardPublishes(pub, logger);
   const ownConnections = [pub, sub, roomSub, usersReader];
   const tokens = config.authSecret ? new ChatTokens(config.authSecret) : undefined;
   let draining = false;

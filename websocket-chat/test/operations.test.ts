@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io } from "socket.io-client";
 import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { identified, ok } from "./support/wire.js";
+import { identified, ok, request } from "./support/wire.js";
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -53,13 +53,32 @@ describe("CORS", () => {
 });
 
 describe("readiness", () => {
-  it("fails while Redis is unreachable, and recovers with it", async () => {
-    await cluster.redis.restart(); // a fresh, empty Redis on the same port
+  it("fails while Redis is unreachable, senders get UNAVAILABLE at once, and both recover with it", async () => {
+    const writer = await identified(cluster.client(cluster.replicas[0]!), "during-outage");
+    await ok(writer, "chat:join", { room: "outage" });
     await cluster.redis.close({ hard: true });
     const down = await fetch(`${url(0)}/readyz`);
     expect(down.status).toBe(503);
     expect((await fetch(`${url(0)}/healthz`)).status).toBe(200);
+    expect(await request(writer, "chat:message", { room: "outage", text: "anyone?" })).toEqual({
+      error: { code: "UNAVAILABLE", message: "the chat store is unreachable right now; try again shortly" },
+    });
+    await cluster.redis.restart(); // empty: tests keep no data
+    await expect.poll(async () => (await fetch(`${url(0)}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+    await ok(writer, "chat:message", { room: "outage", text: "back" });
+  });
+
+  it("survives Redis dying while a broadcast waits for its reply", async () => {
+    await expect.poll(async () => (await fetch(`${url(0)}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+    const typist = await identified(cluster.client(cluster.replicas[0]!), "typist-crash");
+    await ok(typist, "chat:join", { room: "crash-publish" });
+    // Hold every reply, so the adapter's publish of the next broadcast is still in flight...
+    await cluster.inspect.sendCommand(["CLIENT", "PAUSE", "10000", "ALL"]).catch(() => undefined);
+    await ok(typist, "chat:typing", { room: "crash-publish" });
+    // ...when Redis dies. Unhandled, that rejection would end the process.
+    await cluster.redis.close({ hard: true });
     await cluster.redis.restart();
     await expect.poll(async () => (await fetch(`${url(0)}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+    expect((await fetch(`${url(0)}/healthz`)).status).toBe(200);
   });
 });

@@ -13,6 +13,7 @@ import {
   usersSubscribeSchema,
 } from "../contracts/payloads.js";
 import { MAX_ROOMS_PER_SOCKET } from "../contracts/limits.js";
+import { isRedisUnavailable } from "../redis/connect-redis.js";
 import type { ChatMetrics } from "../http/metrics.js";
 import type { UsersFeed } from "../users/users-feed.js";
 import { ChatError, parsePayload, splitArgs } from "./ack.js";
@@ -91,6 +92,9 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
           }
         } catch (error) {
           if (error instanceof ChatError) return refuse(event, ack, error.toBody());
+          if (isRedisUnavailable(error)) {
+            return refuse(event, ack, { code: "UNAVAILABLE", message: "the chat store is unreachable right now; try again shortly" });
+          }
           ctx.logger.error({ err: error, event, socket: socket.id }, "chat handler failed");
           refuse(event, ack, { code: "INTERNAL", message: "the server could not handle this event; try again" });
         }

@@ -1,4 +1,4 @@
-import { createClient } from "redis";
+import { ClientClosedError, ClientOfflineError, SocketClosedUnexpectedlyError, createClient } from "redis";
 import type { Logger } from "pino";
 
 export type RedisClient = ReturnType<typeof createClient>;
@@ -11,6 +11,9 @@ export async function connectRedis(url: string, logger: Logger, name: string): P
   const client = createClient({
     url,
     name,
+    // While Redis is away, commands fail at once instead of queueing: a client asking to send
+    // gets UNAVAILABLE now rather than a late success after its own timeout gave up.
+    disableOfflineQueue: true,
     socket: { connectTimeout: 5_000, reconnectStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000) },
   });
   client.on("error", (error: Error) => logger.warn({ err: error, connection: name }, "redis connection error"));
@@ -24,4 +27,13 @@ export async function closeRedis(client: RedisClient, timeoutMs = 1_000): Promis
   const timer = new Promise<"late">((resolve) => setTimeout(resolve, timeoutMs, "late").unref());
   const outcome = await Promise.race([client.quit().catch(() => "failed" as const), timer]);
   if (outcome !== "OK" && client.isOpen) await client.disconnect().catch(() => undefined);
+}
+
+/** Whether an error means "Redis is not reachable right now" rather than a bug. */
+export function isRedisUnavailable(error: unknown): boolean {
+  return (
+    error instanceof ClientOfflineError ||
+    error instanceof ClientClosedError ||
+    error instanceof SocketClosedUnexpectedlyError
+  );
 }

@@ -22,6 +22,16 @@ export default defineConfig({
         },
       },
       {
+        // Hostile input: seeded fuzzing of the socket surface (FUZZ_SEED / FUZZ_COUNT to replay or widen).
+        test: {
+          name: "hostile",
+          root: ".",
+          include: ["test/hostile/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
         // Topology checks that need no Docker: the Envoy config validator.
         test: {
           name: "topology",

@@ -1,0 +1,49 @@
+import { MAX_MESSAGE_CHARS, NICKNAME_PATTERN, ROOM_PATTERN } from "../../../websocket-chat/src/contracts/limits.js";
+import type { RedisClient } from "../../../websocket-chat/src/redis/connect-redis.js";
+
+/** A handout client that never identified writes under its Socket.IO id. */
+const SOCKET_ID = /^[A-Za-z0-9_-]{20}$/;
+
+export interface StoreAudit {
+  keys: number;
+  entries: number;
+  /** One line per key or entry that a valid client could not have produced. */
+  garbage: string[];
+}
+
+/**
+ * Reads every key the chat owns and checks it could only have come from accepted input: room
+ * and nickname keys name valid rooms and nicknames, and every stored message has exactly the
+ * fields a message has, with a valid author, a known replica, a non-empty text within the limit
+ * and an ISO timestamp.
+ */
+export async function auditStore(redis: RedisClient, replicas: readonly string[]): Promise<StoreAudit> {
+  const audit: StoreAudit = { keys: 0, entries: 0, garbage: [] };
+  const bad = (what: string) => audit.garbage.push(what.slice(0, 300));
+  for await (const key of redis.scanIterator({ MATCH: "chat:*", COUNT: 500 })) {
+    audit.keys++;
+    const room = /^chat:room:(.*):(log|members)$/s.exec(key);
+    const nick = /^chat:nick:(.*)$/s.exec(key);
+    if (room) {
+      if (!ROOM_PATTERN.test(room[1]!)) bad(`key for an invalid room: ${JSON.stringify(key)}`);
+      if (room[2] === "members") continue;
+      for (const entry of await redis.xRange(key, "-", "+")) {
+        audit.entries++;
+        const { user, text, server, timestamp, ...rest } = entry.message;
+        const where = `${key} ${entry.id}`;
+        if (Object.keys(rest).length > 0) bad(`${where}: extra fields ${Object.keys(rest).join(",")}`);
+        if (!user || !(NICKNAME_PATTERN.test(user) || SOCKET_ID.test(user))) bad(`${where}: author ${JSON.stringify(user)}`);
+        if (!text || text.trim() === "" || text.length > MAX_MESSAGE_CHARS) bad(`${where}: text of ${text?.length} chars`);
+        if (!server || !replicas.includes(server)) bad(`${where}: server ${JSON.stringify(server)}`);
+        if (!timestamp || Number.isNaN(Date.parse(timestamp)) || new Date(timestamp).toISOString() !== timestamp) {
+          bad(`${where}: timestamp ${JSON.stringify(timestamp)}`);
+        }
+      }
+    } else if (nick) {
+      if (!NICKNAME_PATTERN.test(nick[1]!)) bad(`key for an invalid nickname: ${JSON.stringify(key)}`);
+    } else if (!/^chat:(instances|instance:.+:(rooms|nicks)|rate:.+|room-messages)$/s.test(key)) {
+      bad(`unexpected key ${JSON.stringify(key)}`);
+    }
+  }
+  return audit;
+}

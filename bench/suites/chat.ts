@@ -65,7 +65,8 @@ export async function chatSuite(ctx: BenchContext): Promise<SuiteResult> {
   const rows: ChatRow[] = [];
   const notes: string[] = [];
   if (!ctx.peers.dir("seed-chat")) notes.push(`peer not run: ${ctx.peers.problem}`);
-  for (const side of sides) rows.push(...(await sweep(ctx, side, settings)));
+  rows.push(...(await sideBySide(ctx, sides, settings)));
+  rows.sort((a, b) => (a.side === b.side ? a.offered - b.offered : a.side === "peer" ? -1 : 1));
   return chatReport(ctx, settings, rows, notes);
 }
 
@@ -98,8 +99,17 @@ export function chatSides(ctx: BenchContext, ourEnv: NodeJS.ProcessEnv, ourName 
   return sides;
 }
 
-/** Runs one side through every offered load, stopping once it is clearly saturated. */
-export async function sweep(ctx: BenchContext, side: ChatSide, settings: ChatSettings): Promise<ChatRow[]> {
+/** A side with its servers up and its clients connected and joined, ready for load steps. */
+export interface OpenSide {
+  step(phase: number, offered: number): Promise<ChatRow>;
+  close(): Promise<void>;
+}
+
+/** True when a step shows the side is past saturation: higher loads would only take time. */
+export const saturated = (row: ChatRow) => row.lost > row.expected * 0.05 || row.latencyMs.p99 > 2000;
+
+/** Starts a side's cluster, connects its clients (worker threads) and checks every member joined. */
+export async function openSide(ctx: BenchContext, side: ChatSide, settings: ChatSettings): Promise<OpenSide> {
   const { cluster: running, replicas, redis, entry, proxyPids } = await side.start();
   const urls = entry ?? replicas.map((r) => `http://127.0.0.1:${r.port}`);
   const prefix = `bench-${Date.now().toString(36)}-`;
@@ -114,7 +124,11 @@ export async function sweep(ctx: BenchContext, side: ChatSide, settings: ChatSet
     prefix,
   }));
   const pool = new WorkerPool<ToWorker, FromWorker>(new URL("../workers/chat-load.ts", import.meta.url), setups);
-  const rows: ChatRow[] = [];
+  const close = async () => {
+    await pool.ask({ type: "close" }, "closed", 10_000).catch(() => undefined);
+    await pool.terminate();
+    await running.stop();
+  };
   try {
     const ready = await pool.all("ready", 120_000);
     const failed = ready.reduce((a, r) => a + r.failed, 0);
@@ -123,78 +137,117 @@ export async function sweep(ctx: BenchContext, side: ChatSide, settings: ChatSet
     const missing = probed.reduce((a, p) => a + p.missing, 0);
     if (missing) throw new Error(`${side.name}: ${missing} clients never received their room's probe message`);
     ctx.log(`chat ${side.name}: ${settings.clients} clients in ${settings.rooms} rooms over ${replicas.length} replicas`);
+  } catch (error) {
+    await close();
+    throw error;
+  }
 
+  async function step(phase: number, offered: number): Promise<ChatRow> {
+    const startAt = nowMs() + 200;
+    const warmupMs = settings.warmupSeconds * 1000;
+    const durationMs = settings.seconds * 1000;
+    const sent = pool.ask({ type: "run", phase, rate: offered / settings.workers, startAt, warmupMs, durationMs }, "sent", durationMs + warmupMs + 60_000);
+    await sleep(startAt + warmupMs - nowMs());
+    const proxy = proxyPids?.() ?? [];
+    const meter = cpuMeter([...replicas.map((r) => r.pid), redis.pid, ...proxy]);
+    await sleep(startAt + warmupMs + durationMs - nowMs());
+    const cpu = meter.stop();
+    const rssMb = replicas.map((r) => round(rssKb(r.pid) / 1024));
+    const sentReplies = await sent;
+    const expected = sentReplies.reduce((a, s) => a + s.expected, 0);
+    // Drain: wait until everything arrived, or nothing more arrives for 2 s (bounded at 15 s).
+    let last = -1;
+    let stableSince = Date.now();
+    const drainDeadline = Date.now() + 15_000;
+    for (;;) {
+      const counts = await pool.ask({ type: "count" }, "counted", 10_000);
+      const total = counts.reduce((a, c) => a + c.received, 0);
+      if (total >= expected || Date.now() > drainDeadline) break;
+      if (total !== last) {
+        last = total;
+        stableSince = Date.now();
+      } else if (Date.now() - stableSince > 2000) break;
+      await sleep(100);
+    }
+    const collected = await pool.ask({ type: "collect", phase }, "collected", 30_000);
+    const samples = new Samples();
+    for (const c of collected) samples.addAll(c.latencies);
+    const received = collected.reduce((a, c) => a + c.received, 0);
+    const receivedMeasured = collected.reduce((a, c) => a + c.receivedMeasured, 0);
+    const serverCpu = cpu.total;
+    const row: ChatRow = {
+      side: side.name,
+      offered,
+      sent: sentReplies.reduce((a, s) => a + s.sent, 0),
+      expected,
+      received,
+      lost: Math.max(0, expected - received),
+      late: collected.reduce((a, c) => a + c.late, 0),
+      rejected: collected.reduce((a, c) => a + c.errors, 0),
+      deliveriesPerSecond: Math.round(receivedMeasured / settings.seconds),
+      latencyMs: samples.summary(),
+      cpu: {
+        replicas: cpu.perProcess.slice(0, replicas.length).map(round),
+        redis: round(cpu.perProcess[replicas.length]!),
+        ...(proxy.length ? { proxy: round(cpu.perProcess.slice(replicas.length + 1).reduce((a, b) => a + b, 0)) } : {}),
+        loadGenerator: round(cpu.loadGenerator),
+        seconds: round(cpu.seconds),
+      },
+      serverCpuPer1kDeliveries: round((serverCpu / Math.max(1, receivedMeasured)) * 1000),
+      loadGeneratorCpuPer1kDeliveries: round((cpu.loadGenerator / Math.max(1, receivedMeasured)) * 1000),
+      rssMb,
+    };
+    ctx.log(
+      `chat ${side.name}: ${offered} msg/s -> ${row.deliveriesPerSecond} deliveries/s, p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} ms, lost ${row.lost}, ` +
+        `server CPU ${fmt(serverCpu)} s (${row.serverCpuPer1kDeliveries} s/1k), generator ${fmt(cpu.loadGenerator)} s`,
+    );
+    // Let queues empty before the next step.
+    await sleep(500);
+    return row;
+  }
+  return { step, close };
+}
+
+/**
+ * Every side's cluster stays up and they take turns at each load (the first side, then the next),
+ * so a change in the machine's background load hits all sides alike. A saturated side stops.
+ */
+export async function sideBySide(ctx: BenchContext, sides: ChatSide[], settings: ChatSettings): Promise<ChatRow[]> {
+  const rows: ChatRow[] = [];
+  const open: { side: ChatSide; open: OpenSide; done: boolean }[] = [];
+  try {
+    for (const side of sides) open.push({ side, open: await openSide(ctx, side, settings), done: false });
     for (const [phase, offered] of settings.loads.entries()) {
-      const startAt = nowMs() + 200;
-      const warmupMs = settings.warmupSeconds * 1000;
-      const durationMs = settings.seconds * 1000;
-      const sent = pool.ask({ type: "run", phase, rate: offered / settings.workers, startAt, warmupMs, durationMs }, "sent", durationMs + warmupMs + 60_000);
-      await sleep(startAt + warmupMs - nowMs());
-      const proxy = proxyPids?.() ?? [];
-      const meter = cpuMeter([...replicas.map((r) => r.pid), redis.pid, ...proxy]);
-      await sleep(startAt + warmupMs + durationMs - nowMs());
-      const cpu = meter.stop();
-      const rssMb = replicas.map((r) => round(rssKb(r.pid) / 1024));
-      const sentReplies = await sent;
-      const expected = sentReplies.reduce((a, s) => a + s.expected, 0);
-      // Drain: wait until everything arrived, or nothing more arrives for 2 s (bounded at 15 s).
-      let last = -1;
-      let stableSince = Date.now();
-      const drainDeadline = Date.now() + 15_000;
-      for (;;) {
-        const counts = await pool.ask({ type: "count" }, "counted", 10_000);
-        const total = counts.reduce((a, c) => a + c.received, 0);
-        if (total >= expected || Date.now() > drainDeadline) break;
-        if (total !== last) {
-          last = total;
-          stableSince = Date.now();
-        } else if (Date.now() - stableSince > 2000) break;
-        await sleep(100);
+      for (const entry of open.filter((o) => !o.done)) {
+        const row = await entry.open.step(phase, offered);
+        rows.push(row);
+        if (saturated(row)) {
+          ctx.log(`chat ${entry.side.name}: saturated at ${offered} msg/s; higher loads skipped`);
+          entry.done = true;
+        }
       }
-      const collected = await pool.ask({ type: "collect", phase }, "collected", 30_000);
-      const samples = new Samples();
-      for (const c of collected) samples.addAll(c.latencies);
-      const received = collected.reduce((a, c) => a + c.received, 0);
-      const receivedMeasured = collected.reduce((a, c) => a + c.receivedMeasured, 0);
-      const serverCpu = cpu.total;
-      const row: ChatRow = {
-        side: side.name,
-        offered,
-        sent: sentReplies.reduce((a, s) => a + s.sent, 0),
-        expected,
-        received,
-        lost: Math.max(0, expected - received),
-        late: collected.reduce((a, c) => a + c.late, 0),
-        rejected: collected.reduce((a, c) => a + c.errors, 0),
-        deliveriesPerSecond: Math.round(receivedMeasured / settings.seconds),
-        latencyMs: samples.summary(),
-        cpu: {
-          replicas: cpu.perProcess.slice(0, replicas.length).map(round),
-          redis: round(cpu.perProcess[replicas.length]!),
-          ...(proxy.length ? { proxy: round(cpu.perProcess.slice(replicas.length + 1).reduce((a, b) => a + b, 0)) } : {}),
-          loadGenerator: round(cpu.loadGenerator),
-          seconds: round(cpu.seconds),
-        },
-        serverCpuPer1kDeliveries: round((serverCpu / Math.max(1, receivedMeasured)) * 1000),
-        loadGeneratorCpuPer1kDeliveries: round((cpu.loadGenerator / Math.max(1, receivedMeasured)) * 1000),
-        rssMb,
-      };
+    }
+  } finally {
+    for (const entry of open) await entry.open.close();
+  }
+  return rows;
+}
+
+/** Runs one side through every offered load, stopping once it is clearly saturated. */
+export async function sweep(ctx: BenchContext, side: ChatSide, settings: ChatSettings): Promise<ChatRow[]> {
+  const open = await openSide(ctx, side, settings);
+  const rows: ChatRow[] = [];
+  try {
+    for (const [phase, offered] of settings.loads.entries()) {
+      const row = await open.step(phase, offered);
       rows.push(row);
-      ctx.log(
-        `chat ${side.name}: ${offered} msg/s -> ${row.deliveriesPerSecond} deliveries/s, p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} ms, lost ${row.lost}, ` +
-          `server CPU ${fmt(serverCpu)} s (${row.serverCpuPer1kDeliveries} s/1k), generator ${fmt(cpu.loadGenerator)} s`,
-      );
-      if (row.lost > expected * 0.05 || row.latencyMs.p99 > 2000) {
+      if (saturated(row)) {
         ctx.log(`chat ${side.name}: saturated at ${offered} msg/s; higher loads skipped`);
         break;
       }
-      // Let queues empty between steps.
-      await sleep(500);
     }
-    await pool.ask({ type: "close" }, "closed", 10_000);
   } finally {
-    await pool.terminate();
-    await running.stop();
+    await open.close();
   }
   return rows;
 }
@@ -270,7 +323,7 @@ function chatReport(ctx: BenchContext, settings: ChatSettings, rows: ChatRow[], 
     method:
       `${settings.clients} clients (socket.io-client, WebSocket transport, ${settings.workers} worker thread(s) of this process) in ${settings.rooms} rooms of ${members}, spread evenly over 3 replicas on one fresh redis-server per side, ` +
       `speaking the handout protocol (join_room, message) so both sides get identical load; each message carries its send time, so latency is end to end, sender to every member. ` +
-      `Offered load steps of ${settings.seconds} s after ${settings.warmupSeconds} s warm-up; a side that loses > 5 % or passes p99 2 s stops there. Ours runs with room history in Redis streams and the rate limiter on ` +
+      `Both clusters run at once and take turns at each offered load (steps of ${settings.seconds} s after ${settings.warmupSeconds} s warm-up), so background load on the machine hits both alike; a side that loses > 5 % or passes p99 2 s stops there. Ours runs with room history in Redis streams and the rate limiter on ` +
       `(CHAT_RATE_LIMIT=${ourChatBenchEnv.CHAT_RATE_LIMIT} per ${ourChatBenchEnv.CHAT_RATE_WINDOW_MS} ms, above what a client offers, so every message still pays for the check). ` +
       `Server CPU is replicas + Redis from /proc during the measured window; the load generator's CPU is shown beside it because it shares the same cores.`,
     tables: [chatTable("Chat fan-out by offered load", rows)],

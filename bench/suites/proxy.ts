@@ -3,7 +3,7 @@ import { requireBinaries } from "../lib/machine.js";
 import { startNginx } from "../lib/nginx.js";
 import { fmt, type SuiteResult, type Table } from "../lib/report.js";
 import { cluster } from "../lib/services.js";
-import { chatSides, sweep, type ChatRow, type ChatSide, type ChatSettings } from "./chat.js";
+import { chatSides, sideBySide, type ChatRow, type ChatSide, type ChatSettings } from "./chat.js";
 
 /**
  * What nginx in front of the chat replicas costs: our cluster at fixed offered loads, clients
@@ -26,8 +26,7 @@ export async function proxySuite(ctx: BenchContext): Promise<SuiteResult> {
       return { ...base, cluster: cluster([nginx, ...base.cluster.services]), entry: [nginx.url], proxyPids: nginx.pids };
     },
   };
-  const rows: ChatRow[] = [];
-  for (const side of [ours, viaNginx]) rows.push(...(await sweep(ctx, side, settings)));
+  const rows: ChatRow[] = (await sideBySide(ctx, [ours, viaNginx], settings)).sort((a, b) => (a.side === b.side ? a.offered - b.offered : a.side === "ours" ? -1 : 1));
   const table: Table = {
     title: `Chat through nginx: ${settings.clients} clients, ${settings.rooms} rooms`,
     columns: ["path", "offered msg/s", "deliveries/s", "p50 ms", "p99 ms", "lost", "server CPU s / 1k deliveries", "of which nginx s", "replicas + Redis s"],
@@ -48,7 +47,7 @@ export async function proxySuite(ctx: BenchContext): Promise<SuiteResult> {
     title: "The cost of nginx in front of the chat replicas",
     method:
       "Our chat cluster (3 replicas, one Redis) under the same handout-protocol load, once with clients spread over the replicas directly, once with every client " +
-      "connecting through one nginx (Debian's package, 1 worker, WebSocket upgrade, round robin). nginx's CPU is counted as server CPU.",
+      "connecting through one nginx (Debian's package, 1 worker, WebSocket upgrade, round robin); both clusters up at once, taking turns at each load. nginx's CPU is counted as server CPU.",
     tables: [table],
     charts: [],
     targets: [],

@@ -18,7 +18,7 @@ import type { ChatServerIo } from "./chat/socket-types.js";
 import { corsMiddleware, originAllowed } from "./http/cors.js";
 import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
 import { usersRouter } from "./http/users.routes.js";
-import { closeRedis, type RedisClient } from "./redis/connect-redis.js";
+import { closeRedis, isRedisUnavailable, type RedisClient } from "./redis/connect-redis.js";
 import { UsersFeed, type UsersFeedOptions } from "./users/users-feed.js";
 
 export type ChatServerConfig = Pick<
@@ -179,13 +179,29 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   if (tokens) {
     app.use("/api", async (req, res, next) => {
       try {
-        await tokens.verify(bearerToken(req.headers.authorization));
+        res.locals.subject = await tokens.verify(bearerToken(req.headers.authorization));
         next();
       } catch (error) {
         res.status(401).json({ error: { code: "UNAUTHENTICATED", message: (error as Error).message } });
       }
     });
   }
+  // Changes share the chat's budget: per token subject, else per client address (behind a proxy
+  // on a private network, the address it forwards).
+  app.set("trust proxy", "loopback, linklocal, uniquelocal");
+  app.use("/api/users", async (req, res, next) => {
+    if (req.method === "GET" || req.method === "OPTIONS") return next();
+    try {
+      const decision = await limiter.hit(`api:${(res.locals.subject as string | undefined) ?? req.ip}`);
+      if (decision.allowed) return next();
+      res.setHeader("Retry-After", String(Math.ceil(decision.retryAfterMs / 1000)));
+      const message = `too many changes; try again in ${Math.ceil(decision.retryAfterMs / 1000)} s`;
+      res.status(429).json({ error: { code: "RATE_LIMITED", message, retryAfterMs: decision.retryAfterMs } });
+    } catch (error) {
+      if (!isRedisUnavailable(error)) return next(error);
+      res.status(503).json({ error: { code: "UNAVAILABLE", message: "the chat store is unreachable right now" } });
+    }
+  });
   app.use("/api/users", usersRouter(deps.users, logger));
   app.use("/api", (error: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);

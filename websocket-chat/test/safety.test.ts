@@ -45,6 +45,23 @@ describe("rate limit", () => {
   });
 });
 
+describe("rate limit of /api/users", () => {
+  it("counts changes per client across replicas and answers 429 with Retry-After", async () => {
+    const post = (i: number) =>
+      fetch(`${open.replicas[i]!.url}/api/users`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "Flood", email: "flood@example.com" }),
+      });
+    // No user service in this cluster: allowed calls get 503, the fourth is refused before that.
+    for (const i of [0, 1, 0]) expect((await post(i)).status).toBe(503);
+    const refused = await post(1);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+  });
+});
+
 describe("bad input", () => {
   it("refuses a message over 2000 characters and keeps the socket usable", async () => {
     const writer = await identified(open.client(open.replicas[0]!), "verbose");

@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, unary, type CreateUserResponse, type UserServiceClient } from "grpc-demo/client";
@@ -10,7 +10,8 @@ import { startStack, stopProcess, type E2EStack } from "./support/stack.js";
  * The page as a participant uses it: real Chromium, through nginx, in front of three chat
  * processes, one user-service replica and one redis-server, all on 127.0.0.1.
  */
-const screenshots = fileURLToPath(new URL("../docs/screenshots/", import.meta.url));
+/** Where the chat and live-view screenshots go: `E2E_SCREENSHOTS=docs/screenshots` refreshes the README's. */
+let screenshots: string;
 const XSS = "<img src=x onerror=alert(1)>";
 
 let stack: E2EStack;
@@ -23,6 +24,7 @@ beforeAll(async () => {
   [stack, chromium] = await Promise.all([startStack(), launchChromium()]);
   browser = chromium.browser;
   grpc = await connectUsers(stack.users.target);
+  screenshots = process.env.E2E_SCREENSHOTS ? resolve(process.env.INIT_CWD ?? process.cwd(), process.env.E2E_SCREENSHOTS) : join(stack.dir, "screenshots");
   await mkdir(screenshots, { recursive: true });
 });
 afterAll(async () => {
@@ -147,7 +149,7 @@ describe("chat through nginx", () => {
     const shown = await shownMessages(ada);
     expect(shown).toEqual(roomLog);
     expect(new Set(shown).size).toBe(shown.length);
-    await ada.page.screenshot({ path: `${screenshots}chat.png` });
+    await ada.page.screenshot({ path: join(screenshots, "chat.png") });
   });
 });
 
@@ -187,6 +189,6 @@ describe("live users view", () => {
     expect(await page.page.locator(".users-layout img").count()).toBe(0);
     expect(page.dialogs).toEqual([]);
     expect(await page.page.locator("tbody tr").count()).toBe(before + 3);
-    await page.page.screenshot({ path: `${screenshots}live-users.png` });
+    await page.page.screenshot({ path: join(screenshots, "live-users.png") });
   });
 });

@@ -64,7 +64,12 @@ describe("private messages", () => {
     const sent = await ok(sender, "chat:private", { to: "target", text: "just for you" });
 
     expect(sent.message).toMatchObject({ from: "sender", to: "target", text: "just for you", server: "chat-1" });
-    for (const inbox of [in1, in2, echo]) expect((await inbox!.until(1))[0]).toEqual(sent.message);
+    expect((await echo!.until(1))[0]).toEqual(sent.message);
+    // The recipient's copy has its own id, the same in both of its tabs.
+    const [copy1] = await in1!.until(1);
+    const [copy2] = await in2!.until(1);
+    expect(copy1).toEqual({ ...sent.message, id: expect.stringMatching(/^\d+-\d+$/) });
+    expect(copy2).toEqual(copy1);
     // A room message afterwards proves the bystander's socket was live and still got nothing private.
     await ok(bystander, "chat:join", { room: "after-private" });
     await ok(sender, "chat:join", { room: "after-private" });
@@ -72,6 +77,33 @@ describe("private messages", () => {
     await ok(sender, "chat:message", { room: "after-private", text: "now public" });
     await bystanderRoom.until(1);
     expect(stray!.items).toEqual([]);
+  });
+
+  it("missed during a reconnect are handed over on identify, exactly once", async () => {
+    const sender = await identified(cluster.client(replica(0)), "dm-sender");
+    // Another tab keeps the reader online while the first one is away.
+    await identified(cluster.client(replica(0)), "dm-reader", "dm-reader-browser-key");
+    const first = cluster.client(replica(1));
+    await connected(first);
+    const start = await ok(first, "chat:identify", { nickname: "dm-reader", sessionKey: "dm-reader-browser-key" });
+    expect(start.privates).toEqual([]);
+    const live = record(first, "chat:private");
+    await ok(sender, "chat:private", { to: "dm-reader", text: "one" });
+    const [one] = await live.until(1);
+    const gone = new Promise((resolve) => first.once("disconnect", resolve));
+    first.io.engine.close();
+    await gone;
+    await ok(sender, "chat:private", { to: "dm-reader", text: "two" });
+
+    const back = cluster.client(replica(2));
+    await connected(back);
+    const backLive = record(back, "chat:private");
+    const resumed = ok(back, "chat:identify", { nickname: "dm-reader", sessionKey: "dm-reader-browser-key", privateSince: one!.id });
+    await ok(sender, "chat:private", { to: "dm-reader", text: "three" }); // races the inbox read
+    const reply = await resumed;
+    await ok(sender, "chat:private", { to: "dm-reader", text: "four" });
+    await backLive.find((m) => m.text === "four");
+    expect([...reply.privates, ...backLive.items].map((m) => m.text)).toEqual(["two", "three", "four"]);
   });
 
   it("are refused for a nickname nobody uses", async () => {

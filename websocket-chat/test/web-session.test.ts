@@ -38,13 +38,20 @@ function states(session: ChatSession) {
 
 describe("the page's session", () => {
   it("reconnects by itself after a drop and shows exactly the messages it missed, once", async () => {
-    const session = new ChatSession({ url: cluster.replicas[1]!.url, storage: memoryStore() });
-    sessions.push(session);
+    const storage = memoryStore(); // one browser: both tabs share its key
+    const session = new ChatSession({ url: cluster.replicas[1]!.url, storage });
+    const otherTab = new ChatSession({ url: cluster.replicas[0]!.url, storage });
+    sessions.push(session, otherTab);
+    const privates: string[] = [];
+    session.on("private", (message) => privates.push(message.text));
     const watch = states(session);
     session.connect();
     await watch.next((s) => s.kind === "connected");
     await session.identify("page-user");
     await session.join("page-room");
+    otherTab.connect();
+    await new Promise<void>((resolve) => otherTab.socket.once("connect", () => resolve()));
+    await otherTab.identify("page-user"); // keeps page-user online while the first tab is away
     const writer = await identified(cluster.client(cluster.replicas[0]!), "page-writer");
     await ok(writer, "chat:join", { room: "page-room" });
     await ok(writer, "chat:message", { room: "page-room", text: "one" });
@@ -62,10 +69,18 @@ describe("the page's session", () => {
     session.socket.io.engine.close(); // the network blinks
     await dropped;
     for (const text of ["two", "three"]) await ok(writer, "chat:message", { room: "page-room", text });
+    await ok(writer, "chat:private", { to: "page-user", text: "psst" });
 
     expect(await recovered).toMatchObject({ kind: "recovered", count: 2, server: "chat-2" });
     await ok(writer, "chat:message", { room: "page-room", text: "four" });
     await arrived("four");
     expect(room.messages.map((m) => m.text)).toEqual(["one", "two", "three", "four"]);
+    await ok(writer, "chat:private", { to: "page-user", text: "again" });
+    await new Promise<void>((resolve) => {
+      const check = () => (privates.includes("again") ? resolve() : undefined);
+      session.on("private", check);
+      check();
+    });
+    expect(privates).toEqual(["psst", "again"]);
   });
 });

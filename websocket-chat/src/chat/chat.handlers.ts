@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { clientEventNames, type Ack, type ErrorBody, type PrivateMessage } from "../contracts/events.js";
@@ -19,8 +18,8 @@ import type { UsersFeed } from "../users/users-feed.js";
 import { ChatError, parsePayload, splitArgs } from "./ack.js";
 import type { Presence } from "./presence.js";
 import type { RateLimiter } from "./rate-limiter.js";
-import type { RoomFanout } from "./room-fanout.js";
-import type { RoomHistory } from "./room-history.js";
+import { toPrivateMessage, type RoomFanout } from "./room-fanout.js";
+import { inboxOf, type RoomHistory } from "./room-history.js";
 import type { ChatServerIo, ChatSocket } from "./socket-types.js";
 
 export interface ChatContext {
@@ -37,10 +36,9 @@ export interface ChatContext {
   isAborted: () => boolean;
 }
 
-/** Socket.IO room names: presence fan-out for a chat room, and every socket of one user. */
+/** Socket.IO room names (adapter fan-out): presence and typing hints of a chat room. */
 export const ioRooms = {
   room: (room: string) => `room:${room}`,
-  user: (nickname: string) => `user:${nickname}`,
 };
 
 const knownEvents = new Set<string>(clientEventNames);
@@ -160,16 +158,31 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       throw new ChatError("PERMISSION_DENIED", `your token is for '${socket.data.tokenNickname}', not '${wanted}'`);
     }
     if (socket.data.nickname) {
-      if (socket.data.nickname === wanted) return { body: { nickname: wanted, server: ctx.serverId } };
-      throw new ChatError("INVALID_ARGUMENT", `already identified as '${socket.data.nickname}'`);
+      if (socket.data.nickname !== wanted) throw new ChatError("INVALID_ARGUMENT", `already identified as '${socket.data.nickname}'`);
+      const privatePosition = await ctx.history.position(inboxOf(wanted));
+      return { body: { nickname: wanted, server: ctx.serverId, privates: [], privatePosition } };
     }
     const owner = socket.data.tokenNickname ? `token:${wanted}` : `session:${request.sessionKey ?? socket.id}`;
     if (!(await ctx.presence.claimNickname(wanted, owner))) {
       throw new ChatError("NICKNAME_TAKEN", `'${wanted}' is already used by someone else`);
     }
     socket.data.nickname = wanted;
-    await socket.join(ioRooms.user(wanted));
-    return { body: { nickname: wanted, server: ctx.serverId } };
+    // Private messages: like a room join, buffer live ones while the inbox is read, meet at one id.
+    const inbox = inboxOf(wanted);
+    ctx.fanout.open(socket, inbox, "private");
+    try {
+      const replay = request.privateSince ? await ctx.history.after(inbox, request.privateSince) : undefined;
+      const resumed = replay !== undefined && !replay.unknown;
+      const privates = resumed ? replay.messages.map(toPrivateMessage) : [];
+      const privatePosition = resumed ? (privates.at(-1)?.id ?? request.privateSince!) : await ctx.history.position(inbox);
+      return {
+        body: { nickname: wanted, server: ctx.serverId, privates, privatePosition },
+        afterAck: () => ctx.fanout.go(socket, inbox, "private", privatePosition),
+      };
+    } catch (error) {
+      ctx.fanout.go(socket, inbox, "private", undefined);
+      throw error;
+    }
   });
 
   on("chat:join", joinSchema, async ({ room, since }) => {
@@ -228,17 +241,10 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
     if (to === me) throw new ChatError("INVALID_ARGUMENT", "to: you cannot write to yourself");
     await spend(me);
     if (!(await ctx.presence.isOnline(to))) throw new ChatError("NOT_FOUND", `'${to}' is not connected`);
-    const message: PrivateMessage = {
-      id: randomUUID(),
-      from: me,
-      to,
-      text,
-      server: ctx.serverId,
-      timestamp: new Date().toISOString(),
-    };
-    // Every tab of the recipient and of the sender, wherever they are connected.
-    ctx.io.to(ioRooms.user(to)).to(ioRooms.user(me)).emit("chat:private", message);
+    // Stored in both inboxes and delivered from them to every tab of both users, on every replica.
+    const { fromId, timestamp } = await ctx.history.appendPrivate({ from: me, to, text, server: ctx.serverId });
     ctx.metrics.messagesIn.inc({ kind: "private" });
+    const message: PrivateMessage = { id: fromId, from: me, to, text, server: ctx.serverId, timestamp };
     return { body: { message } };
   });
 
@@ -271,6 +277,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   return new Promise((resolve) => {
     socket.on("disconnect", () => {
       for (const room of handoutRooms) ctx.fanout.close(socket, room, "handout");
+      if (socket.data.nickname) ctx.fanout.close(socket, inboxOf(socket.data.nickname), "private");
       ctx.usersFeed.unsubscribe(socket);
       void enqueue(async () => {
         const me = socket.data.nickname;

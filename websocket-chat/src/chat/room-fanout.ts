@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
-import type { RoomMessage } from "../contracts/events.js";
+import type { StoredMessage as RoomMessage } from "./room-history.js";
+import type { PrivateMessage } from "../contracts/events.js";
 import type { RedisClient } from "../redis/connect-redis.js";
 import { chatKeys, compareStreamIds } from "../redis/keys.js";
 import type { ChatSocket } from "./socket-types.js";
 
-export type Dialect = "kit" | "handout";
+export type Dialect = "kit" | "handout" | "private";
 
 /** One socket's place in one room on this replica. */
 interface Subscription {
@@ -91,9 +92,11 @@ export class RoomFanout {
     if (subs?.size === 0) this.rooms.delete(room);
   }
 
-  /** Rooms with at least one local socket. */
+  /** Chat rooms with at least one local socket (private inboxes not counted). */
   get roomCount(): number {
-    return this.rooms.size;
+    let count = 0;
+    for (const room of this.rooms.keys()) if (!room.startsWith("@")) count += 1;
+    return count;
   }
 
   private dispatch(raw: string): void {
@@ -116,7 +119,14 @@ export class RoomFanout {
     if (sub.lastId !== undefined && compareStreamIds(message.id, sub.lastId) <= 0) return;
     sub.lastId = message.id;
     if (sub.dialect === "kit") sub.socket.emit("chat:message", message);
+    else if (sub.dialect === "private") sub.socket.emit("chat:private", toPrivateMessage(message));
     else sub.socket.emit("message", { user: message.user, message: message.text, server: message.server, timestamp: message.timestamp });
     this.options.onDelivered(sub.dialect);
   }
+}
+
+/** A stored inbox entry as the client sees it. */
+export function toPrivateMessage(message: RoomMessage): PrivateMessage {
+  const { id, user, to = "", text, server, timestamp } = message;
+  return { id, from: user, to, text, server, timestamp };
 }

@@ -17,6 +17,29 @@ redis.call('PUBLISH', ARGV[1], message)
 return id
 `);
 
+/**
+ * A private message goes into two inboxes (the recipient's and the sender's), each a capped
+ * stream published on the same channel as rooms under the pseudo-room `@<nickname>`: every
+ * replica delivers a user's private messages in inbox order, like a room's.
+ */
+const privateScript = new LuaScript(`
+local ids = {}
+for i, key in ipairs(KEYS) do
+  ids[i] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[2], '*',
+    'user', ARGV[3], 'to', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
+  local owner = i == 1 and ARGV[4] or ARGV[3]
+  redis.call('PUBLISH', ARGV[1], cjson.encode({ id = ids[i], room = '@' .. owner, user = ARGV[3], to = ARGV[4],
+    text = ARGV[5], server = ARGV[6], timestamp = ARGV[7] }))
+end
+return ids
+`);
+
+/** The pseudo-room holding a user's private messages (room names cannot contain '@'). */
+export const inboxOf = (nickname: string) => `@${nickname}`;
+
+/** A stored message; private ones also name their recipient. */
+export type StoredMessage = RoomMessage & { to?: string };
+
 export interface NewRoomMessage {
   room: string;
   user: string;
@@ -25,7 +48,7 @@ export interface NewRoomMessage {
 }
 
 export interface Replay {
-  messages: RoomMessage[];
+  messages: StoredMessage[];
   /** Messages after `since` were trimmed away before the client came back. */
   truncated: boolean;
   /** `since` is newer than anything this room ever had (Redis was reset): start over from history. */
@@ -34,9 +57,11 @@ export interface Replay {
 
 type StreamEntry = { id: string; message: Record<string, string> };
 
-function toMessage(room: string, entry: StreamEntry): RoomMessage {
-  const { user = "", text = "", server = "", timestamp = "" } = entry.message;
-  return { id: entry.id, room, user, text, server, timestamp };
+function toMessage(room: string, entry: StreamEntry): StoredMessage {
+  const { user = "", text = "", server = "", timestamp = "", to } = entry.message;
+  const message: StoredMessage = { id: entry.id, room, user, text, server, timestamp };
+  if (to !== undefined) message.to = to;
+  return message;
 }
 
 /** Room messages in Redis streams: append, last N for a newcomer, everything after an id for a returner. */
@@ -54,6 +79,17 @@ export class RoomHistory {
       [chatKeys.roomMessagesChannel, this.options.retention, input.room, input.user, input.text, input.server, timestamp],
     )) as string;
     return { id, ...input, timestamp };
+  }
+
+  /** Stores a private message in both inboxes and publishes both copies; returns their ids. */
+  async appendPrivate(input: { from: string; to: string; text: string; server: string }): Promise<{ toId: string; fromId: string; timestamp: string }> {
+    const timestamp = new Date().toISOString();
+    const [toId, fromId] = (await privateScript.run(
+      this.redis,
+      [chatKeys.roomLog(inboxOf(input.to)), chatKeys.roomLog(inboxOf(input.from))],
+      [chatKeys.roomMessagesChannel, this.options.retention, input.from, input.to, input.text, input.server, timestamp],
+    )) as [string, string];
+    return { toId, fromId, timestamp };
   }
 
   /**

@@ -54,6 +54,10 @@ export interface RoomMessage {
 }
 
 export interface PrivateMessage {
+  /**
+   * Position in the receiving user's private inbox (a stream id): the same for every tab of that
+   * user, different for the sender's copy. Resume with it as `privateSince`.
+   */
   id: string;
   from: string;
   to: string;
@@ -83,6 +87,15 @@ export interface JoinResult {
   truncated: boolean;
 }
 
+export interface IdentifyResult {
+  nickname: string;
+  server: string;
+  /** With `privateSince`: the private messages after it, oldest first. */
+  privates: PrivateMessage[];
+  /** Where this socket's private messages continue from. */
+  privatePosition: string;
+}
+
 /** The handout's broadcast, unchanged. */
 export interface HandoutMessage {
   user: string;
@@ -102,7 +115,7 @@ export type UsersSubscription = UsersCatchUp & { server: string };
 export interface ClientToServerEvents {
   join_room: (room: string) => void;
   message: (payload: HandoutMessageRequest) => void;
-  "chat:identify": (payload: IdentifyRequest, ack: Ack<{ nickname: string; server: string }>) => void;
+  "chat:identify": (payload: IdentifyRequest, ack: Ack<IdentifyResult>) => void;
   "chat:join": (payload: JoinRequest, ack: Ack<JoinResult>) => void;
   "chat:leave": (payload: LeaveRequest, ack: Ack<{ room: string }>) => void;
   "chat:message": (payload: RoomMessageRequest, ack: Ack<{ message: RoomMessage }>) => void;

@@ -23,6 +23,8 @@ export const identifySchema = z.strictObject({
    * while anyone else is refused it. Ignored with token auth: the token is the identity.
    */
   sessionKey: z.string().min(16).max(128).optional(),
+  /** Id of the last private message this client has: the ack carries everything after it. */
+  privateSince: messageIdSchema.optional(),
 });
 
 export const joinSchema = z.strictObject({

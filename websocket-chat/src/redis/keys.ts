@@ -3,7 +3,7 @@
  * `users:*`, the Socket.IO adapter owns `socket.io#*` channels.
  */
 export const chatKeys = {
-  /** Stream of a room's messages (capped); entry ids are message ids. */
+  /** Stream of a room's messages (capped); entry ids are message ids. `@<nickname>` is a private inbox. */
   roomLog: (room: string) => `chat:room:${room}:log`,
   /** Hash `<instance>|<nickname>` -> open sockets of that user in the room on that instance. */
   roomMembers: (room: string) => `chat:room:${room}:members`,

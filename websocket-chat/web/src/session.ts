@@ -76,6 +76,8 @@ export class ChatSession {
   nickname: string | undefined;
   server: string | undefined;
   private hadConnection = false;
+  /** Id of the newest private message this page has, in this user's inbox. */
+  private privateLastId: string | undefined;
   /** True while a reconnect re-identifies and rejoins; its end reports "recovered n". */
   private resuming = false;
   private readonly listeners = new Map<string, ((...args: never[]) => void)[]>();
@@ -109,7 +111,7 @@ export class ChatSession {
       room.members = event.members;
       this.emit("presence", room, event);
     });
-    this.socket.on("chat:private", (message) => this.emit("private", message));
+    this.socket.on("chat:private", (message) => this.acceptPrivate(message));
     this.socket.on("chat:typing", ({ room, nickname }) => {
       if (nickname !== this.nickname && this.rooms.has(room)) this.emit("typing", room, nickname);
     });
@@ -150,9 +152,16 @@ export class ChatSession {
 
   async identify(nickname: string): Promise<void> {
     const sessionKey = this.sessionKey();
-    const reply = await this.request("chat:identify", nickname ? { nickname, sessionKey } : { sessionKey });
+    const privateSince = this.privateLastId;
+    const reply = await this.request("chat:identify", {
+      ...(nickname ? { nickname } : {}),
+      sessionKey,
+      ...(privateSince ? { privateSince } : {}),
+    });
     this.nickname = reply.nickname;
     this.server = reply.server;
+    for (const message of reply.privates) this.acceptPrivate(message);
+    if (!this.privateLastId || isAfter(reply.privatePosition, this.privateLastId)) this.privateLastId = reply.privatePosition;
     if (!this.resuming) this.emit("state", { kind: "connected", server: this.server });
   }
 
@@ -185,6 +194,13 @@ export class ChatSession {
 
   async whisper(to: string, text: string): Promise<void> {
     await this.request("chat:private", { to, text });
+  }
+
+  /** Keeps a private message unless the page already has it (inbox ids only grow). */
+  private acceptPrivate(message: PrivateMessage): void {
+    if (this.privateLastId !== undefined && !isAfter(message.id, this.privateLastId)) return;
+    this.privateLastId = message.id;
+    this.emit("private", message);
   }
 
   private async onConnect(): Promise<void> {

@@ -13,8 +13,9 @@ export interface StoreAudit {
 
 /**
  * Reads every key the chat owns and checks it could only have come from accepted input: room
- * and nickname keys name valid rooms and nicknames, and every stored message has exactly the
- * fields a message has, with a valid author, a known replica, a non-empty text within the limit
+ * and nickname keys name valid rooms and nicknames (or `@<nickname>` inboxes), and every stored
+ * message has exactly the fields a message has (private ones also `to`, in the sender's or
+ * recipient's inbox), with a valid author, a known replica, a non-empty text within the limit
  * and an ISO timestamp.
  */
 export async function auditStore(redis: RedisClient, replicas: readonly string[]): Promise<StoreAudit> {
@@ -25,14 +26,21 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
     const room = /^chat:room:(.*):(log|members)$/s.exec(key);
     const nick = /^chat:nick:(.*)$/s.exec(key);
     if (room) {
-      if (!ROOM_PATTERN.test(room[1]!)) bad(`key for an invalid room: ${JSON.stringify(key)}`);
+      // `@<nickname>` is a user's private inbox: its entries also name the recipient (`to`).
+      const inbox = room[1]!.startsWith("@") ? room[1]!.slice(1) : undefined;
+      const validName = inbox !== undefined ? NICKNAME_PATTERN.test(inbox) : ROOM_PATTERN.test(room[1]!);
+      if (!validName) bad(`key for an invalid room or inbox: ${JSON.stringify(key)}`);
       if (room[2] === "members") continue;
       for (const entry of await redis.xRange(key, "-", "+")) {
         audit.entries++;
-        const { user, text, server, timestamp, ...rest } = entry.message;
+        const { user, text, server, timestamp, to, ...rest } = entry.message;
         const where = `${key} ${entry.id}`;
         if (Object.keys(rest).length > 0) bad(`${where}: extra fields ${Object.keys(rest).join(",")}`);
         if (!user || !(NICKNAME_PATTERN.test(user) || SOCKET_ID.test(user))) bad(`${where}: author ${JSON.stringify(user)}`);
+        if (inbox === undefined && to !== undefined) bad(`${where}: a room message with a recipient`);
+        if (inbox !== undefined && (!to || !NICKNAME_PATTERN.test(to) || (inbox !== to && inbox !== user))) {
+          bad(`${where}: private message from ${JSON.stringify(user)} to ${JSON.stringify(to)} in the wrong inbox`);
+        }
         if (!text || text.trim() === "" || text.length > MAX_MESSAGE_CHARS) bad(`${where}: text of ${text?.length} chars`);
         if (!server || !replicas.includes(server)) bad(`${where}: server ${JSON.stringify(server)}`);
         if (!timestamp || Number.isNaN(Date.parse(timestamp)) || new Date(timestamp).toISOString() !== timestamp) {

@@ -39,7 +39,11 @@ export async function renderNginxConfig(dir: string, port: number, replicas: str
   swap(/^\s*resolver 127\.0\.0\.11.*;$/m, "");
   swap(/listen 80 default_server;/, `listen 127.0.0.1:${port} default_server;`);
   swap(/"chat:3000"/g, "chat_loopback");
-  const upstream = replicas.map((target) => `    server ${target} max_fails=1 fail_timeout=2s;`).join("\n");
+  // max_fails=0: a replica that refused a connection is tried again on the next request. With
+  // nginx's default (1 failure = out for 10 s), a rolling restart marks every replica out in turn
+  // and nginx answers 502 "no live upstreams" for seconds after they are all back. (In compose a
+  // stopped replica's name leaves Docker's DNS instead, so the kit's config never sees this.)
+  const upstream = replicas.map((target) => `    server ${target} max_fails=0;`).join("\n");
   swap(
     /^http \{$/m,
     `http {\n  upstream chat_loopback {\n${upstream}\n  }\n` +

@@ -22,6 +22,8 @@ export interface E2EStack {
   nginx: TestNginx;
   /** The page, through nginx. */
   url: string;
+  /** Stops a chat replica with `signal` and starts it again on the same port (nginx keeps its upstream list). */
+  restartChat(serverId: string, signal: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,8 +54,7 @@ export async function startStack(options: { replicas?: number; presenceTtlMs?: n
     const users = await startUserReplica({ redisUrl: redis.url, serverId: "users-1" });
     started.push(users);
     const chats: ChatReplicaProcess[] = [];
-    for (let n = 1; n <= (options.replicas ?? 3); n++) {
-      const serverId = `chat-${n}`;
+    const startChat = async (serverId: string, port?: number): Promise<ChatReplicaProcess> => {
       const chat = await startChatProcess({
         SERVER_ID: serverId,
         REDIS_URL: redis.url,
@@ -61,11 +62,13 @@ export async function startStack(options: { replicas?: number; presenceTtlMs?: n
         WEB_DIST: webDist,
         CHAT_PRESENCE_TTL_MS: String(options.presenceTtlMs ?? 3_000),
         LOG_LEVEL: "info",
+        ...(port ? { PORT: String(port) } : {}),
       });
-      const replica = { ...chat, serverId };
-      chats.push(replica);
-      started.push({ close: () => stopProcess(replica) });
-    }
+      return { ...chat, serverId, url: port ? `http://127.0.0.1:${port}` : chat.url };
+    };
+    for (let n = 1; n <= (options.replicas ?? 3); n++) chats.push(await startChat(`chat-${n}`));
+    // Whatever replicas are current at close time (restartChat replaces entries).
+    started.push({ close: async () => void (await Promise.all(chats.map((chat) => stopProcess(chat)))) });
     const nginx = await startNginx(join(dir, "nginx"), chats.map((c) => new URL(c.url).host));
     started.push(nginx);
     return {
@@ -75,6 +78,12 @@ export async function startStack(options: { replicas?: number; presenceTtlMs?: n
       chats,
       nginx,
       url: nginx.url,
+      async restartChat(serverId, signal) {
+        const index = chats.findIndex((chat) => chat.serverId === serverId);
+        if (index < 0) throw new Error(`no replica ${serverId}`);
+        await stopProcess(chats[index]!, signal);
+        chats[index] = await startChat(serverId, Number(new URL(chats[index]!.url).port));
+      },
       async close() {
         for (const part of started.reverse()) await part.close();
         await rm(dir, { recursive: true, force: true });

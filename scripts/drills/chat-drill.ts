@@ -1,16 +1,20 @@
 /**
  * Chat under steady load, with a replica SIGKILLed mid-run, on loopback only:
  *
- *   npx tsx scripts/drills/chat-drill.ts [--clients 300] [--rate 200] [--seconds 12] [--room-size 10] [--no-kill]
+ *   npx tsx scripts/drills/chat-drill.ts [--clients 300] [--rate 200] [--seconds 12] [--room-size 10]
+ *                                        [--scenario kill|rolling|none]
  *
  * Starts redis-server, three chat processes and Debian's nginx with the kit's config (as the
  * browser E2E does); clients connect through nginx and behave like the page: on every reconnect
- * they identify again and rejoin each room from their last id. One replica is SIGKILLed a third
- * of the way in. At the end every client's messages are compared with the room streams in Redis.
+ * they identify again and rejoin each room from their last id. `kill` (default): one replica is
+ * SIGKILLed a third of the way in; `rolling`: from a quarter of the way in, each replica in turn
+ * gets SIGTERM and is started again on the same port once it has exited. At the end every client's messages are compared with the room streams in Redis.
  * Prints sent / delivered / lost / duplicated and recovery times; exits 1 when anything was lost
- * or doubled, or recovery took longer than 5 s.
+ * or doubled, or recovery took longer than 5 s. DRILL_DEBUG=1 also prints the socket.io requests
+ * nginx did not upgrade (502s while replicas were away).
  */
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
@@ -25,7 +29,7 @@ const { values: args } = parseArgs({
     rate: { type: "string", default: "200" },
     seconds: { type: "string", default: "12" },
     "room-size": { type: "string", default: "10" },
-    "no-kill": { type: "boolean", default: false },
+    scenario: { type: "string", default: "kill" },
   },
 });
 const bounded = (name: string, value: string, max: number) => {
@@ -38,6 +42,8 @@ const RATE = bounded("rate", args.rate, 2_000);
 const SECONDS = bounded("seconds", args.seconds, 120);
 const ROOM_SIZE = bounded("room-size", args["room-size"], 500);
 const RECOVERY_TARGET_MS = 5_000;
+const SCENARIO = args.scenario;
+if (!["kill", "rolling", "none"].includes(SCENARIO)) throw new Error("--scenario must be kill, rolling or none");
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents> & { drill: DrillState };
 interface DrillState {
@@ -52,6 +58,8 @@ interface DrillState {
   lostAt: number | undefined;
   recoveries: number[];
   joined: boolean;
+  /** Why this client lost its connection or its rejoin, in order (for a drill that fails). */
+  reasons: string[];
 }
 
 const percentile = (values: number[], p: number) => {
@@ -87,24 +95,36 @@ function makeClient(url: string, n: number): Client {
     lostAt: undefined,
     recoveries: [],
     joined: false,
+    reasons: [],
   };
   socket.on("chat:message", (message) => receive(socket, message));
-  socket.on("disconnect", () => {
+  socket.on("disconnect", (reason) => {
     socket.drill.joined = false;
     socket.drill.lostAt ??= Date.now();
+    socket.drill.reasons.push(reason);
+    // Like the page: a server-side disconnect is not retried by Socket.IO, but this client wants back in.
+    if (reason === "io server disconnect") socket.connect();
   });
+  socket.on("connect_error", (error) => socket.drill.reasons.push(`connect_error: ${error.message}`));
+  socket.io.on("reconnect_failed", () => socket.drill.reasons.push("reconnect_failed"));
   socket.on("connect", async () => {
     const state = socket.drill;
-    const who = await ack<{ server: string }>(socket, "chat:identify", { nickname: state.nickname, sessionKey: state.sessionKey });
-    if ("error" in who) return socket.disconnect().connect();
-    state.replica = who.server;
-    const joined = await ack<JoinResult>(socket, "chat:join", state.lastId ? { room: state.room, since: state.lastId } : { room: state.room });
-    if ("error" in joined) return socket.disconnect().connect();
-    for (const message of joined.messages) receive(socket, message);
-    state.joined = true;
-    if (state.lostAt !== undefined) {
-      state.recoveries.push(Date.now() - state.lostAt);
-      state.lostAt = undefined;
+    try {
+      const who = await ack<{ server: string }>(socket, "chat:identify", { nickname: state.nickname, sessionKey: state.sessionKey });
+      if ("error" in who) throw new Error(`identify: ${who.error.code}`);
+      state.replica = who.server;
+      const joined = await ack<JoinResult>(socket, "chat:join", state.lastId ? { room: state.room, since: state.lastId } : { room: state.room });
+      if ("error" in joined) throw new Error(`join: ${joined.error.code}`);
+      for (const message of joined.messages) receive(socket, message);
+      state.joined = true;
+      if (state.lostAt !== undefined) {
+        state.recoveries.push(Date.now() - state.lostAt);
+        state.lostAt = undefined;
+      }
+    } catch (error) {
+      // An ack that never came (the replica went away mid-handshake) or a refusal: start over.
+      state.reasons.push((error as Error).message);
+      socket.disconnect().connect();
     }
   });
   return socket;
@@ -131,7 +151,7 @@ try {
 
   const stats = { sent: 0, refused: 0, notConnected: 0 };
   const start = Date.now();
-  let killedAt: number | undefined;
+  let disruption: Promise<void> | undefined;
   let victim: string | undefined;
   let tick = 0;
   const inflight = new Set<Promise<unknown>>();
@@ -150,15 +170,26 @@ try {
       inflight.add(sending);
       void sending.finally(() => inflight.delete(sending));
     }
-    if (!args["no-kill"] && killedAt === undefined && Date.now() - start > (SECONDS * 1_000) / 3) {
+    const elapsed = Date.now() - start;
+    if (disruption === undefined && SCENARIO === "kill" && elapsed > (SECONDS * 1_000) / 3) {
       const target = stack.chats[stack.chats.length - 1]!;
       victim = target.serverId;
-      killedAt = Date.now();
-      await stopProcess(target, "SIGKILL");
-      console.log(`SIGKILL ${victim} at ${((killedAt - start) / 1_000).toFixed(1)} s (${byReplica.get(victim) ?? 0} clients on it)`);
+      console.log(`SIGKILL ${victim} at ${(elapsed / 1_000).toFixed(1)} s (${byReplica.get(victim) ?? 0} clients on it)`);
+      disruption = stopProcess(target, "SIGKILL");
+    }
+    if (disruption === undefined && SCENARIO === "rolling" && elapsed > (SECONDS * 1_000) / 4) {
+      victim = "all, one at a time (SIGTERM)";
+      disruption = (async () => {
+        for (const { serverId } of [...stack.chats]) {
+          const from = Date.now();
+          await stack.restartChat(serverId, "SIGTERM");
+          console.log(`rolled ${serverId} at ${((from - start) / 1_000).toFixed(1)} s: back after ${Date.now() - from} ms`);
+        }
+      })();
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  await disruption;
   await Promise.allSettled([...inflight]);
 
   // Every client catches up to its room's stream, or the drill reports what it is missing.
@@ -171,7 +202,10 @@ try {
     () => clients.every((c) => c.drill.joined && (c.drill.lastId ?? "") === (lastIds.get(c.drill.room) ?? "")),
     15_000,
     "every client to reach its room's newest message",
-  ).catch((error: Error) => console.log(`warning: ${error.message}`));
+  ).catch((error: Error) => {
+    const behind = clients.filter((c) => !c.drill.joined || (c.drill.lastId ?? "") !== (lastIds.get(c.drill.room) ?? ""));
+    console.log(`warning: ${error.message}; ${behind.length} behind, e.g. ${behind.slice(0, 3).map((c) => `${c.drill.nickname} joined=${c.drill.joined} connected=${c.connected} reasons=${c.drill.reasons.join(">")}`).join("; ")}`);
+  });
 
   let stored = 0;
   let delivered = 0;
@@ -194,7 +228,8 @@ try {
     clients: CLIENTS,
     rateTarget: RATE,
     seconds: SECONDS,
-    killed: victim ?? "none",
+    scenario: SCENARIO,
+    disrupted: victim ?? "none",
     sentAcked: stats.sent,
     refusedOrFailed: stats.refused,
     skippedWhileReconnecting: stats.notConnected,
@@ -207,6 +242,10 @@ try {
     recoveryP50Ms: percentile(recoveries, 50),
     recoveryMaxMs: Math.max(0, ...recoveries),
   };
+  if (process.env.DRILL_DEBUG) {
+    const lines = readFileSync(`${stack.dir}/nginx/access.log`, "utf8").split("\n").filter((l) => l.includes("socket.io") && !/" 101 /.test(l));
+    console.log(`${lines.length} socket.io requests not upgraded, e.g.\n${lines.slice(0, 5).join("\n")}\n${lines.slice(-5).join("\n")}`);
+  }
   console.table(report);
   console.log(`DRILL ${JSON.stringify(report)}`);
   const ok = lost === 0 && duplicated === 0 && report.recoveryMaxMs < RECOVERY_TARGET_MS &&

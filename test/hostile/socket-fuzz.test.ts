@@ -22,7 +22,7 @@ let locked: TestCluster;
 beforeAll(async () => {
   [open, locked] = await Promise.all([
     startChatCluster(3, { config: { rateLimit: 40, rateWindowMs: 60_000 } }),
-    startChatCluster(2, { config: { authSecret: SECRET } }),
+    startChatCluster(2, { config: { authSecret: SECRET, rateLimit: 5, rateWindowMs: 60_000 } }),
   ]);
 });
 afterAll(async () => {
@@ -233,5 +233,22 @@ describe("socket fuzz with token auth", () => {
     const stored = await locked.inspect.xRange("chat:room:signed:log", "-", "+");
     expect(stored.map((e) => e.message.user)).toEqual(stored.map(() => "alice"));
     expect((await auditStore(locked.inspect, replicaIds(locked))).garbage).toEqual([]);
+  });
+
+  it("holds one rate limit per token user across replicas, whatever the dialect", async () => {
+    const token = await tokens.sign("carol");
+    const [tabA, tabB] = [locked.client(locked.replicas[0]!, { token }), locked.client(locked.replicas[1]!, { token })];
+    await Promise.all([connected(tabA), connected(tabB)]);
+    for (const tab of [tabA, tabB]) {
+      await ok(tab, "chat:identify", {});
+      await ok(tab, "chat:join", { room: "budget" });
+    }
+    const replies = [];
+    for (let i = 0; i < 8; i++) replies.push(await request(i % 2 ? tabB : tabA, "chat:message", { room: "budget", text: `c${i}` }));
+    const accepted = replies.filter((r) => "ok" in r).length;
+    expect(accepted).toBe(5);
+    expect(replies.slice(5).every((r) => "error" in r && r.error.code === "RATE_LIMITED")).toBe(true);
+    expect(await request(tabB, "chat:private", { to: "alice", text: "also over budget" })).toMatchObject({ error: { code: "RATE_LIMITED" } });
+    expect(await locked.inspect.xLen("chat:room:budget:log")).toBe(5);
   });
 });

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { startUserReplica, type UserReplica } from "grpc-demo/testing";
 import { startRedis, type TestRedis } from "../../test-support/redis-server.js";
 import { startChatProcess, type ChatProcess } from "../../websocket-chat/test/support/chat-process.js";
-import { startNginx, type TestNginx } from "./nginx.js";
+import { startNginx, type TestNginx } from "../../test-support/nginx.js";
 
 const chatWorkspace = fileURLToPath(new URL("../../websocket-chat", import.meta.url));
 

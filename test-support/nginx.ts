@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const kitConfig = fileURLToPath(new URL("../../nginx/nginx.conf", import.meta.url));
+const kitConfig = fileURLToPath(new URL("../nginx/nginx.conf", import.meta.url));
 
 export interface TestNginx {
   url: string;
@@ -30,7 +30,7 @@ export async function freePort(): Promise<number> {
 export async function renderNginxConfig(dir: string, port: number, replicas: string[]): Promise<string> {
   let text = await readFile(kitConfig, "utf8");
   const swap = (from: RegExp, to: string) => {
-    if (!from.test(text)) throw new Error(`nginx/nginx.conf changed: ${from} not found; update e2e/support/nginx.ts`);
+    if (!from.test(text)) throw new Error(`nginx/nginx.conf changed: ${from} not found; update test-support/nginx.ts`);
     text = text.replace(from, to);
   };
   swap(/^pid .*;$/m, `pid ${dir}/nginx.pid;`);

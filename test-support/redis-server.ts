@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { once } from "node:events";
+import { freePort } from "./free-port.js";
 
 /** A throwaway redis-server on a free loopback port, for tests. */
 export interface TestRedis {
@@ -12,15 +12,6 @@ export interface TestRedis {
   restart(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 function launch(port: number): Promise<ChildProcess> {
   const child = spawn(

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../../test-support/free-port.js";
 
 const workspace = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -12,14 +11,6 @@ export interface ChatProcess {
   exited: Promise<number | NodeJS.Signals>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
 
 /** Runs `src/main.ts` as its own process, exactly as `npm start` does, and waits until it listens. */
 export async function startChatProcess(env: Record<string, string>): Promise<ChatProcess> {

@@ -39,7 +39,7 @@ export type ChatServerConfig = Pick<
 > & { usersFeed?: UsersFeedOptions };
 
 export interface ChatServerDeps {
-  /** Commands connection. The server duplicates it for the adapter, its subscriber and the users reader, and closes those itself. */
+  /** Commands connection. The server duplicates it for the adapter, its subscriber, its catch-up reads and the users reader, and closes those itself. */
   redis: RedisClient;
   logger: Logger;
   /** The user service; without it the users feed and `/api/users` answer UNAVAILABLE. */
@@ -81,8 +81,10 @@ const securityHeaders = (_req: Request, res: Response, next: NextFunction) => {
 
 async function duplicate(redis: RedisClient, logger: Logger, role: string): Promise<RedisClient> {
   // Queue while reconnecting: the adapter publishes without awaiting, and a rejected publish
-  // would be an unhandled rejection; subscribers and the blocking reader do not care either way.
-  const client = redis.duplicate({ disableOfflineQueue: false });
+  // would be an unhandled rejection; a catch-up read should wait for Redis rather than fail;
+  // subscribers and the blocking reader do not care either way. Named by role in CLIENT LIST.
+  const name = `${redis.options?.name ?? "chat"}:${role}`;
+  const client = redis.duplicate({ disableOfflineQueue: false, name });
   client.on("error", (error: Error) => logger.warn({ err: error, connection: role }, "redis connection error"));
   await client.connect();
   return client;
@@ -109,14 +111,15 @@ function guardPublishes(pub: RedisClient, logger: Logger): void {
  */
 export async function createChatServer(deps: ChatServerDeps, config: ChatServerConfig): Promise<ChatServerHandle> {
   const { redis, logger } = deps;
-  const [pub, sub, roomSub, usersReader] = await Promise.all([
+  const [pub, sub, roomSub, roomReader, usersReader] = await Promise.all([
     duplicate(redis, logger, "adapter-pub"),
     duplicate(redis, logger, "adapter-sub"),
     duplicate(redis, logger, "room-messages"),
+    duplicate(redis, logger, "room-catch-up"),
     duplicate(redis, logger, "users-events"),
   ]);
   guardPublishes(pub, logger);
-  const ownConnections = [pub, sub, roomSub, usersReader];
+  const ownConnections = [pub, sub, roomSub, roomReader, usersReader];
   const tokens = config.authSecret ? new ChatTokens(config.authSecret) : undefined;
   let draining = false;
   let aborted = false;
@@ -137,10 +140,17 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     },
   });
 
-  const history = new RoomHistory(redis, { historySize: config.historySize, retention: config.roomRetention });
+  const historyOptions = { historySize: config.historySize, retention: config.roomRetention };
+  const history = new RoomHistory(redis, historyOptions);
+  // After a Redis restart the subscriber may be back before the commands connection (which fails
+  // fast while offline, for senders): catch-up reads go through their own, queueing connection.
+  const catchUpHistory = new RoomHistory(roomReader, historyOptions);
   const fanout = new RoomFanout(roomSub, logger, {
     onDelivered: (dialect) => metrics.messagesOut.inc({ kind: dialect }),
-    readAfter: async (room, after) => (await history.after(room, after)).messages,
+    readAfter: async (room, after) => {
+      const replay = await catchUpHistory.after(room, after);
+      return { messages: replay.messages, reset: replay.unknown };
+    },
   });
   const metrics = createChatMetrics(config.serverId, { sockets: () => io.of("/").sockets.size, rooms: () => fanout.roomCount });
   const presence = new Presence(redis, logger, {
@@ -274,6 +284,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
         await Promise.all(cleanups);
       };
       await Promise.race([drain(), bound]);
+      fanout.stop();
       await usersFeed.stop();
       await presence.stop(true).catch((error: unknown) => logger.warn({ err: error }, "could not withdraw presence"));
       await io.close().catch(() => undefined);
@@ -283,6 +294,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     async abort() {
       aborted = true;
       draining = true;
+      fanout.stop();
       await presence.stop(false);
       await Promise.all(ownConnections.map((client) => (client.isOpen ? client.disconnect().catch(() => undefined) : undefined)));
       io.engine.close();

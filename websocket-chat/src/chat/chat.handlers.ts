@@ -19,7 +19,7 @@ import { ChatError, parsePayload, splitArgs } from "./ack.js";
 import type { Presence } from "./presence.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { toPrivateMessage, type RoomFanout } from "./room-fanout.js";
-import { inboxOf, type RoomHistory } from "./room-history.js";
+import { START, inboxOf, type RoomHistory } from "./room-history.js";
 import type { ChatServerIo, ChatSocket } from "./socket-types.js";
 
 export interface ChatContext {
@@ -171,10 +171,11 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
     const inbox = inboxOf(wanted);
     ctx.fanout.open(socket, inbox, "private");
     try {
-      const replay = request.privateSince ? await ctx.history.after(inbox, request.privateSince) : undefined;
-      const resumed = replay !== undefined && !replay.unknown;
-      const privates = resumed ? replay.messages.map(toPrivateMessage) : [];
-      const privatePosition = resumed ? (privates.at(-1)?.id ?? request.privateSince!) : await ctx.history.position(inbox);
+      const since = request.privateSince;
+      const replay = since ? await ctx.history.after(inbox, since) : undefined;
+      // After a Redis reset (`unknown`) the inbox holds only what came since, all of it new to this tab.
+      const privates = replay ? replay.messages.map(toPrivateMessage) : [];
+      const privatePosition = replay ? (privates.at(-1)?.id ?? (replay.unknown ? START : since!)) : await ctx.history.position(inbox);
       return {
         body: { nickname: wanted, server: ctx.serverId, privates, privatePosition },
         afterAck: () => ctx.fanout.go(socket, inbox, "private", privatePosition),
@@ -199,14 +200,15 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
         : await ctx.presence.join(room, me);
       kitRooms.add(room);
       const replay = since ? await ctx.history.after(room, since) : undefined;
-      // A `since` this room never reached (Redis was reset) starts the client over from history.
+      // A `since` the room's stream never had (Redis was reset) starts the client over, with
+      // everything stored since the reset: `history`, so it drops its old position and ids.
       const mode = replay && !replay.unknown ? "replay" : "history";
-      const recent = mode === "history" ? await ctx.history.recent(room) : undefined;
+      const recent = replay === undefined ? await ctx.history.recent(room) : undefined;
       const messages = recent?.messages ?? replay?.messages ?? [];
-      const truncated = replay !== undefined && (replay.truncated || replay.unknown);
+      const truncated = replay?.truncated ?? false;
       if (first) announce(room, me, "joined", members);
       // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.
-      const lastId = recent?.position ?? messages.at(-1)?.id ?? since;
+      const lastId = recent?.position ?? messages.at(-1)?.id ?? (replay?.unknown ? START : since);
       return {
         body: { room, members, mode, messages, truncated },
         afterAck: () => ctx.fanout.go(socket, room, "kit", lastId),

@@ -14,18 +14,44 @@ interface Subscription {
   dialect: Dialect;
   /** Id of the last message this socket has (delivered, or sent in its join ack). */
   lastId: string | undefined;
-  /** Messages that arrived while the join was reading history; flushed once it has. */
+  /** Live messages held back while the socket's history or its missed messages are read; flushed after. */
   pending: RoomMessage[] | undefined;
+  /** The join is still reading history: `go()` ends it. */
+  joining: boolean;
+  /** The fanout's generation when the socket's position was read: a newer one means pub/sub may have missed some. */
+  generation: number;
 }
+
+/** What a catch-up read returns: the messages after `since`, or, when `reset`, the whole restarted stream. */
+export interface CatchUp {
+  messages: RoomMessage[];
+  /** `since` is not a position of the stream any more (Redis lost it): forget it. */
+  reset: boolean;
+}
+
+const RETRY_MS = { first: 100, max: 2_000 };
 
 /**
  * Delivers room messages to this replica's sockets. Every replica subscribes to the one channel
  * the append script publishes on, so messages arrive in id order; each socket gets an id only
  * once and only after what it already has. A joining socket is registered *before* its history
  * is read and buffers meanwhile, so history and live traffic meet at one id: no gap, no duplicate.
+ *
+ * When the subscriber reconnects, whatever was published while it was away is gone from pub/sub
+ * but not from the streams. From the moment it connects again, every socket buffers; once it is
+ * subscribed ('ready'), each room is read from the streams after the sockets' last id, then the
+ * buffer is flushed. Buffering must start before the SUBSCRIBE: node-redis may hand over the
+ * first messages before it reports 'ready', and one delivered ahead of the older ones it missed
+ * would hide them. The reads are retried until they succeed: a catch-up given up is a gap.
  */
 export class RoomFanout {
   private readonly rooms = new Map<string, Map<string, Subscription>>();
+  /** Bumped when the subscriber reconnects and when it is subscribed again: older catch-ups give way. */
+  private generation = 0;
+  /** Between the subscriber's reconnect and its 'ready': pub/sub may still be missing messages. */
+  private resubscribing = false;
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly subscriber: RedisClient,
@@ -33,36 +59,85 @@ export class RoomFanout {
     private readonly options: {
       onDelivered: (dialect: Dialect) => void;
       /** Reads a room's stored messages after an id, to fill what pub/sub lost during a reconnect. */
-      readAfter: (room: string, after: string) => Promise<RoomMessage[]>;
+      readAfter: (room: string, after: string) => Promise<CatchUp>;
     },
   ) {}
 
   async start(): Promise<void> {
     await this.subscriber.subscribe(chatKeys.roomMessagesChannel, (raw) => this.dispatch(raw));
-    // node-redis resubscribes after a reconnect, but whatever was published meanwhile is gone
-    // from pub/sub; the streams still have it.
-    this.subscriber.on("ready", () => void this.catchUp());
+    this.subscriber.on("connect", () => this.holdAll());
+    this.subscriber.on("ready", () => this.catchUpAll());
   }
 
-  /** After a subscriber reconnect: deliver from the streams what each socket missed, then go on live. */
-  private async catchUp(): Promise<void> {
+  /** Stops catching up (the replica is closing): reads still waiting for Redis give up. */
+  stop(): void {
+    this.stopped = true;
+    this.generation += 1;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** The subscriber is connected again but not yet subscribed: every socket buffers from now on. */
+  private holdAll(): void {
+    this.generation += 1;
+    this.resubscribing = true;
+    for (const subs of this.rooms.values()) for (const sub of subs.values()) sub.pending ??= [];
+  }
+
+  /** The subscriber is subscribed again: each room catches up from the streams, then goes live. */
+  private catchUpAll(): void {
+    this.resubscribing = false;
+    if (this.stopped) return;
+    const generation = ++this.generation;
     for (const [room, subs] of this.rooms) {
-      const live = [...subs.values()].filter((sub) => !sub.pending && sub.lastId !== undefined);
-      if (live.length === 0) continue;
-      for (const sub of live) sub.pending = [];
-      const oldest = live.map((sub) => sub.lastId!).sort(compareStreamIds)[0]!;
+      const behind = [...subs.values()].filter((sub) => !sub.joining);
+      for (const sub of behind) {
+        sub.pending ??= [];
+        sub.generation = generation;
+      }
+      if (behind.length > 0) void this.catchUp(room, behind, generation);
+    }
+  }
+
+  /**
+   * Delivers to `subs` (all buffering) what their room stored after each one's last id, then
+   * what they buffered. Sockets at the same id share one read.
+   */
+  private async catchUp(room: string, subs: Subscription[], generation: number): Promise<void> {
+    const byPosition = new Map<string | undefined, Subscription[]>();
+    for (const sub of subs) byPosition.set(sub.lastId, [...(byPosition.get(sub.lastId) ?? []), sub]);
+    await Promise.all(
+      [...byPosition].map(async ([since, group]) => {
+        const caught = since === undefined ? { messages: [], reset: false } : await this.readUntilDone(room, since, generation);
+        // A newer reconnect took these sockets over (or the replica is closing): it delivers.
+        if (caught === undefined || generation !== this.generation) return;
+        for (const sub of group) {
+          if (this.rooms.get(room)?.get(keyOf(sub)) !== sub) continue; // left meanwhile
+          if (caught.reset) sub.lastId = undefined;
+          for (const message of caught.messages) this.deliver(sub, message);
+          this.flush(sub);
+        }
+        if (caught.reset) this.logger.warn({ room, since }, "room stream started over (Redis lost it); sockets continue from its start");
+      }),
+    );
+  }
+
+  private async readUntilDone(room: string, since: string, generation: number): Promise<CatchUp | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      if (generation !== this.generation) return undefined;
       try {
-        const missed = await this.options.readAfter(room, oldest);
-        for (const sub of live) for (const message of missed) this.deliver(sub, message);
+        return await this.options.readAfter(room, since);
       } catch (error) {
-        this.logger.warn({ err: error, room }, "could not catch up a room after a Redis reconnect");
+        if (generation !== this.generation) return undefined;
+        if (attempt === 0) this.logger.warn({ err: error, room }, "catching a room up after a Redis reconnect failed; retrying");
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.timers.delete(timer);
+            resolve();
+          }, Math.min(RETRY_MS.first * 2 ** attempt, RETRY_MS.max));
+          this.timers.add(timer);
+        });
       }
-      for (const sub of live) {
-        const pending = sub.pending ?? [];
-        sub.pending = undefined;
-        for (const message of pending) this.deliver(sub, message);
-      }
-      this.logger.info({ room, sockets: live.length }, "room caught up after a Redis reconnect");
     }
   }
 
@@ -70,7 +145,8 @@ export class RoomFanout {
   open(socket: ChatSocket, room: string, dialect: Dialect): void {
     let subs = this.rooms.get(room);
     if (!subs) this.rooms.set(room, (subs = new Map()));
-    subs.set(`${socket.id}/${dialect}`, { socket, room, dialect, lastId: undefined, pending: [] });
+    const sub: Subscription = { socket, room, dialect, lastId: undefined, pending: [], joining: true, generation: this.generation };
+    subs.set(keyOf(sub), sub);
   }
 
   /**
@@ -79,11 +155,19 @@ export class RoomFanout {
    */
   go(socket: ChatSocket, room: string, dialect: Dialect, lastId: string | undefined): void {
     const sub = this.rooms.get(room)?.get(`${socket.id}/${dialect}`);
-    if (!sub) return;
-    const pending = sub.pending ?? [];
-    sub.pending = undefined;
+    if (!sub || !sub.joining) return;
+    sub.joining = false;
     sub.lastId = lastId;
-    for (const message of pending) this.deliver(sub, message);
+    // Still resubscribing: keep buffering, the catch-up on 'ready' takes this socket along.
+    if (this.resubscribing) return;
+    // The subscriber reconnected while this socket read its history: what was published in
+    // between may have reached neither, so read it like any other catch-up.
+    if (sub.generation !== this.generation && !this.stopped) {
+      sub.generation = this.generation;
+      void this.catchUp(room, [sub], this.generation);
+      return;
+    }
+    this.flush(sub);
   }
 
   close(socket: ChatSocket, room: string, dialect: Dialect): void {
@@ -115,6 +199,12 @@ export class RoomFanout {
     }
   }
 
+  private flush(sub: Subscription): void {
+    const pending = sub.pending ?? [];
+    sub.pending = undefined;
+    for (const message of pending) this.deliver(sub, message);
+  }
+
   private deliver(sub: Subscription, message: RoomMessage): void {
     if (sub.lastId !== undefined && compareStreamIds(message.id, sub.lastId) <= 0) return;
     sub.lastId = message.id;
@@ -124,6 +214,8 @@ export class RoomFanout {
     this.options.onDelivered(sub.dialect);
   }
 }
+
+const keyOf = (sub: Pick<Subscription, "socket" | "dialect">) => `${sub.socket.id}/${sub.dialect}`;
 
 /** A stored inbox entry as the client sees it. */
 export function toPrivateMessage(message: RoomMessage): PrivateMessage {

@@ -48,12 +48,20 @@ export interface NewRoomMessage {
 }
 
 export interface Replay {
+  /** What comes after `since`; when `unknown`, everything the room has stored since it started over. */
   messages: StoredMessage[];
-  /** Messages after `since` were trimmed away before the client came back. */
+  /** Messages after `since` may be gone for good: trimmed by the cap, or lost with a Redis reset. */
   truncated: boolean;
-  /** `since` is newer than anything this room ever had (Redis was reset): start over from history. */
+  /**
+   * `since` was never a position of this room's stream as it is now: Redis lost it (restarted
+   * empty, or came back with another clock, so new ids may even sort before `since`). Whoever
+   * held it starts over from the messages stored since, whatever their ids.
+   */
   unknown: boolean;
 }
+
+/** The position before any message: a client that had an empty room or inbox. */
+export const START = "0-0";
 
 type StreamEntry = { id: string; message: Record<string, string> };
 
@@ -112,8 +120,10 @@ export class RoomHistory {
 
   /**
    * Every retained message strictly after `since`, oldest first. The read includes `since` itself:
-   * if that entry is gone and the cap has removed entries before the oldest kept one, the client
-   * may have missed some, and `truncated` says so.
+   * if that entry is gone, the stream's state says why. Only the cap removes entries, and only
+   * from the front, so a missing `since` that the cap may have taken means `truncated`; any other
+   * missing `since` (the stream is gone, newer than `since`'s, or never held it) means the stream
+   * started over after a reset: `unknown`, with the whole restarted stream.
    */
   async after(room: string, since: string): Promise<Replay> {
     const key = chatKeys.roomLog(room);
@@ -122,9 +132,13 @@ export class RoomHistory {
       return { messages: entries.slice(1).map((e) => toMessage(room, e)), truncated: false, unknown: false };
     }
     const state = await this.streamState(key);
-    const unknown = state === undefined || compareStreamIds(since, state.lastId) > 0;
-    const truncated = state !== undefined && state.removed && compareStreamIds(since, state.firstKept) < 0;
-    return { messages: entries.map((entry) => toMessage(room, entry)), truncated, unknown };
+    const trimmedAway = state !== undefined && state.removed && compareStreamIds(since, state.firstKept) < 0;
+    if (since === START || trimmedAway) {
+      return { messages: entries.map((entry) => toMessage(room, entry)), truncated: trimmedAway, unknown: false };
+    }
+    // Newest first, so that a stream a little over the cap (MAXLEN ~) still ends at its newest id.
+    const all = state === undefined ? [] : await this.redis.xRevRange(key, "+", "-", { COUNT: this.options.retention });
+    return { messages: all.reverse().map((entry) => toMessage(room, entry)), truncated: true, unknown: true };
   }
 
   /** Whether the cap has removed entries, the oldest id kept and the newest ever given (Redis 7 XINFO). */
@@ -132,8 +146,10 @@ export class RoomHistory {
     let reply: unknown;
     try {
       reply = await this.redis.sendCommand(["XINFO", "STREAM", key]);
-    } catch {
-      return undefined; // no such stream yet
+    } catch (error) {
+      // Only "no such key" means the stream is gone; a failed read must not pass for a reset.
+      if (error instanceof Error && /no such key/i.test(error.message)) return undefined;
+      throw error;
     }
     if (!Array.isArray(reply)) return undefined;
     const field = (name: string): unknown => {

@@ -79,7 +79,9 @@ export interface JoinResult {
   members: string[];
   /**
    * `history`: the room's last messages; `replay`: everything after `since`, in order. A join
-   * with a `since` the room never reached (its Redis was reset) gets `history`: start over.
+   * with a `since` the room's stream does not have any more (its Redis was reset) gets `history`
+   * with every message stored since the reset (up to the room's retention) and `truncated`:
+   * start over, forgetting the old ids (after a reset, new ids need not sort after them).
    */
   mode: "history" | "replay";
   messages: RoomMessage[];
@@ -90,7 +92,10 @@ export interface JoinResult {
 export interface IdentifyResult {
   nickname: string;
   server: string;
-  /** With `privateSince`: the private messages after it, oldest first. */
+  /**
+   * With `privateSince`: the private messages after it, oldest first; if the inbox no longer has
+   * that position (a Redis reset), every private message stored since the reset.
+   */
   privates: PrivateMessage[];
   /** Where this socket's private messages continue from. */
   privatePosition: string;

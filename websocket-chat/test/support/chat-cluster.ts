@@ -24,7 +24,8 @@ export interface TestCluster {
   /** A spare connection for assertions on what Redis holds. */
   inspect: RedisClient;
   replicas: TestReplica[];
-  startReplica(serverId: string): Promise<TestReplica>;
+  /** Another replica; `redisUrl` puts something between it and Redis (a gate, see redis-gate.ts). */
+  startReplica(serverId: string, options?: { redisUrl?: string }): Promise<TestReplica>;
   /** A client on a replica; disconnected automatically at close(). */
   client(replica: TestReplica, options?: { token?: string; autoConnect?: boolean }): ChatClient;
   close(): Promise<void>;
@@ -82,8 +83,8 @@ export async function startChatCluster(
   const clients = new Set<ChatClient>();
   const replicas: TestReplica[] = [];
 
-  const startReplica = async (serverId: string): Promise<TestReplica> => {
-    const connection = await connectRedis(redis.url, logger, `test-${serverId}`);
+  const startReplica = async (serverId: string, replicaOptions: { redisUrl?: string } = {}): Promise<TestReplica> => {
+    const connection = await connectRedis(replicaOptions.redisUrl ?? redis.url, logger, `test-${serverId}`);
     const users = options.users ? await options.users(redis.url) : undefined;
     const server = await createChatServer(
       { redis: connection, logger: logger.child({ replica: serverId }), users },

@@ -1,0 +1,106 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startRedisGate, type RedisGate } from "../../test-support/redis-gate.js";
+import type { RedisClient } from "../src/redis/connect-redis.js";
+import { startChatCluster, type TestCluster, type TestReplica } from "./support/chat-cluster.js";
+import { identified, ok, record } from "./support/wire.js";
+
+// One replica straight on Redis, one behind a gate that decides which of its connections come
+// back first after a restart: in the drill that order is chance, here it is the worst one.
+let cluster: TestCluster;
+let gate: RedisGate;
+let direct: TestReplica;
+let gated: TestReplica;
+beforeAll(async () => {
+  cluster = await startChatCluster(1);
+  gate = await startRedisGate(cluster.redis.port);
+  direct = cluster.replicas[0]!;
+  gated = await cluster.startReplica("chat-gated", { redisUrl: gate.url });
+});
+afterEach(() => gate.release());
+afterAll(async () => {
+  await cluster.close();
+  await gate.close();
+});
+
+/** Resolves once the connection is usable (reconnect errors on the way are expected, not failures). */
+const ready = (client: RedisClient) =>
+  client.isReady ? Promise.resolve() : new Promise<void>((resolve) => client.once("ready", () => resolve()));
+/** The gated replica's commands connection (`connectRedis` names it; its duplicates add a role). */
+const isCommands = (name: string) => name === "test-chat-gated";
+
+/** A writer on the direct replica and a reader on each replica, all in `room`. */
+async function roomOfThree(room: string) {
+  await Promise.all([ready(direct.redis), ready(gated.redis)]);
+  const writer = await identified(cluster.client(direct), `${room}-writer`);
+  const near = await identified(cluster.client(direct), `${room}-near`);
+  const far = await identified(cluster.client(gated), `${room}-far`);
+  for (const socket of [writer, near, far]) await ok(socket, "chat:join", { room });
+  return { writer, near: record(near, "chat:message"), far: record(far, "chat:message"), farSocket: far };
+}
+
+/**
+ * Restarts Redis empty while every connection of the gated replica waits at the gate, lets the
+ * direct replica store `first`, then lets the gated replica's subscribers back while its
+ * commands connection still waits, and stores `second`.
+ */
+async function restartWhileGatedLags(write: (text: string) => Promise<string>) {
+  gate.hold(() => true);
+  await cluster.redis.restart();
+  await ready(direct.redis);
+  const first = await write("first after the restart");
+  await gate.waiting(isCommands);
+  gate.release((name) => !isCommands(name));
+  const second = await write("second after the restart");
+  return { first, second };
+}
+
+describe("a Redis restart that loses every stream", () => {
+  it("delivers the first messages stored after it on every replica, once, in order", async () => {
+    const room = "restart";
+    const { writer, near, far, farSocket } = await roomOfThree(room);
+    const write = async (text: string) => (await ok(writer, "chat:message", { room, text })).message.id;
+    const before = await write("before");
+    await Promise.all([near.find((m) => m.id === before), far.find((m) => m.id === before)]);
+
+    const { second } = await restartWhileGatedLags(write);
+    await Promise.all([near.find((m) => m.id === second), far.find((m) => m.id === second)]);
+    const expected = ["before", "first after the restart", "second after the restart"];
+    expect(near.items.map((m) => m.text)).toEqual(expected);
+    expect(far.items.map((m) => m.text)).toEqual(expected);
+
+    // Its commands connection back, the gated replica takes messages again.
+    gate.release();
+    await ready(gated.redis);
+    const last = (await ok(farSocket, "chat:message", { room, text: "from the lagging replica" })).message.id;
+    await Promise.all([near.find((m) => m.id === last), far.find((m) => m.id === last)]);
+    expect(far.items.map((m) => m.text)).toEqual([...expected, "from the lagging replica"]);
+    expect(near.items.map((m) => m.text)).toEqual([...expected, "from the lagging replica"]);
+
+    // A client that held a position from before the restart starts over with all that came since.
+    const returning = await identified(cluster.client(gated), "returning");
+    const joined = await ok(returning, "chat:join", { room, since: before });
+    expect(joined).toMatchObject({ mode: "history", truncated: true });
+    expect(joined.messages.map((m) => m.text)).toEqual([...expected.slice(1), "from the lagging replica"]);
+    const live = record(returning, "chat:message");
+    await write("live again");
+    expect((await live.until(1)).map((m) => m.text)).toEqual(["live again"]);
+  });
+
+  it("keeps delivering when the restarted Redis hands out lower ids than the old one did", async () => {
+    const room = "skewed";
+    const { writer, near, far } = await roomOfThree(room);
+    const write = async (text: string) => (await ok(writer, "chat:message", { room, text })).message.id;
+    await write("opens the stream");
+    // The old Redis's clock ran an hour ahead (a failover to another host can do that).
+    await cluster.inspect.sendCommand(["XSETID", `chat:room:${room}:log`, `${Date.now() + 3_600_000}-0`]);
+    const ahead = await write("an hour ahead");
+    await Promise.all([near.find((m) => m.id === ahead), far.find((m) => m.id === ahead)]);
+
+    const { first, second } = await restartWhileGatedLags(write);
+    expect(BigInt(first.split("-")[0]!)).toBeLessThan(BigInt(ahead.split("-")[0]!));
+    await Promise.all([near.find((m) => m.id === second), far.find((m) => m.id === second)]);
+    const expected = ["opens the stream", "an hour ahead", "first after the restart", "second after the restart"];
+    expect(near.items.map((m) => m.text)).toEqual(expected);
+    expect(far.items.map((m) => m.text)).toEqual(expected);
+  });
+});

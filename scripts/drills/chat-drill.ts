@@ -10,8 +10,10 @@
  * SIGKILLed a third of the way in; `rolling`: from a quarter of the way in, each replica in turn
  * gets SIGTERM and is started again on the same port once it has exited; `redis`: redis-server
  * is SIGKILLed and restarted empty a third of the way in. At the end every client's messages are compared with the room streams in Redis.
- * Prints sent / delivered / lost / duplicated and recovery times; exits 1 when anything was lost
- * or doubled, or recovery took longer than 5 s. DRILL_DEBUG=1 also prints the socket.io requests
+ * Prints sent / delivered / lost / duplicated, recovery times (clients back after a reconnect;
+ * for `redis`, `writesBackMs`: from the SIGKILL to the first acked send issued after it) and
+ * delivery times (a send's ack to the last client of its room getting it); exits 1 when
+ * anything was lost or doubled, or recovery took longer than 5 s. DRILL_DEBUG=1 also prints the socket.io requests
  * nginx did not upgrade (502s while replicas were away).
  */
 import { randomUUID } from "node:crypto";
@@ -71,7 +73,12 @@ const percentile = (values: number[], p: number) => {
 const ack = <T extends object>(socket: Client, event: string, payload: unknown) =>
   (socket.timeout(5_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<AckResult<T>> }).emitWithAck(event, payload);
 
+/** When each message was acked to its sender, and when the last of its room's clients got it. */
+const ackedAt = new Map<string, number>();
+const lastReceivedAt = new Map<string, number>();
+
 function receive(client: Client, message: RoomMessage) {
+  lastReceivedAt.set(message.id, Date.now());
   const state = client.drill;
   if (state.seen.has(message.id)) state.duplicates++;
   else state.seen.add(message.id);
@@ -151,6 +158,9 @@ try {
   console.log(`connected: ${[...byReplica].map(([r, n]) => `${r}=${n}`).join(" ")}`);
 
   const stats = { sent: 0, refused: 0, notConnected: 0 };
+  // Redis scenario: from the SIGKILL to the first acked send that was issued after it.
+  let disruptedAt: number | undefined;
+  let writesBackMs: number | undefined;
   const start = Date.now();
   let disruption: Promise<void> | undefined;
   let victim: string | undefined;
@@ -164,8 +174,14 @@ try {
         stats.notConnected++;
         continue;
       }
-      const sending = ack(sender, "chat:message", { room: sender.drill.room, text: `m${tick}` }).then(
-        (reply) => ("error" in reply ? stats.refused++ : stats.sent++),
+      const issuedAt = Date.now();
+      const sending = ack<{ message: RoomMessage }>(sender, "chat:message", { room: sender.drill.room, text: `m${tick}` }).then(
+        (reply) => {
+          if ("error" in reply) return stats.refused++;
+          ackedAt.set(reply.message.id, Date.now());
+          if (disruptedAt !== undefined && issuedAt >= disruptedAt) writesBackMs ??= Date.now() - disruptedAt;
+          return stats.sent++;
+        },
         () => stats.refused++,
       );
       inflight.add(sending);
@@ -183,6 +199,7 @@ try {
       // restart can be checked (the report's `stored` counts those).
       victim = "redis-server (SIGKILL, restarted empty)";
       console.log(`restarting Redis at ${(elapsed / 1_000).toFixed(1)} s`);
+      disruptedAt = Date.now();
       disruption = stack.redis.restart();
     }
     if (disruption === undefined && SCENARIO === "rolling" && elapsed > (SECONDS * 1_000) / 4) {
@@ -236,6 +253,8 @@ try {
     }
   }
   const recoveries = clients.flatMap((c) => c.drill.recoveries);
+  // Ack to the last delivery in the room (0 when every client had it before the sender's ack).
+  const deliveryMs = [...ackedAt].map(([id, at]) => Math.max(0, (lastReceivedAt.get(id) ?? at) - at));
   const report = {
     clients: CLIENTS,
     rateTarget: RATE,
@@ -253,6 +272,10 @@ try {
     reconnectedClients: recoveries.length,
     recoveryP50Ms: percentile(recoveries, 50),
     recoveryMaxMs: Math.max(0, ...recoveries),
+    deliveryP50Ms: percentile(deliveryMs, 50),
+    deliveryP99Ms: percentile(deliveryMs, 99),
+    deliveryMaxMs: Math.max(0, ...deliveryMs),
+    ...(SCENARIO === "redis" ? { writesBackMs: writesBackMs ?? -1 } : {}),
   };
   if (process.env.DRILL_DEBUG) {
     const lines = readFileSync(`${stack.dir}/nginx/access.log`, "utf8").split("\n").filter((l) => l.includes("socket.io") && !/" 101 /.test(l));

@@ -51,8 +51,10 @@ ensure_docker() {
 }
 
 # `docker compose` (v2) when the plugin is there, else `docker-compose` (1.29).
+# CLUSTERKIT_COMPOSE picks one ("docker compose" or "docker-compose"): CI runs the kit with both.
 compose_cmd() {
-  if docker compose version >/dev/null 2>&1; then echo "docker compose"
+  if [[ -n ${CLUSTERKIT_COMPOSE:-} ]]; then echo "$CLUSTERKIT_COMPOSE"
+  elif docker compose version >/dev/null 2>&1; then echo "docker compose"
   elif command -v docker-compose >/dev/null; then echo "docker-compose"
   else fail "neither 'docker compose' nor 'docker-compose' is installed"; fi
 }

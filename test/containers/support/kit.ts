@@ -38,7 +38,13 @@ export async function docker(...args: string[]): Promise<string> {
 }
 
 let composeV2: boolean | undefined;
+/**
+ * `docker compose` (v2) when the plugin is there, else `docker-compose` (1.29), as `npm start`
+ * chooses; CLUSTERKIT_COMPOSE ("docker compose" or "docker-compose") picks one.
+ */
 async function hasComposeV2(): Promise<boolean> {
+  const chosen = process.env["CLUSTERKIT_COMPOSE"];
+  if (chosen) return chosen === "docker compose";
   composeV2 ??= await run("docker", ["compose", "version"]).then(
     () => true,
     () => false,

@@ -11,6 +11,7 @@ describe("loadConfig", () => {
       authSecret: undefined,
       corsOrigins: [],
       presenceTtlMs: 10_000,
+      maxBufferedBytes: 1_048_576,
     });
     expect(config.serverId.length).toBeGreaterThan(0);
     expect(config.pingIntervalMs + config.pingTimeoutMs).toBeLessThan(60_000); // nginx's default read timeout
@@ -23,11 +24,13 @@ describe("loadConfig", () => {
     ]);
     expect(loadConfig({ CORS_ORIGIN: "*" }).corsOrigins).toBe(true);
     expect(loadConfig({ CHAT_HISTORY_SIZE: "10", PORT: "0" })).toMatchObject({ historySize: 10, port: 0 });
+    expect(loadConfig({ CHAT_MAX_BUFFERED_BYTES: "65536" }).maxBufferedBytes).toBe(65_536);
   });
 
   it("names every bad variable at once", () => {
     expect(() => loadConfig({ PORT: "http", CHAT_AUTH_SECRET: "short", REDIS_URL: "not a url" })).toThrow(
       /PORT[\s\S]*REDIS_URL[\s\S]*CHAT_AUTH_SECRET: must be at least 32 characters/,
     );
+    expect(() => loadConfig({ CHAT_MAX_BUFFERED_BYTES: "1000" })).toThrow(/CHAT_MAX_BUFFERED_BYTES/);
   });
 });

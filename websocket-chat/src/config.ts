@@ -32,6 +32,13 @@ const schema = z.object({
   /** Largest Socket.IO packet accepted; bigger ones close that connection. @default 16384 */
   CHAT_MAX_PAYLOAD_BYTES: positiveInt(16_384),
   /**
+   * Bytes one connection may have waiting to be written (Engine.IO's queue plus the WebSocket's)
+   * before the next packet to it cuts it off: a client that stops reading costs at most this
+   * much memory. One reply bigger than this still goes out to a client that keeps up; raise it if
+   * clients on slow links replay long histories (up to CHAT_ROOM_RETENTION messages). @default 1048576
+   */
+  CHAT_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16_384).default(1_048_576),
+  /**
    * A replica that stops heartbeating is declared dead after this long and its members vanish
    * from every list; it heartbeats every third of it. @default 10000
    */
@@ -68,6 +75,7 @@ export interface ChatConfig {
   rateLimit: number;
   rateWindowMs: number;
   maxPayloadBytes: number;
+  maxBufferedBytes: number;
   presenceTtlMs: number;
   /** `true` = any origin, `[]` = same origin only. */
   corsOrigins: true | string[];
@@ -100,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
     rateLimit: c.CHAT_RATE_LIMIT,
     rateWindowMs: c.CHAT_RATE_WINDOW_MS,
     maxPayloadBytes: c.CHAT_MAX_PAYLOAD_BYTES,
+    maxBufferedBytes: c.CHAT_MAX_BUFFERED_BYTES,
     presenceTtlMs: c.CHAT_PRESENCE_TTL_MS,
     corsOrigins: origins.includes("*") ? true : origins,
     pingIntervalMs: c.PING_INTERVAL_MS,

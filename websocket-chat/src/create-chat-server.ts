@@ -14,6 +14,7 @@ import { Presence } from "./chat/presence.js";
 import { RateLimiter } from "./chat/rate-limiter.js";
 import { RoomFanout } from "./chat/room-fanout.js";
 import { RoomHistory } from "./chat/room-history.js";
+import { boundSendBuffer, type EngineConnection } from "./chat/slow-consumer.js";
 import type { ChatServerIo } from "./chat/socket-types.js";
 import { corsMiddleware, originAllowed } from "./http/cors.js";
 import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
@@ -30,6 +31,7 @@ export type ChatServerConfig = Pick<
   | "rateLimit"
   | "rateWindowMs"
   | "maxPayloadBytes"
+  | "maxBufferedBytes"
   | "presenceTtlMs"
   | "corsOrigins"
   | "pingIntervalMs"
@@ -227,6 +229,12 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   });
 
   // --- Socket.IO ---
+  io.engine.on("connection", (conn: EngineConnection) =>
+    boundSendBuffer(conn, config.maxBufferedBytes, (waitingBytes) => {
+      metrics.slowConsumers.inc();
+      logger.warn({ waitingBytes, address: conn.remoteAddress }, "cut off a client that stopped reading");
+    }),
+  );
   io.use(async (socket, next) => {
     socket.data.nickname = undefined;
     socket.data.tokenNickname = undefined;

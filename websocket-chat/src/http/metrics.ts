@@ -44,6 +44,11 @@ export function createChatMetrics(serverId: string, sample: { sockets: () => num
       labelNames: ["code"] as const,
       registers: [registry],
     }),
+    slowConsumers: new Counter({
+      name: "chat_slow_consumers_total",
+      help: "Connections cut off because more than CHAT_MAX_BUFFERED_BYTES waited to be written to them",
+      registers: [registry],
+    }),
     userEvents: new Counter({
       name: "chat_user_events_total",
       help: "Users domain events read from the stream by this replica",

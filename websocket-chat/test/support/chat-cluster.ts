@@ -59,6 +59,7 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
   rateLimit: 1000,
   rateWindowMs: 10_000,
   maxPayloadBytes: 16_384,
+  maxBufferedBytes: 1_048_576,
   presenceTtlMs: 1_500,
   corsOrigins: [],
   pingIntervalMs: 25_000,

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
+import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
+import { identified, ok, record } from "./support/wire.js";
+
+const MAX_BUFFERED = 64 * 1024;
+let cluster: TestCluster;
+let slow: RawSocketIo | undefined;
+beforeAll(async () => {
+  cluster = await startChatCluster(2, { config: { maxBufferedBytes: MAX_BUFFERED, rateLimit: 100_000 } });
+});
+afterAll(async () => {
+  slow?.close();
+  await cluster.close();
+});
+
+// ~6 KB on the wire per message (3 bytes per "€"), so the kernel's socket buffers fill quickly.
+const BIG = "€".repeat(2000);
+
+describe("a client that stops reading", () => {
+  it("is cut off once more than CHAT_MAX_BUFFERED_BYTES wait for it, and the room goes on", async () => {
+    const [near, far] = cluster.replicas as [(typeof cluster.replicas)[0], (typeof cluster.replicas)[0]];
+    slow = await connectRawSocketIo(near.url);
+    expect(await slow.request("chat:identify", { nickname: "sleeper" })).toMatchObject({ ok: true });
+    expect(await slow.request("chat:join", { room: "busy" })).toMatchObject({ ok: true });
+    const reader = await identified(cluster.client(near), "reader");
+    const writer = await identified(cluster.client(far), "writer");
+    await ok(reader, "chat:join", { room: "busy" });
+    await ok(writer, "chat:join", { room: "busy" });
+    const seen = record(reader, "chat:message");
+    const presence = record(reader, "chat:presence");
+    const cutOff = presence.find((event) => event.nickname === "sleeper" && event.action === "left", 30_000);
+    let gone = false;
+    void cutOff.then(() => (gone = true));
+
+    // It still answers pings, so the heartbeat alone would keep it forever.
+    slow.stopReading({ answerPingsEveryMs: 1_000 });
+    const sent: string[] = [];
+    while (!gone && sent.length < 5_000) {
+      const burst = await Promise.all(Array.from({ length: 20 }, () => ok(writer, "chat:message", { room: "busy", text: BIG })));
+      sent.push(...burst.map((reply) => reply.message.id));
+    }
+    await cutOff;
+    expect(sent.length).toBeLessThan(5_000);
+
+    // Everyone else got every message, in order, once.
+    const last = (await ok(writer, "chat:message", { room: "busy", text: "after the cut" })).message.id;
+    await seen.find((m) => m.id === last);
+    expect(seen.items.map((m) => m.id)).toEqual([...sent, last]);
+    const metrics = await (await fetch(`${near.url}/metrics`)).text();
+    expect(metrics).toMatch(/^chat_slow_consumers_total\{replica="chat-1"\} 1$/m);
+  });
+});

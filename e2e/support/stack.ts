@@ -43,7 +43,9 @@ function buildPage(outDir: string): void {
  * three chat replicas as real processes (so one can be SIGKILLed), and Debian's nginx with the
  * kit's config in front of them.
  */
-export async function startStack(options: { replicas?: number; presenceTtlMs?: number } = {}): Promise<E2EStack> {
+export async function startStack(
+  options: { replicas?: number; presenceTtlMs?: number; /** Extra environment for every chat replica. */ chatEnv?: Record<string, string> } = {},
+): Promise<E2EStack> {
   const dir = await mkdtemp(join(tmpdir(), "clusterkit-e2e-"));
   const started: { close(): Promise<unknown> }[] = [];
   try {
@@ -62,6 +64,7 @@ export async function startStack(options: { replicas?: number; presenceTtlMs?: n
         WEB_DIST: webDist,
         CHAT_PRESENCE_TTL_MS: String(options.presenceTtlMs ?? 3_000),
         LOG_LEVEL: "info",
+        ...options.chatEnv,
         ...(port ? { PORT: String(port) } : {}),
       });
       return { ...chat, serverId, url: port ? `http://127.0.0.1:${port}` : chat.url };

@@ -2,14 +2,19 @@
  * Chat under steady load, with a replica SIGKILLed mid-run, on loopback only:
  *
  *   npx tsx scripts/drills/chat-drill.ts [--clients 300] [--rate 200] [--seconds 12] [--room-size 10]
- *                                        [--scenario kill|rolling|redis|none]
+ *                                        [--scenario kill|rolling|redis|slow|none]
+ *                                        [--busy-rate 300] [--max-buffered-bytes N]
  *
  * Starts redis-server, three chat processes and Debian's nginx with the kit's config (as the
  * browser E2E does); clients connect through nginx and behave like the page: on every reconnect
  * they identify again and rejoin each room from their last id. `kill` (default): one replica is
  * SIGKILLed a third of the way in; `rolling`: from a quarter of the way in, each replica in turn
  * gets SIGTERM and is started again on the same port once it has exited; `redis`: redis-server
- * is SIGKILLed and restarted empty a third of the way in. At the end every client's messages are compared with the room streams in Redis.
+ * is SIGKILLed and restarted empty a third of the way in; `slow`: besides the usual traffic, 20
+ * sockets send 2000-character messages into one busy room at --busy-rate msg/s (rate limit
+ * lifted), read by 2 clients and by one that stops reading its socket a fifth of the way in
+ * (see slow-consumer.ts; 20 s by default); --max-buffered-bytes sets the replicas'
+ * CHAT_MAX_BUFFERED_BYTES (a huge value shows the growth the bound prevents). At the end every client's messages are compared with the room streams in Redis.
  * Prints sent / delivered / lost / duplicated, recovery times (clients back after a reconnect;
  * for `redis`, `writesBackMs`: from the SIGKILL to the first acked send issued after it) and
  * delivery times (a send's ack to the last client of its room getting it); exits 1 when
@@ -25,14 +30,17 @@ import type { AckResult, ClientToServerEvents, JoinResult, RoomMessage, ServerTo
 import { compareStreamIds } from "../../websocket-chat/src/redis/keys.js";
 import { closeRedis, connectRedis } from "../../websocket-chat/src/redis/connect-redis.js";
 import { startStack, stopProcess } from "../../e2e/support/stack.js";
+import { startSlowProbe, type SlowProbe } from "./slow-consumer.js";
 
 const { values: args } = parseArgs({
   options: {
     clients: { type: "string", default: "300" },
     rate: { type: "string", default: "200" },
-    seconds: { type: "string", default: "12" },
+    seconds: { type: "string" },
     "room-size": { type: "string", default: "10" },
     scenario: { type: "string", default: "kill" },
+    "busy-rate": { type: "string", default: "300" },
+    "max-buffered-bytes": { type: "string" },
   },
 });
 const bounded = (name: string, value: string, max: number) => {
@@ -42,11 +50,20 @@ const bounded = (name: string, value: string, max: number) => {
 };
 const CLIENTS = bounded("clients", args.clients, 2_000);
 const RATE = bounded("rate", args.rate, 2_000);
-const SECONDS = bounded("seconds", args.seconds, 120);
+// The slow client needs time to fill the kernel's socket buffers (several MB) before the replica's.
+const SECONDS = bounded("seconds", args.seconds ?? (args.scenario === "slow" ? "20" : "12"), 120);
 const ROOM_SIZE = bounded("room-size", args["room-size"], 500);
 const RECOVERY_TARGET_MS = 5_000;
 const SCENARIO = args.scenario;
-if (!["kill", "rolling", "redis", "none"].includes(SCENARIO)) throw new Error("--scenario must be kill, rolling, redis or none");
+if (!["kill", "rolling", "redis", "slow", "none"].includes(SCENARIO)) throw new Error("--scenario must be kill, rolling, redis, slow or none");
+const BUSY_RATE = bounded("busy-rate", args["busy-rate"], 5_000);
+const BUSY_ROOM = "drill-busy";
+/** Senders into the busy room, in the handout's dialect: they write to it without receiving it. */
+const BLASTERS = 20;
+/** Clients of the kit's dialect reading the busy room (checked for loss like everyone else). */
+const WATCHERS = 2;
+/** ~6 KB on the wire ("€" is 3 bytes in UTF-8). */
+const BIG_TEXT = "€".repeat(2000);
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents> & { drill: DrillState };
 interface DrillState {
@@ -85,7 +102,7 @@ function receive(client: Client, message: RoomMessage) {
   if (!state.lastId || compareStreamIds(message.id, state.lastId) > 0) state.lastId = message.id;
 }
 
-function makeClient(url: string, n: number): Client {
+function makeClient(url: string, n: number, room = `drill-${Math.floor(n / ROOM_SIZE)}`): Client {
   const socket = io(url, {
     transports: ["websocket"],
     forceNew: true,
@@ -95,7 +112,7 @@ function makeClient(url: string, n: number): Client {
   socket.drill = {
     nickname: `drill-${n}`,
     sessionKey: `drill-session-key-${n}-${randomUUID()}`,
-    room: `drill-${Math.floor(n / ROOM_SIZE)}`,
+    room,
     lastId: undefined,
     seen: new Set(),
     duplicates: 0,
@@ -146,18 +163,41 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   }
 }
 
-const stack = await startStack({ presenceTtlMs: 3_000 });
+const chatEnv: Record<string, string> = {
+  ...(SCENARIO === "slow" ? { CHAT_RATE_LIMIT: "1000000" } : {}),
+  ...(args["max-buffered-bytes"] ? { CHAT_MAX_BUFFERED_BYTES: args["max-buffered-bytes"] } : {}),
+};
+const stack = await startStack({ presenceTtlMs: 3_000, chatEnv });
 const redis = await connectRedis(stack.redis.url, pino({ level: "silent" }), "drill-inspect");
 const clients: Client[] = [];
+const blasters: Client[] = [];
+const watchers: Client[] = [];
+let slow: SlowProbe | undefined;
 try {
   console.log(`drill: ${CLIENTS} clients in rooms of ${ROOM_SIZE}, ${RATE} msg/s for ${SECONDS} s, through nginx at ${stack.url}`);
   for (let n = 0; n < CLIENTS; n++) clients.push(makeClient(stack.url, n));
+  const senders = [...clients];
+  if (SCENARIO === "slow") {
+    for (let n = 0; n < WATCHERS; n++) watchers.push(makeClient(stack.url, CLIENTS + n, BUSY_ROOM));
+    for (let n = 0; n < BLASTERS; n++) blasters.push(io(stack.url, { transports: ["websocket"], forceNew: true }) as Client);
+    clients.push(...watchers);
+  }
   await until(() => clients.every((c) => c.drill.joined), 60_000, "every client to join");
   const byReplica = new Map<string, number>();
   for (const c of clients) byReplica.set(c.drill.replica!, (byReplica.get(c.drill.replica!) ?? 0) + 1);
   console.log(`connected: ${[...byReplica].map(([r, n]) => `${r}=${n}`).join(" ")}`);
+  if (SCENARIO === "slow") {
+    slow = await startSlowProbe(stack, BUSY_ROOM);
+    console.log(`slow client in ${BUSY_ROOM} on ${slow.replica}; ${BLASTERS} sockets send ${BUSY_RATE} msg/s of ${BIG_TEXT.length} chars there`);
+  }
 
   const stats = { sent: 0, refused: 0, notConnected: 0 };
+  /** Why sends failed: error code, or "no ack" (timed out). */
+  const refusals = new Map<string, number>();
+  const refused = (why: string) => {
+    refusals.set(why, (refusals.get(why) ?? 0) + 1);
+    return stats.refused++;
+  };
   // Redis scenario: from the SIGKILL to the first acked send that was issued after it.
   let disruptedAt: number | undefined;
   let writesBackMs: number | undefined;
@@ -165,11 +205,12 @@ try {
   let disruption: Promise<void> | undefined;
   let victim: string | undefined;
   let tick = 0;
+  let busyTick = 0;
   const inflight = new Set<Promise<unknown>>();
   while (Date.now() - start < SECONDS * 1_000) {
     const due = Math.floor(((Date.now() - start) / 1_000) * RATE);
     for (; tick < due; tick++) {
-      const sender = clients[(tick * 7919) % clients.length]!;
+      const sender = senders[(tick * 7919) % senders.length]!;
       if (!sender.drill.joined) {
         stats.notConnected++;
         continue;
@@ -177,12 +218,23 @@ try {
       const issuedAt = Date.now();
       const sending = ack<{ message: RoomMessage }>(sender, "chat:message", { room: sender.drill.room, text: `m${tick}` }).then(
         (reply) => {
-          if ("error" in reply) return stats.refused++;
+          if ("error" in reply) return refused(reply.error.code);
           ackedAt.set(reply.message.id, Date.now());
           if (disruptedAt !== undefined && issuedAt >= disruptedAt) writesBackMs ??= Date.now() - disruptedAt;
           return stats.sent++;
         },
-        () => stats.refused++,
+        () => refused("no ack"),
+      );
+      inflight.add(sending);
+      void sending.finally(() => inflight.delete(sending));
+    }
+    const busyDue = SCENARIO === "slow" ? Math.floor(((Date.now() - start) / 1_000) * BUSY_RATE) : 0;
+    for (; busyTick < busyDue; busyTick++) {
+      const blaster = blasters[busyTick % blasters.length]!;
+      if (!blaster.connected) continue;
+      const sending = ack<{ message: RoomMessage }>(blaster, "message", { room: BUSY_ROOM, message: BIG_TEXT }).then(
+        (reply) => ("error" in reply ? refused(reply.error.code) : (ackedAt.set(reply.message.id, Date.now()), stats.sent++)),
+        () => refused("no ack"),
       );
       inflight.add(sending);
       void sending.finally(() => inflight.delete(sending));
@@ -201,6 +253,12 @@ try {
       console.log(`restarting Redis at ${(elapsed / 1_000).toFixed(1)} s`);
       disruptedAt = Date.now();
       disruption = stack.redis.restart();
+    }
+    if (disruption === undefined && SCENARIO === "slow" && elapsed > (SECONDS * 1_000) / 5) {
+      victim = `a client of ${slow!.replica} that stopped reading`;
+      console.log(`the slow client stops reading at ${(elapsed / 1_000).toFixed(1)} s`);
+      slow!.stall();
+      disruption = Promise.resolve();
     }
     if (disruption === undefined && SCENARIO === "rolling" && elapsed > (SECONDS * 1_000) / 4) {
       victim = "all, one at a time (SIGTERM)";
@@ -253,6 +311,7 @@ try {
     }
   }
   const recoveries = clients.flatMap((c) => c.drill.recoveries);
+  const slowReport = slow?.report();
   // Ack to the last delivery in the room (0 when every client had it before the sender's ack).
   const deliveryMs = [...ackedAt].map(([id, at]) => Math.max(0, (lastReceivedAt.get(id) ?? at) - at));
   const report = {
@@ -276,21 +335,25 @@ try {
     deliveryP99Ms: percentile(deliveryMs, 99),
     deliveryMaxMs: Math.max(0, ...deliveryMs),
     ...(SCENARIO === "redis" ? { writesBackMs: writesBackMs ?? -1 } : {}),
+    ...slowReport,
   };
   if (process.env.DRILL_DEBUG) {
+    console.log(`refused or failed sends: ${JSON.stringify(Object.fromEntries(refusals))}`);
     const lines = readFileSync(`${stack.dir}/nginx/access.log`, "utf8").split("\n").filter((l) => l.includes("socket.io") && !/" 101 /.test(l));
     console.log(`${lines.length} socket.io requests not upgraded, e.g.\n${lines.slice(0, 5).join("\n")}\n${lines.slice(-5).join("\n")}`);
   }
   console.table(report);
   console.log(`DRILL ${JSON.stringify(report)}`);
   const ok = lost === 0 && duplicated === 0 && report.recoveryMaxMs < RECOVERY_TARGET_MS &&
+    (SCENARIO !== "slow" || slowReport?.slowCutOff === true) &&
     // A send whose ack died with the replica may or may not have been stored; nothing else may differ.
-    // (After a Redis restart the streams hold only what came after it.)
-    (SCENARIO === "redis" || (stored >= stats.sent && stored <= stats.sent + stats.refused));
+    // (After a Redis restart the streams hold only what came after it; the busy room is trimmed to its cap.)
+    (SCENARIO === "redis" || SCENARIO === "slow" || (stored >= stats.sent && stored <= stats.sent + stats.refused));
   console.log(ok ? "PASS: 0 lost, 0 duplicated, recovery < 5 s" : "FAIL");
   process.exitCode = ok ? 0 : 1;
 } finally {
-  for (const c of clients) c.disconnect();
+  for (const c of [...clients, ...blasters]) c.disconnect();
+  slow?.close();
   await closeRedis(redis);
   await stack.close();
 }

@@ -13,6 +13,12 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({ port: 6000, serverId: "users-9", authToken: "t", logLevel: "debug" });
   });
 
+  it("caches 10,000 users per replica unless USERS_CACHE_SIZE says otherwise (0 turns it off)", () => {
+    expect(loadConfig({}).cacheSize).toBe(10_000);
+    expect(loadConfig({ USERS_CACHE_SIZE: "0" }).cacheSize).toBe(0);
+    expect(() => loadConfig({ USERS_CACHE_SIZE: "-1" })).toThrow(/USERS_CACHE_SIZE/);
+  });
+
   it("fails with every bad variable named", () => {
     expect(() => loadConfig({ PORT: "http", LOG_LEVEL: "loud", REDIS_URL: "nope" })).toThrow(
       /PORT[\s\S]*REDIS_URL[\s\S]*LOG_LEVEL|PORT[\s\S]*LOG_LEVEL[\s\S]*REDIS_URL/,

@@ -20,8 +20,18 @@ const schema = z.object({
   USERS_AUTH_TOKEN: z.string().min(1).optional(),
   /** pino level. @default "info" */
   LOG_LEVEL: z.enum(logLevels).default("info"),
-  /** Events kept in the stream; older cursors get OUT_OF_RANGE. @default 10000 */
+  /**
+   * Events kept in the stream; older cursors get OUT_OF_RANGE. Every replica of one Redis must
+   * use the same value (each trims the stream when it writes). @default 10000
+   */
   USERS_EVENTS_RETENTION: z.coerce.number().int().min(10).default(10_000),
+  /**
+   * Users each replica keeps in memory for GetUser and LookupUsers (least recently used evicted),
+   * kept current by its event reader. Each read still asks Redis for the newest event id (one
+   * small command shared by the reads of a moment), so a write completed on any replica is never
+   * missed. 0 reads every user from Redis. @default 10000
+   */
+  USERS_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
   /**
    * Connections are closed (GOAWAY) after this long so clients reconnect and reach replicas
    * added by `--scale`; without it a long-lived channel stays pinned to old replicas. @default 300000
@@ -44,6 +54,7 @@ export type UserServiceConfig = {
   authToken: string | undefined;
   logLevel: (typeof logLevels)[number];
   eventsRetention: number;
+  cacheSize: number;
   maxConnectionAgeMs: number;
   maxConnectionAgeGraceMs: number;
   shutdownTimeoutMs: number;
@@ -65,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): UserServiceCon
     authToken: c.USERS_AUTH_TOKEN,
     logLevel: c.LOG_LEVEL,
     eventsRetention: c.USERS_EVENTS_RETENTION,
+    cacheSize: c.USERS_CACHE_SIZE,
     maxConnectionAgeMs: c.GRPC_MAX_CONNECTION_AGE_MS,
     maxConnectionAgeGraceMs: c.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,

@@ -15,11 +15,27 @@ export interface Subscription {
   startCursor: string;
 }
 
+/**
+ * State derived from the stream in this replica (the user cache), kept in step by the reader.
+ * Called synchronously, so nothing runs between an event and its application.
+ */
+export interface UserEventFollower {
+  /** Every event, in stream order, before any subscriber gets it. */
+  apply(event: UserEventEntry): void;
+  /** The reader has read the stream up to `cursor` (at start, and after every read). */
+  caughtUp(cursor: string): void;
+  /** The reader may have missed events (a read failed, an entry was malformed, or history it had not read was trimmed). */
+  lost(): void;
+}
+
 export interface UserEventHubOptions {
   /** How long one XREAD blocks; bounds how long close() waits for the reader. @default 2000 */
   blockMs?: number;
   /** Wait before retrying after Redis failed a read. @default 500 */
   retryMs?: number;
+  /** Events the writers keep in the stream (USERS_EVENTS_RETENTION), to tell when the reader may have fallen behind it. @default 10000 */
+  retention?: number;
+  follower?: UserEventFollower;
 }
 
 const REPLAY_BATCH = 500;
@@ -40,6 +56,9 @@ export class UserEventHub {
   private loop: Promise<void> | undefined;
   private readonly blockMs: number;
   private readonly retryMs: number;
+  private readonly follower: UserEventFollower | undefined;
+  /** A read returning this many entries may have come after trimmed ones; fewer cannot (see follow). */
+  private readonly gapCheckAt: number;
 
   constructor(
     /** Used for replays and cursor checks. */
@@ -51,6 +70,8 @@ export class UserEventHub {
   ) {
     this.blockMs = options.blockMs ?? 2000;
     this.retryMs = options.retryMs ?? 500;
+    this.follower = options.follower;
+    this.gapCheckAt = Math.min(READ_BATCH, options.retention ?? 10_000);
   }
 
   /** Number of local subscribers. */
@@ -63,6 +84,7 @@ export class UserEventHub {
     if (this.running) return;
     const newest = await this.redis.xRevRange(userKeys.events, "+", "-", { COUNT: 1 });
     this.lastId = newest[0]?.id ?? "0-0";
+    this.follower?.caughtUp(this.lastId);
     this.running = true;
     this.loop = this.follow();
   }
@@ -149,18 +171,32 @@ export class UserEventHub {
           { key: userKeys.events, id: this.lastId },
           { BLOCK: this.blockMs, COUNT: READ_BATCH },
         );
-        for (const stream of reply ?? []) {
-          for (const entry of stream.messages) {
-            this.lastId = entry.id;
-            this.dispatch(entry.id, entry.message);
-          }
+        const entries = reply?.[0]?.messages ?? [];
+        if (entries.length >= this.gapCheckAt) await this.checkGap(this.lastId);
+        for (const entry of entries) {
+          this.lastId = entry.id;
+          this.dispatch(entry.id, entry.message);
         }
+        this.follower?.caughtUp(this.lastId);
       } catch (error) {
         if (!this.running) break;
+        this.follower?.lost();
         this.logger.warn({ err: error }, "users event stream read failed; retrying");
         await new Promise((resolve) => setTimeout(resolve, this.retryMs));
       }
     }
+  }
+
+  /**
+   * Writers trim the stream to `retention` entries (user-scripts.ts records the newest trimmed id
+   * as the horizon). Entries after `readFrom` can only have been trimmed if the stream then held
+   * `retention` entries, all after `readFrom`, so a read returning fewer cannot have skipped any.
+   */
+  private async checkGap(readFrom: string): Promise<void> {
+    const horizon = await this.redis.get(userKeys.eventsHorizon);
+    if (horizon === null || compareCursors(horizon, readFrom) <= 0) return;
+    this.logger.warn({ readFrom, horizon }, "the users event reader fell behind the retained history; events were skipped");
+    this.follower?.lost();
   }
 
   private dispatch(id: string, fields: Record<string, string>): void {
@@ -169,8 +205,11 @@ export class UserEventHub {
       event = parseUserEventEntry(id, fields);
     } catch (error) {
       this.logger.error({ err: error, id }, "skipping a malformed users event");
+      // Which user it was about is unknown, so nothing derived can be trusted.
+      this.follower?.lost();
       return;
     }
+    this.follower?.apply(event);
     for (const listener of [...this.listeners]) {
       try {
         listener(event);

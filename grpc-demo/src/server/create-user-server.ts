@@ -8,6 +8,7 @@ import { createHandoutService } from "../service/handout-service.js";
 import { OpenSubscriptions, type ServiceContext } from "../service/service-context.js";
 import { createUserServiceV1 } from "../service/user-service-v1.js";
 import type { RedisClient } from "../store/redis-script.js";
+import { UserCache } from "../store/user-cache.js";
 import { RedisUserStore } from "../store/user-store.js";
 import type { UserServiceConfig } from "../config.js";
 import { authInterceptor, loggingInterceptor } from "./interceptors.js";
@@ -44,13 +45,18 @@ export async function createUserServer(
   config: Pick<
     UserServiceConfig,
     "serverId" | "authToken" | "eventsRetention" | "maxConnectionAgeMs" | "maxConnectionAgeGraceMs" | "shutdownTimeoutMs"
-  >,
+  > &
+    Partial<Pick<UserServiceConfig, "cacheSize">>,
 ): Promise<UserServerHandle> {
   const { redis, redisReader, logger } = deps;
-  const store = new RedisUserStore(redis, { origin: config.serverId, eventsRetention: config.eventsRetention });
+  const cacheSize = config.cacheSize ?? 10_000;
+  // The event reader keeps the cache current (the hub below feeds it), and every cached read is
+  // fenced by the stream's newest id, so replicas still agree on every completed write.
+  const cache = cacheSize > 0 ? new UserCache({ maxSize: cacheSize, newestCursor: (): Promise<string> => store.latestCursor() }) : undefined;
+  const store = new RedisUserStore(redis, { origin: config.serverId, eventsRetention: config.eventsRetention, cache });
   const seeded = await store.seed();
   if (seeded > 0) logger.info({ seeded }, "seeded the users store");
-  const hub = new UserEventHub(redis, redisReader, logger);
+  const hub = new UserEventHub(redis, redisReader, logger, { retention: config.eventsRetention, follower: cache });
   await hub.start();
 
   const ctx: ServiceContext = { store, hub, logger, subscriptions: new OpenSubscriptions() };

@@ -1,6 +1,7 @@
 import type { UserEventType, UserRecord } from "../events/user-event.js";
 import { userRecordSchema } from "../events/user-event.js";
 import type { RedisClient } from "./redis-script.js";
+import type { UserCache } from "./user-cache.js";
 import { createUserScript, deleteUserScript, seedUsersScript, updateUserScript } from "./user-scripts.js";
 import { quote } from "./quote.js";
 import { UserError } from "./user-errors.js";
@@ -21,6 +22,8 @@ export interface UserStoreOptions {
   eventsRetention: number;
   /** Clock, injectable for tests. */
   now?: () => Date;
+  /** This replica's user cache, fed by its event reader; without it every get reads Redis. */
+  cache?: UserCache;
 }
 
 export interface UpdateFields {
@@ -43,6 +46,7 @@ const LIST_BATCH = 256;
  */
 export class RedisUserStore {
   private readonly now: () => Date;
+  private readonly load = (id: number) => this.find(id);
 
   constructor(
     private readonly redis: RedisClient,
@@ -58,14 +62,18 @@ export class RedisUserStore {
     return Number(await seedUsersScript.run(this.redis, [...scriptKeys, userKeys.seeded], args));
   }
 
+  /**
+   * A user by id, through the cache when there is one; either way never older than a write that
+   * completed before the call, on any replica (the cache's read fence, see UserCache).
+   */
   async get(id: number): Promise<UserRecord> {
     validId(id);
-    const user = await this.find(id);
+    const user = await (this.options.cache ? this.options.cache.read(id, this.load) : this.find(id));
     if (!user) throw new UserError("NOT_FOUND", `user ${id} not found`);
     return user;
   }
 
-  /** The user, or undefined when there is none with that id. */
+  /** The user as Redis holds it now (never cached), or undefined when there is none with that id. */
   async find(id: number): Promise<UserRecord | undefined> {
     const hash = await this.redis.hGetAll(`${userKeys.userPrefix}${id}`);
     return Object.keys(hash).length === 0 ? undefined : toRecord(hash);
@@ -158,7 +166,9 @@ export class RedisUserStore {
     if (outcome !== "OK" || json === undefined || cursor === undefined) {
       throw new Error(`unexpected reply from the ${type} script: ${JSON.stringify(reply)}`);
     }
-    return { type, user: userRecordSchema.parse(JSON.parse(json)), cursor };
+    const change = { type, user: userRecordSchema.parse(JSON.parse(json)), cursor };
+    this.options.cache?.remember(change);
+    return change;
   }
 }
 

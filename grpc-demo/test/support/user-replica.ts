@@ -13,10 +13,14 @@ export interface UserReplica {
 
 export interface UserReplicaOptions {
   redisUrl: string;
+  /** Where the event reader connects (default `redisUrl`); a test puts a relay here to make the reader lag. */
+  readerRedisUrl?: string;
   serverId: string;
   authToken?: string;
   eventsRetention?: number;
   shutdownTimeoutMs?: number;
+  /** Users cached per replica (USERS_CACHE_SIZE); 0 turns the cache off. @default 10000 */
+  cacheSize?: number;
   /** Defaults to a silent logger (TEST_LOG_LEVEL to see logs). */
   logger?: Logger;
 }
@@ -25,7 +29,7 @@ export interface UserReplicaOptions {
 export async function startUserReplica(options: UserReplicaOptions): Promise<UserReplica> {
   const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const redis = await connectRedis(options.redisUrl, logger, `${options.serverId}-test`);
-  const redisReader = await connectRedis(options.redisUrl, logger, `${options.serverId}-test-events`);
+  const redisReader = await connectRedis(options.readerRedisUrl ?? options.redisUrl, logger, `${options.serverId}-test-events`);
   const server = await createUserServer(
     { redis, redisReader, logger },
     {
@@ -35,6 +39,7 @@ export async function startUserReplica(options: UserReplicaOptions): Promise<Use
       maxConnectionAgeMs: 300_000,
       maxConnectionAgeGraceMs: 600_000,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 2_000,
+      cacheSize: options.cacheSize ?? 10_000,
     },
   );
   const port = await server.listen(0, "127.0.0.1");

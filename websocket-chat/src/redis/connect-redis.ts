@@ -29,11 +29,15 @@ export async function closeRedis(client: RedisClient, timeoutMs = 1_000): Promis
   if (outcome !== "OK" && client.isOpen) await client.disconnect().catch(() => undefined);
 }
 
+/** Socket errors node-redis hands to the commands in flight when Redis dies under them. */
+const lostConnectionCodes = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
+
 /** Whether an error means "Redis is not reachable right now" rather than a bug. */
 export function isRedisUnavailable(error: unknown): boolean {
   return (
     error instanceof ClientOfflineError ||
     error instanceof ClientClosedError ||
-    error instanceof SocketClosedUnexpectedlyError
+    error instanceof SocketClosedUnexpectedlyError ||
+    (error instanceof Error && lostConnectionCodes.has((error as NodeJS.ErrnoException).code ?? ""))
   );
 }

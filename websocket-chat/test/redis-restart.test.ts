@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRedisGate, type RedisGate } from "../../test-support/redis-gate.js";
 import type { RedisClient } from "../src/redis/connect-redis.js";
 import { startChatCluster, type TestCluster, type TestReplica } from "./support/chat-cluster.js";
-import { identified, ok, record } from "./support/wire.js";
+import { connected, identified, ok, record } from "./support/wire.js";
 
 // One replica straight on Redis, one behind a gate that decides which of its connections come
 // back first after a restart: in the drill that order is chance, here it is the worst one.
@@ -84,6 +84,15 @@ describe("a Redis restart that loses every stream", () => {
     const live = record(returning, "chat:message");
     await write("live again");
     expect((await live.until(1)).map((m) => m.text)).toEqual(["live again"]);
+
+    // Its private inbox too: everything stored since the restart, whatever `privateSince` was.
+    const fields = { user: "restart-writer", to: "returning2", text: "whispered since the restart", server: "chat-1", timestamp: new Date().toISOString() };
+    const whisper = await cluster.inspect.xAdd("chat:room:@returning2:log", "*", fields);
+    const tab = cluster.client(gated);
+    await connected(tab);
+    const identity = await ok(tab, "chat:identify", { nickname: "returning2", privateSince: before });
+    expect(identity.privates.map((m) => m.text)).toEqual(["whispered since the restart"]);
+    expect(identity.privatePosition).toBe(whisper);
   });
 
   it("keeps delivering when the restarted Redis hands out lower ids than the old one did", async () => {

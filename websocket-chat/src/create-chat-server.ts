@@ -147,14 +147,20 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   // After a Redis restart the subscriber may be back before the commands connection (which fails
   // fast while offline, for senders): catch-up reads go through their own, queueing connection.
   const catchUpHistory = new RoomHistory(roomReader, historyOptions);
-  const fanout = new RoomFanout(roomSub, logger, {
-    onDelivered: (dialect) => metrics.messagesOut.inc({ kind: dialect }),
+  const fanout = new RoomFanout(roomSub, io, logger, {
+    onDelivered: (dialect, count) => deliveredBy[dialect].inc(count),
     readAfter: async (room, after) => {
       const replay = await catchUpHistory.after(room, after);
       return { messages: replay.messages, reset: replay.unknown };
     },
   });
   const metrics = createChatMetrics(config.serverId, { sockets: () => io.of("/").sockets.size, rooms: () => fanout.roomCount });
+  // Labelled children looked up once: deliveries are counted per message, on the hot path.
+  const deliveredBy = {
+    kit: metrics.messagesOut.labels({ kind: "kit" }),
+    handout: metrics.messagesOut.labels({ kind: "handout" }),
+    private: metrics.messagesOut.labels({ kind: "private" }),
+  };
   const presence = new Presence(redis, logger, {
     serverId: config.serverId,
     ttlMs: config.presenceTtlMs,

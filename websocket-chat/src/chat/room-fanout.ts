@@ -3,7 +3,7 @@ import type { StoredMessage as RoomMessage } from "./room-history.js";
 import type { PrivateMessage } from "../contracts/events.js";
 import type { RedisClient } from "../redis/connect-redis.js";
 import { chatKeys, compareStreamIds } from "../redis/keys.js";
-import type { ChatSocket } from "./socket-types.js";
+import type { ChatServerIo, ChatSocket } from "./socket-types.js";
 
 export type Dialect = "kit" | "handout" | "private";
 
@@ -12,7 +12,7 @@ interface Subscription {
   socket: ChatSocket;
   room: string;
   dialect: Dialect;
-  /** Id of the last message this socket has (delivered, or sent in its join ack). */
+  /** Id of the last message this socket has (delivered, or sent in its join ack); stale while `live`. */
   lastId: string | undefined;
   /** Live messages held back while the socket's history or its missed messages are read; flushed after. */
   pending: RoomMessage[] | undefined;
@@ -20,6 +20,23 @@ interface Subscription {
   joining: boolean;
   /** The fanout's generation when the socket's position was read: a newer one means pub/sub may have missed some. */
   generation: number;
+  /** In the room's live set (a Socket.IO room): gets every dispatched message by one broadcast. */
+  live: boolean;
+  /** The room's `dispatched` count when the socket went live: more since means it has `lastDispatched`. */
+  liveSince: number;
+}
+
+/** This replica's view of one room (or private inbox). */
+interface RoomState {
+  subs: Map<string, Subscription>;
+  /** Subscriptions outside the live set: joining, catching up, or not yet at the dispatch position. */
+  tracked: Set<Subscription>;
+  /** Live sets (Socket.IO room names) this room has had, by dialect. */
+  liveRooms: Map<Dialect, string>;
+  /** Id of the last message dispatched since the subscriber last (re)connected; undefined = none yet. */
+  lastDispatched: string | undefined;
+  /** Messages dispatched so far (never reset): tells whether a live socket got any since it went live. */
+  dispatched: number;
 }
 
 /** What a catch-up read returns: the messages after `since`, or, when `reset`, the whole restarted stream. */
@@ -31,21 +48,32 @@ export interface CatchUp {
 
 const RETRY_MS = { first: 100, max: 2_000 };
 
+/** The Socket.IO room of a room's live sockets of one dialect (room names cannot contain ':'). */
+const liveRoomOf = (room: string, dialect: Dialect) => `live:${dialect}:${room}`;
+
 /**
  * Delivers room messages to this replica's sockets. Every replica subscribes to the one channel
  * the append script publishes on, so messages arrive in id order; each socket gets an id only
  * once and only after what it already has. A joining socket is registered *before* its history
  * is read and buffers meanwhile, so history and live traffic meet at one id: no gap, no duplicate.
  *
+ * A socket that has everything up to the last dispatched message joins the room's live set, a
+ * Socket.IO room that gets each message by one local broadcast (encoded once, the WebSocket frame
+ * built once) instead of one emit per socket. Since pub/sub delivers in id order, live sockets
+ * need no id check. Only sockets outside it (joining, catching up, or whose history read saw
+ * messages pub/sub has not dispatched yet) are tracked one by one; they go live synchronously
+ * right after their last individual delivery, so no message falls between the two paths.
+ *
  * When the subscriber reconnects, whatever was published while it was away is gone from pub/sub
- * but not from the streams. From the moment it connects again, every socket buffers; once it is
- * subscribed ('ready'), each room is read from the streams after the sockets' last id, then the
- * buffer is flushed. Buffering must start before the SUBSCRIBE: node-redis may hand over the
- * first messages before it reports 'ready', and one delivered ahead of the older ones it missed
- * would hide them. The reads are retried until they succeed: a catch-up given up is a gap.
+ * but not from the streams. From the moment it connects again, every socket leaves the live set
+ * (at the last id dispatched to it) and buffers; once it is subscribed ('ready'), each room is
+ * read from the streams after the sockets' last id, then the buffer is flushed. Buffering must
+ * start before the SUBSCRIBE: node-redis may hand over the first messages before it reports
+ * 'ready', and one delivered ahead of the older ones it missed would hide them. The reads are
+ * retried until they succeed: a catch-up given up is a gap.
  */
 export class RoomFanout {
-  private readonly rooms = new Map<string, Map<string, Subscription>>();
+  private readonly rooms = new Map<string, RoomState>();
   /** Bumped when the subscriber reconnects and when it is subscribed again: older catch-ups give way. */
   private generation = 0;
   /** Between the subscriber's reconnect and its 'ready': pub/sub may still be missing messages. */
@@ -55,9 +83,11 @@ export class RoomFanout {
 
   constructor(
     private readonly subscriber: RedisClient,
+    private readonly io: ChatServerIo,
     private readonly logger: Logger,
     private readonly options: {
-      onDelivered: (dialect: Dialect) => void;
+      /** `count` sockets of `dialect` were just handed one message. */
+      onDelivered: (dialect: Dialect, count: number) => void;
       /** Reads a room's stored messages after an id, to fill what pub/sub lost during a reconnect. */
       readAfter: (room: string, after: string) => Promise<CatchUp>;
     },
@@ -81,7 +111,15 @@ export class RoomFanout {
   private holdAll(): void {
     this.generation += 1;
     this.resubscribing = true;
-    for (const subs of this.rooms.values()) for (const sub of subs.values()) sub.pending ??= [];
+    for (const state of this.rooms.values()) {
+      for (const sub of state.subs.values()) {
+        if (sub.live) this.leaveLive(state, sub);
+        sub.pending ??= [];
+      }
+      // Positions from before the reconnect say nothing about what the new subscription will
+      // dispatch (after a Redis reset, ids may even start lower): nobody goes live on them.
+      state.lastDispatched = undefined;
+    }
   }
 
   /** The subscriber is subscribed again: each room catches up from the streams, then goes live. */
@@ -89,8 +127,8 @@ export class RoomFanout {
     this.resubscribing = false;
     if (this.stopped) return;
     const generation = ++this.generation;
-    for (const [room, subs] of this.rooms) {
-      const behind = [...subs.values()].filter((sub) => !sub.joining);
+    for (const [room, state] of this.rooms) {
+      const behind = [...state.subs.values()].filter((sub) => !sub.joining);
       for (const sub of behind) {
         sub.pending ??= [];
         sub.generation = generation;
@@ -112,10 +150,11 @@ export class RoomFanout {
         // A newer reconnect took these sockets over (or the replica is closing): it delivers.
         if (caught === undefined || generation !== this.generation) return;
         for (const sub of group) {
-          if (this.rooms.get(room)?.get(keyOf(sub)) !== sub) continue; // left meanwhile
+          const state = this.rooms.get(room);
+          if (!state || state.subs.get(keyOf(sub)) !== sub) continue; // left meanwhile
           if (caught.reset) sub.lastId = undefined;
           for (const message of caught.messages) this.deliver(sub, message);
-          this.flush(sub);
+          this.flush(state, sub);
         }
         if (caught.reset) this.logger.warn({ room, since }, "room stream started over (Redis lost it); sockets continue from its start");
       }),
@@ -143,10 +182,17 @@ export class RoomFanout {
 
   /** Starts buffering the room's live messages for a socket that is about to read history. */
   open(socket: ChatSocket, room: string, dialect: Dialect): void {
-    let subs = this.rooms.get(room);
-    if (!subs) this.rooms.set(room, (subs = new Map()));
-    const sub: Subscription = { socket, room, dialect, lastId: undefined, pending: [], joining: true, generation: this.generation };
-    subs.set(keyOf(sub), sub);
+    let state = this.rooms.get(room);
+    if (!state) {
+      state = { subs: new Map(), tracked: new Set(), liveRooms: new Map(), lastDispatched: undefined, dispatched: 0 };
+      this.rooms.set(room, state);
+    }
+    const sub: Subscription = { socket, room, dialect, lastId: undefined, pending: [], joining: true, generation: this.generation, live: false, liveSince: 0 };
+    // A rejoin replaces the socket's subscription: the old one must stop receiving.
+    const old = state.subs.get(keyOf(sub));
+    if (old) this.drop(state, old);
+    state.subs.set(keyOf(sub), sub);
+    state.tracked.add(sub);
   }
 
   /**
@@ -154,8 +200,9 @@ export class RoomFanout {
    * buffered messages after it go out now, in order, and the rest live. Call right after the ack.
    */
   go(socket: ChatSocket, room: string, dialect: Dialect, lastId: string | undefined): void {
-    const sub = this.rooms.get(room)?.get(`${socket.id}/${dialect}`);
-    if (!sub || !sub.joining) return;
+    const state = this.rooms.get(room);
+    const sub = state?.subs.get(`${socket.id}/${dialect}`);
+    if (!state || !sub || !sub.joining) return;
     sub.joining = false;
     sub.lastId = lastId;
     // Still resubscribing: keep buffering, the catch-up on 'ready' takes this socket along.
@@ -167,13 +214,16 @@ export class RoomFanout {
       void this.catchUp(room, [sub], this.generation);
       return;
     }
-    this.flush(sub);
+    this.flush(state, sub);
   }
 
   close(socket: ChatSocket, room: string, dialect: Dialect): void {
-    const subs = this.rooms.get(room);
-    subs?.delete(`${socket.id}/${dialect}`);
-    if (subs?.size === 0) this.rooms.delete(room);
+    const state = this.rooms.get(room);
+    const sub = state?.subs.get(`${socket.id}/${dialect}`);
+    if (!state || !sub) return;
+    this.drop(state, sub);
+    state.subs.delete(keyOf(sub));
+    if (state.subs.size === 0) this.rooms.delete(room);
   }
 
   /** Chat rooms with at least one local socket (private inboxes not counted). */
@@ -191,18 +241,66 @@ export class RoomFanout {
       this.logger.error({ err: error }, "skipping an unreadable room message");
       return;
     }
-    const subs = this.rooms.get(message.room);
-    if (!subs) return;
-    for (const sub of subs.values()) {
+    const state = this.rooms.get(message.room);
+    if (!state) return;
+    state.lastDispatched = message.id;
+    state.dispatched += 1;
+    // The live sets first: a tracked socket that goes live below must not get this one twice.
+    const ioRooms = this.io.of("/").adapter.rooms;
+    for (const [dialect, liveRoom] of state.liveRooms) {
+      const count = ioRooms.get(liveRoom)?.size ?? 0;
+      if (count === 0) continue;
+      if (dialect === "kit") this.io.local.to(liveRoom).emit("chat:message", message);
+      else if (dialect === "private") this.io.local.to(liveRoom).emit("chat:private", toPrivateMessage(message));
+      else this.io.local.to(liveRoom).emit("message", toHandoutMessage(message));
+      this.options.onDelivered(dialect, count);
+    }
+    for (const sub of state.tracked) {
       if (sub.pending) sub.pending.push(message);
-      else this.deliver(sub, message);
+      else {
+        this.deliver(sub, message);
+        this.goLive(state, sub);
+      }
     }
   }
 
-  private flush(sub: Subscription): void {
+  private flush(state: RoomState, sub: Subscription): void {
     const pending = sub.pending ?? [];
     sub.pending = undefined;
     for (const message of pending) this.deliver(sub, message);
+    this.goLive(state, sub);
+  }
+
+  /**
+   * Moves a socket that has everything dispatched so far into the live set, in the same tick as
+   * its last individual delivery. One whose last id is ahead of what was dispatched (its history
+   * read saw messages still on their way through pub/sub) stays tracked until they pass.
+   */
+  private goLive(state: RoomState, sub: Subscription): void {
+    if (sub.live || sub.pending || sub.joining) return;
+    const caughtUp = sub.lastId === undefined || (state.lastDispatched !== undefined && compareStreamIds(sub.lastId, state.lastDispatched) <= 0);
+    if (!caughtUp) return;
+    let liveRoom = state.liveRooms.get(sub.dialect);
+    if (!liveRoom) state.liveRooms.set(sub.dialect, (liveRoom = liveRoomOf(sub.room, sub.dialect)));
+    sub.live = true;
+    sub.liveSince = state.dispatched;
+    state.tracked.delete(sub);
+    void sub.socket.join(liveRoom);
+  }
+
+  /** Takes a socket out of the live set, at the last id the live set got since it joined. */
+  private leaveLive(state: RoomState, sub: Subscription): void {
+    sub.live = false;
+    if (state.dispatched > sub.liveSince) sub.lastId = state.lastDispatched;
+    state.tracked.add(sub);
+    void sub.socket.leave(liveRoomOf(sub.room, sub.dialect));
+  }
+
+  /** Stops all delivery to a subscription that is being replaced or removed. */
+  private drop(state: RoomState, sub: Subscription): void {
+    if (sub.live) void sub.socket.leave(liveRoomOf(sub.room, sub.dialect));
+    sub.live = false;
+    state.tracked.delete(sub);
   }
 
   private deliver(sub: Subscription, message: RoomMessage): void {
@@ -210,8 +308,8 @@ export class RoomFanout {
     sub.lastId = message.id;
     if (sub.dialect === "kit") sub.socket.emit("chat:message", message);
     else if (sub.dialect === "private") sub.socket.emit("chat:private", toPrivateMessage(message));
-    else sub.socket.emit("message", { user: message.user, message: message.text, server: message.server, timestamp: message.timestamp });
-    this.options.onDelivered(sub.dialect);
+    else sub.socket.emit("message", toHandoutMessage(message));
+    this.options.onDelivered(sub.dialect, 1);
   }
 }
 
@@ -222,3 +320,6 @@ export function toPrivateMessage(message: RoomMessage): PrivateMessage {
   const { id, user, to = "", text, server, timestamp } = message;
   return { id, from: user, to, text, server, timestamp };
 }
+
+/** A room message as the handout's client expects it. */
+const toHandoutMessage = (message: RoomMessage) => ({ user: message.user, message: message.text, server: message.server, timestamp: message.timestamp });

@@ -158,13 +158,17 @@ describe("a replica's Redis subscriber reconnecting", () => {
 
     // One transaction: cut every pub/sub connection in the cluster, then append ten messages the
     // way a replica does. Pub/sub cannot deliver them to the cut connections; only the streams can.
+    const append = (room: string, text: string) => [
+      ...["EVAL", appendScript.source, "2", `chat:room:${room}:log`, "chat:rate:writer3", "chat:room-messages", "1000", room, "writer3"],
+      ...[text, "chat-1", new Date().toISOString(), "1000", "10000"],
+    ];
     const transaction = cluster.inspect.multi().addCommand(["CLIENT", "KILL", "TYPE", "pubsub"]);
     for (let n = 0; n < 10; n++) {
-      transaction.addCommand(["EVAL", appendScript.source, "1", "chat:room:blip:log", "chat:room-messages", "1000", "blip", "writer3", `during ${n}`, "chat-1", new Date().toISOString()]);
+      transaction.addCommand(append("blip", `during ${n}`));
     }
-    transaction.addCommand(["EVAL", appendScript.source, "1", "chat:room:blip-empty:log", "chat:room-messages", "1000", "blip-empty", "writer3", "first words", "chat-1", new Date().toISOString()]);
-    const [killed, ...ids] = (await transaction.exec()) as [number, ...string[]];
-    const sent = ids.slice(0, 10);
+    transaction.addCommand(append("blip-empty", "first words"));
+    const [killed, ...appended] = (await transaction.exec()) as [number, ...[number, string][]];
+    const sent = appended.slice(0, 10).map(([, id]) => id);
     expect(killed).toBeGreaterThanOrEqual(6);
     expect((await inbox.find((m) => m.room === "blip-empty")).text).toBe("first words");
     await ok(writer, "chat:message", { room: "blip", text: "after" });

@@ -112,12 +112,17 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   };
   const author = () => socket.data.nickname ?? socket.data.tokenNickname ?? socket.id;
 
+  const rateLimited = (retryAfterMs: number) =>
+    new ChatError("RATE_LIMITED", `too many messages; try again in ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs);
   const spend = async (identity: string) => {
     const decision = await ctx.limiter.hit(identity);
-    if (!decision.allowed) {
-      const seconds = Math.ceil(decision.retryAfterMs / 1000);
-      throw new ChatError("RATE_LIMITED", `too many messages; try again in ${seconds} s`, decision.retryAfterMs);
-    }
+    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+  };
+  // Room messages spend the budget in the append script itself: one Redis round trip each.
+  const appendToRoom = async (room: string, user: string, identity: string, text: string) => {
+    const appended = await ctx.history.append({ room, user, text, server: ctx.serverId }, ctx.limiter.budget(identity));
+    if ("retryAfterMs" in appended) throw rateLimited(appended.retryAfterMs);
+    return appended.message;
   };
 
   const announce = (room: string, who: string, action: "joined" | "left", members: string[]) => {
@@ -145,8 +150,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
 
   on("message", handoutMessageSchema, async ({ room, message }) => {
     const user = author();
-    await spend(socket.data.nickname ?? socket.data.tokenNickname ?? `socket:${socket.id}`);
-    const stored = await ctx.history.append({ room, user, text: message, server: ctx.serverId });
+    const stored = await appendToRoom(room, user, socket.data.nickname ?? socket.data.tokenNickname ?? `socket:${socket.id}`, message);
     ctx.metrics.messagesIn.inc({ kind: "handout" });
     return { body: { message: stored } };
   });
@@ -232,8 +236,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   on("chat:message", roomMessageSchema, async ({ room, text }) => {
     const me = nickname();
     if (!kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' before writing to it`);
-    await spend(me);
-    const message = await ctx.history.append({ room, user: me, text, server: ctx.serverId });
+    const message = await appendToRoom(room, me, me, text);
     ctx.metrics.messagesIn.inc({ kind: "room" });
     return { body: { message } };
   });

@@ -2,14 +2,30 @@ import type { RedisClient } from "../redis/connect-redis.js";
 import { chatKeys } from "../redis/keys.js";
 import { LuaScript } from "../redis/lua-script.js";
 
-/** Fixed window: the first hit starts the window; returns { hits so far, ms left }. */
-const hitScript = new LuaScript(`
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return { hits, redis.call('PTTL', KEYS[1]) }
+/**
+ * Lua spending one hit of the fixed-window budget at KEYS[1] (window ms: ARGV[1]): the first hit
+ * starts the window. Leaves `hits` and `ttl` set. Shared with scripts that spend the budget and
+ * write in the same step (room-history.ts), so both count alike.
+ */
+export const spendBudgetLua = (key: string, windowMs: string) => `
+local hits = redis.call('INCR', ${key})
+if hits == 1 then redis.call('PEXPIRE', ${key}, ${windowMs}) end
+local ttl = redis.call('PTTL', ${key})
+`;
+
+/** Returns { hits so far, ms left }. */
+const hitScript = new LuaScript(`${spendBudgetLua("KEYS[1]", "ARGV[1]")}
+return { hits, ttl }
 `);
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
+
+/** Where one identity's budget lives and its size, for a script that spends it along with a write. */
+export interface RateBudget {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
 
 /** A per-user message budget kept in Redis, so it holds however the user's tabs are spread. */
 export class RateLimiter {
@@ -22,5 +38,10 @@ export class RateLimiter {
     const [hits, ttl] = (await hitScript.run(this.redis, [chatKeys.rate(identity)], [this.options.windowMs])) as [number, number];
     if (hits <= this.options.limit) return { allowed: true };
     return { allowed: false, retryAfterMs: Math.max(ttl, 0) };
+  }
+
+  /** The budget `hit(identity)` spends, for a script that spends it itself. */
+  budget(identity: string): RateBudget {
+    return { key: chatKeys.rate(identity), limit: this.options.limit, windowMs: this.options.windowMs };
   }
 }

@@ -2,19 +2,24 @@ import type { RoomMessage } from "../contracts/events.js";
 import type { RedisClient } from "../redis/connect-redis.js";
 import { chatKeys, compareStreamIds } from "../redis/keys.js";
 import { LuaScript } from "../redis/lua-script.js";
+import type { RateBudget } from "./rate-limiter.js";
+import { spendBudgetLua } from "./rate-limiter.js";
 
 /**
- * Appends to the room's capped stream and publishes the stored message in one atomic step, so
- * the order on the channel is the order of the ids: every replica delivers a room's messages in
- * id order, which is what lets a client resume from its last id without gap or duplicate.
+ * Spends one hit of the author's rate budget (KEYS[2]; limit ARGV[8], window ARGV[9]) and, if it
+ * allows, appends to the room's capped stream and publishes the stored message, all in one atomic
+ * step and one round trip. The order on the channel is the order of the ids: every replica
+ * delivers a room's messages in id order, which is what lets a client resume from its last id
+ * without gap or duplicate. Returns { 1, id }, or { 0, ms left in the window } when over budget.
  */
-export const appendScript = new LuaScript(`
+export const appendScript = new LuaScript(`${spendBudgetLua("KEYS[2]", "ARGV[9]")}
+if hits > tonumber(ARGV[8]) then return { 0, ttl } end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
   'user', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
 local message = cjson.encode({ id = id, room = ARGV[3], user = ARGV[4], text = ARGV[5],
   server = ARGV[6], timestamp = ARGV[7] })
 redis.call('PUBLISH', ARGV[1], message)
-return id
+return { 1, id }
 `);
 
 /**
@@ -79,14 +84,19 @@ export class RoomHistory {
     private readonly options: { historySize: number; retention: number },
   ) {}
 
-  async append(input: NewRoomMessage): Promise<RoomMessage> {
+  /**
+   * Appends a message if the author's `budget` allows it (spending one hit either way, as
+   * RateLimiter.hit does); otherwise stores nothing and says how long the window still runs.
+   */
+  async append(input: NewRoomMessage, budget: RateBudget): Promise<{ message: RoomMessage } | { retryAfterMs: number }> {
     const timestamp = new Date().toISOString();
-    const id = (await appendScript.run(
+    const [allowed, result] = (await appendScript.run(
       this.redis,
-      [chatKeys.roomLog(input.room)],
-      [chatKeys.roomMessagesChannel, this.options.retention, input.room, input.user, input.text, input.server, timestamp],
-    )) as string;
-    return { id, ...input, timestamp };
+      [chatKeys.roomLog(input.room), budget.key],
+      [chatKeys.roomMessagesChannel, this.options.retention, input.room, input.user, input.text, input.server, timestamp, budget.limit, budget.windowMs],
+    )) as [number, string | number];
+    if (allowed !== 1) return { retryAfterMs: Math.max(Number(result), 0) };
+    return { message: { id: String(result), ...input, timestamp } };
   }
 
   /** Stores a private message in both inboxes and publishes both copies; returns their ids. */

@@ -3,19 +3,19 @@ import { chatKeys } from "../redis/keys.js";
 import { LuaScript } from "../redis/lua-script.js";
 
 /**
- * Lua spending one hit of the fixed-window budget at KEYS[1] (window ms: ARGV[1]): the first hit
- * starts the window. Leaves `hits` and `ttl` set. Shared with scripts that spend the budget and
- * write in the same step (room-history.ts), so both count alike.
+ * Lua spending one hit of the fixed-window budget at `key` (window ms: `windowMs`): the first hit
+ * starts the window. Leaves `hits` set; the window's rest (PTTL) is read only by whoever needs it.
+ * Shared with scripts that spend the budget and write in the same step (room-history.ts), so both
+ * count alike.
  */
 export const spendBudgetLua = (key: string, windowMs: string) => `
 local hits = redis.call('INCR', ${key})
 if hits == 1 then redis.call('PEXPIRE', ${key}, ${windowMs}) end
-local ttl = redis.call('PTTL', ${key})
 `;
 
 /** Returns { hits so far, ms left }. */
 const hitScript = new LuaScript(`${spendBudgetLua("KEYS[1]", "ARGV[1]")}
-return { hits, ttl }
+return { hits, redis.call('PTTL', KEYS[1]) }
 `);
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };

@@ -13,7 +13,7 @@ import { spendBudgetLua } from "./rate-limiter.js";
  * without gap or duplicate. Returns { 1, id }, or { 0, ms left in the window } when over budget.
  */
 export const appendScript = new LuaScript(`${spendBudgetLua("KEYS[2]", "ARGV[9]")}
-if hits > tonumber(ARGV[8]) then return { 0, ttl } end
+if hits > tonumber(ARGV[8]) then return { 0, redis.call('PTTL', KEYS[2]) } end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
   'user', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
 local message = cjson.encode({ id = id, room = ARGV[3], user = ARGV[4], text = ARGV[5],

@@ -57,6 +57,36 @@ describe("room messages", () => {
   });
 });
 
+describe("joining a busy room", () => {
+  it("meets history and live messages at one id, on every replica: none missing, none twice, in order", async () => {
+    const writers = await Promise.all([0, 2].map((i) => identified(cluster.client(replica(i)), `busy-w${i}`)));
+    for (const writer of writers) await ok(writer, "chat:join", { room: "busy" });
+    for (let n = 0; n < 5; n++) await ok(writers[0]!, "chat:message", { room: "busy", text: `warm-up ${n}` });
+    // Joins land while messages stream in: some sockets read history that pub/sub has not
+    // dispatched yet, some buffer messages their history already holds.
+    const writing = Promise.all(
+      writers.map(async (writer, w) => {
+        for (let n = 0; n < 40; n++) await ok(writer, "chat:message", { room: "busy", text: `${w}.${n}` });
+      }),
+    );
+    const readers = [];
+    for (let r = 0; r < 9; r++) {
+      const socket = await identified(cluster.client(replica(r % 3)), `busy-r${r}`);
+      const live = record(socket, "chat:message");
+      const joined = await ok(socket, "chat:join", { room: "busy" });
+      readers.push({ live, history: joined.messages.map((message) => message.id) });
+    }
+    await writing;
+    const last = await ok(writers[1]!, "chat:message", { room: "busy", text: "done" });
+    const stream = (await cluster.inspect.xRange("chat:room:busy:log", "-", "+")).map((entry) => entry.id);
+    for (const reader of readers) {
+      await reader.live.find((message) => message.id === last.message.id);
+      const ids = [...reader.history, ...reader.live.items.map((message) => message.id)];
+      expect(ids).toEqual(stream.slice(stream.indexOf(ids[0]!)));
+    }
+  });
+});
+
 describe("history", () => {
   it("gives a newcomer the room's last messages, oldest first", async () => {
     const writer = await identified(cluster.client(replica(0)), "scribe");

@@ -13,10 +13,11 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({ port: 6000, serverId: "users-9", authToken: "t", logLevel: "debug" });
   });
 
-  it("caches 10,000 users per replica unless USERS_CACHE_SIZE says otherwise (0 turns it off)", () => {
-    expect(loadConfig({}).cacheSize).toBe(10_000);
-    expect(loadConfig({ USERS_CACHE_SIZE: "0" }).cacheSize).toBe(0);
+  it("caches 10,000 users per replica, unfenced, unless USERS_CACHE_SIZE and USERS_CACHE_FENCE say otherwise", () => {
+    expect(loadConfig({})).toMatchObject({ cacheSize: 10_000, cacheFence: false });
+    expect(loadConfig({ USERS_CACHE_SIZE: "0", USERS_CACHE_FENCE: "true" })).toMatchObject({ cacheSize: 0, cacheFence: true });
     expect(() => loadConfig({ USERS_CACHE_SIZE: "-1" })).toThrow(/USERS_CACHE_SIZE/);
+    expect(() => loadConfig({ USERS_CACHE_FENCE: "maybe" })).toThrow(/USERS_CACHE_FENCE/);
   });
 
   it("fails with every bad variable named", () => {

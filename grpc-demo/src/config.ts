@@ -27,11 +27,18 @@ const schema = z.object({
   USERS_EVENTS_RETENTION: z.coerce.number().int().min(10).default(10_000),
   /**
    * Users each replica keeps in memory for GetUser and LookupUsers (least recently used evicted),
-   * kept current by its event reader. Each read still asks Redis for the newest event id (one
-   * small command shared by the reads of a moment), so a write completed on any replica is never
-   * missed. 0 reads every user from Redis. @default 10000
+   * kept current by its event reader; 0 reads every user from Redis. The replica that took a
+   * write reads it back at once; another replica shows it once its reader has applied the event,
+   * usually within milliseconds (USERS_CACHE_FENCE closes that window). @default 10000
    */
   USERS_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Fences every cached read: it first reads the stream's newest event id (one XREVRANGE shared
+   * by the reads of a moment), so no replica returns a user older than a write any replica has
+   * already acknowledged. The price is about one Redis round trip per read unless reads arrive
+   * in bursts; on the 2-core bench it took back most of what the cache saves. @default false
+   */
+  USERS_CACHE_FENCE: z.stringbool().default(false),
   /**
    * Connections are closed (GOAWAY) after this long so clients reconnect and reach replicas
    * added by `--scale`; without it a long-lived channel stays pinned to old replicas. @default 300000
@@ -55,6 +62,7 @@ export type UserServiceConfig = {
   logLevel: (typeof logLevels)[number];
   eventsRetention: number;
   cacheSize: number;
+  cacheFence: boolean;
   maxConnectionAgeMs: number;
   maxConnectionAgeGraceMs: number;
   shutdownTimeoutMs: number;
@@ -77,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): UserServiceCon
     logLevel: c.LOG_LEVEL,
     eventsRetention: c.USERS_EVENTS_RETENTION,
     cacheSize: c.USERS_CACHE_SIZE,
+    cacheFence: c.USERS_CACHE_FENCE,
     maxConnectionAgeMs: c.GRPC_MAX_CONNECTION_AGE_MS,
     maxConnectionAgeGraceMs: c.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,

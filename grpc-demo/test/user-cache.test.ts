@@ -9,11 +9,18 @@ import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
 import { startUserReplica, type UserReplica } from "./support/user-replica.js";
 
 /*
- * Each replica keeps users in memory, fed by its event reader and fenced by the stream's newest
- * id (src/store/user-cache.ts). What a client must observe: exactly what it would without the
- * cache, on whichever replica it asks.
+ * Each replica keeps users in memory, fed by its event reader (src/store/user-cache.ts). What a
+ * client may observe: its own writes at once on the replica that took them; another replica's
+ * writes once this replica's reader has applied them (at once with USERS_CACHE_FENCE); never a
+ * user older than a change the replica has already seen.
  */
 const get = (client: UserServiceClient, id: number) => unary<GetUserResponse>((cb) => client.getUser({ id }, cb));
+const nameOf = async (client: UserServiceClient, id: number) => (await get(client, id)).response.user?.name;
+const create = (client: UserServiceClient, name: string) =>
+  unary<{ user?: { id: number } }>((cb) => client.createUser({ name, email: `${name.toLowerCase().replace(/\W/g, "")}.cache@example.com` }, cb)).then(
+    (r) => r.response.user!,
+  );
+const rename = (client: UserServiceClient, id: number, name: string) => unary((cb) => client.updateUser({ id, name }, cb));
 const rejection = (promise: Promise<unknown>) =>
   promise.then(
     () => {
@@ -31,6 +38,42 @@ async function commandCalls(redisUrl: string, command: string): Promise<number> 
   return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
 }
 
+/** Follows SubscribeToUpdates on a replica: an update it delivers has been applied to that replica's cache. */
+function follow(client: UserServiceClient) {
+  const call = client.subscribeToUpdates({ sinceCursor: "" });
+  const recorder = new StreamRecorder<SubscribeToUpdatesResponse>(call);
+  return {
+    ready: () => recorder.ready(),
+    seen: (what: string, match: (u: SubscribeToUpdatesResponse) => boolean) => recorder.until(() => recorder.items.some(match), what),
+    close: () => call.cancel(),
+  };
+}
+
+/** Two replicas whose event readers reach Redis through relays the test can pause. */
+async function startLaggingPair(options: { cacheFence: boolean }) {
+  const redis: TestRedis = await startRedis();
+  const relays: PausableRelay[] = [await startPausableRelay(redis.port), await startPausableRelay(redis.port)];
+  const replicas: UserReplica[] = [];
+  for (const [i, relay] of relays.entries()) {
+    replicas.push(await startUserReplica({ redisUrl: redis.url, readerRedisUrl: relay.url, serverId: `users-${i + 1}`, eventsRetention: 10, ...options }));
+  }
+  const [a, b] = (await Promise.all(replicas.map((r) => connectUsers(r.target)))) as [UserServiceClient, UserServiceClient];
+  return {
+    redis,
+    relays: relays as [PausableRelay, PausableRelay],
+    a,
+    b,
+    async close() {
+      a.close();
+      b.close();
+      for (const relay of relays) relay.resume();
+      await Promise.all(replicas.map((r) => r.close()));
+      await Promise.all(relays.map((r) => r.close()));
+      await redis.close();
+    },
+  };
+}
+
 describe("the user cache over two replicas", () => {
   let cluster: UserCluster;
   let a: UserServiceClient;
@@ -41,26 +84,23 @@ describe("the user cache over two replicas", () => {
   });
   afterAll(() => cluster.close());
 
-  it("serves another replica's update and delete at once, though it had the user cached", async () => {
-    const created = (await unary<{ user?: { id: number } }>((cb) => a.createUser({ name: "Ada", email: "ada.cache@example.com" }, cb))).response.user!;
-    for (let i = 0; i < 25; i += 1) {
-      await get(b, created.id);
-      await unary((cb) => a.updateUser({ id: created.id, name: `Ada ${i}` }, cb));
-      expect((await get(b, created.id)).response.user?.name).toBe(`Ada ${i}`);
+  it("serves another replica's update and delete as soon as it has seen them, though it had the user cached", async () => {
+    const ada = await create(a, "Ada");
+    const onB = follow(b);
+    await onB.ready();
+    for (let i = 0; i < 10; i += 1) {
+      expect(await nameOf(b, ada.id)).toBe(i === 0 ? "Ada" : `Ada ${i - 1}`);
+      await rename(a, ada.id, `Ada ${i}`);
+      await onB.seen(`update ${i} on B`, (u) => u.user?.name === `Ada ${i}`);
+      expect(await nameOf(b, ada.id)).toBe(`Ada ${i}`);
     }
-    await unary((cb) => a.deleteUser({ id: created.id }, cb));
-    expect((await rejection(get(b, created.id))).code).toBe(status.NOT_FOUND);
+    await unary((cb) => a.deleteUser({ id: ada.id }, cb));
+    await onB.seen("the delete on B", (u) => u.user?.id === ada.id && u.action === 3);
+    expect((await rejection(get(b, ada.id))).code).toBe(status.NOT_FOUND);
+    onB.close();
   });
 
-  it("reads its own writes on the replica that took them", async () => {
-    const created = (await unary<{ user?: { id: number } }>((cb) => a.createUser({ name: "Bea", email: "bea.cache@example.com" }, cb))).response.user!;
-    for (let i = 0; i < 25; i += 1) {
-      await unary((cb) => a.updateUser({ id: created.id, email: `bea${i}.cache@example.com` }, cb));
-      expect((await get(a, created.id)).response.user?.email).toBe(`bea${i}.cache@example.com`);
-    }
-  });
-
-  it("answers repeated reads of a user without reading its hash again", async () => {
+  it("answers repeated reads of a user without any Redis command", async () => {
     await get(a, 2);
     const before = await commandCalls(cluster.redis.url, "hgetall");
     for (let i = 0; i < 10; i += 1) await get(a, 2);
@@ -68,43 +108,86 @@ describe("the user cache over two replicas", () => {
   });
 });
 
-describe("the read fence", () => {
-  let redis: TestRedis;
-  let relay: PausableRelay;
-  let replicas: UserReplica[];
-  let a: UserServiceClient;
-  let b: UserServiceClient;
+describe("replicas whose event reader lags", () => {
+  let pair: Awaited<ReturnType<typeof startLaggingPair>>;
   beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startPausableRelay(redis.port);
-    replicas = [
-      await startUserReplica({ redisUrl: redis.url, serverId: "users-1", eventsRetention: 10 }),
-      // Replica B's event reader goes through the relay, so the test can hold it back.
-      await startUserReplica({ redisUrl: redis.url, readerRedisUrl: relay.url, serverId: "users-2", eventsRetention: 10 }),
-    ];
-    [a, b] = (await Promise.all(replicas.map((r) => connectUsers(r.target)))) as [UserServiceClient, UserServiceClient];
+    pair = await startLaggingPair({ cacheFence: false });
   });
-  afterAll(async () => {
-    a.close();
-    b.close();
-    relay.resume();
-    await Promise.all(replicas.map((r) => r.close()));
-    await relay.close();
-    await redis.close();
+  afterAll(() => pair.close());
+
+  it("read their own writes at once, even while their own reader lags", async () => {
+    const { a, relays } = pair;
+    const bea = await create(a, "Bea");
+    expect(await nameOf(a, bea.id)).toBe("Bea");
+    relays[0].pause();
+    for (let i = 0; i < 5; i += 1) {
+      await rename(a, bea.id, `Bea ${i}`);
+      expect(await nameOf(a, bea.id)).toBe(`Bea ${i}`);
+    }
+    await unary((cb) => a.deleteUser({ id: bea.id }, cb));
+    expect((await rejection(get(a, bea.id))).code).toBe(status.NOT_FOUND);
+    relays[0].resume();
   });
 
-  it("never serves a user older than a write completed on another replica, even while its event reader lags", async () => {
-    const created = (await unary<{ user?: { id: number } }>((cb) => a.createUser({ name: "Dee", email: "dee.fence@example.com" }, cb))).response.user!;
-    expect((await get(b, created.id)).response.user?.name).toBe("Dee");
-    relay.pause();
-    await unary((cb) => a.updateUser({ id: created.id, name: "Dee Lagged" }, cb));
-    expect((await get(b, created.id)).response.user?.name).toBe("Dee Lagged");
-    await unary((cb) => a.deleteUser({ id: created.id }, cb));
-    expect((await rejection(get(b, created.id))).code).toBe(status.NOT_FOUND);
-    relay.resume();
+  it("serve another replica's change once their reader applies it, and the previous user until then", async () => {
+    const { a, b, relays } = pair;
+    const onB = follow(b);
+    await onB.ready();
+    const cy = await create(a, "Cy");
+    await onB.seen("Cy's creation on B", (u) => u.user?.id === cy.id);
+    expect(await nameOf(b, cy.id)).toBe("Cy");
+    relays[1].pause();
+    await rename(a, cy.id, "Cy Lagged");
+    // The documented window: B has not seen the change yet.
+    expect(await nameOf(b, cy.id)).toBe("Cy");
+    relays[1].resume();
+    await onB.seen("the rename on B", (u) => u.user?.name === "Cy Lagged");
+    expect(await nameOf(b, cy.id)).toBe("Cy Lagged");
+    onB.close();
+  });
+
+  it("forget what they hold when their reader falls behind the retained history", async () => {
+    const { a, b, relays } = pair;
+    const onB = follow(b);
+    await onB.ready();
+    const eve = await create(a, "Eve");
+    await onB.seen("Eve's creation on B", (u) => u.user?.id === eve.id);
+    expect(await nameOf(b, eve.id)).toBe("Eve");
+    relays[1].pause();
+    // Answers the read B's reader has pending, so the rename below can only come in a later read.
+    await create(a, "Pending");
+    await rename(a, eve.id, "Eve Trimmed");
+    // Twelve more events push the rename out of the 10 the stream keeps, before B's reader sees it.
+    let last = eve;
+    for (let i = 0; i < 12; i += 1) last = await create(a, `Filler ${i}`);
+    relays[1].resume();
+    await onB.seen("B's reader to catch up", (u) => u.user?.id === last.id);
+    onB.close();
+    expect(await nameOf(b, eve.id)).toBe("Eve Trimmed");
+  });
+});
+
+describe("the read fence (USERS_CACHE_FENCE)", () => {
+  let pair: Awaited<ReturnType<typeof startLaggingPair>>;
+  beforeAll(async () => {
+    pair = await startLaggingPair({ cacheFence: true });
+  });
+  afterAll(() => pair.close());
+
+  it("never serves a user older than a write completed on another replica, even while its reader lags", async () => {
+    const { a, b, relays } = pair;
+    const dee = await create(a, "Dee");
+    expect(await nameOf(b, dee.id)).toBe("Dee");
+    relays[1].pause();
+    await rename(a, dee.id, "Dee Lagged");
+    expect(await nameOf(b, dee.id)).toBe("Dee Lagged");
+    await unary((cb) => a.deleteUser({ id: dee.id }, cb));
+    expect((await rejection(get(b, dee.id))).code).toBe(status.NOT_FOUND);
+    relays[1].resume();
   });
 
   it("answers from memory again once its reader has caught up", async () => {
+    const { b, redis } = pair;
     await get(b, 1);
     const deadline = Date.now() + 5000;
     for (;;) {
@@ -113,27 +196,6 @@ describe("the read fence", () => {
       if ((await commandCalls(redis.url, "hgetall")) === before) break;
       if (Date.now() > deadline) throw new Error("replica B kept reading user 1 from Redis");
     }
-  });
-
-  it("forgets what it holds when its reader falls behind the retained history", async () => {
-    const create = (name: string) =>
-      unary<{ user?: { id: number } }>((cb) => a.createUser({ name, email: `${name.toLowerCase()}.gap@example.com` }, cb)).then((r) => r.response.user!);
-    const eve = await create("Eve");
-    expect((await get(b, eve.id)).response.user?.name).toBe("Eve");
-    const updates = b.subscribeToUpdates({ sinceCursor: "" });
-    const recorder = new StreamRecorder<SubscribeToUpdatesResponse>(updates);
-    await recorder.ready();
-    relay.pause();
-    // Answers the read B's reader has pending, so the update below can only come in a later read.
-    await create("Pending");
-    await unary((cb) => a.updateUser({ id: eve.id, name: "Eve Trimmed" }, cb));
-    // Twelve more events push the update out of the 10 the stream keeps, before B's reader sees it.
-    let last = eve;
-    for (let i = 0; i < 12; i += 1) last = await create(`Filler${i}`);
-    relay.resume();
-    await recorder.until(() => recorder.items.some((u) => u.user?.id === last.id), "B's reader to catch up");
-    updates.cancel();
-    expect((await get(b, eve.id)).response.user?.name).toBe("Eve Trimmed");
   });
 });
 
@@ -146,7 +208,7 @@ describe("the user cache's bound", () => {
 
   it("keeps at most USERS_CACHE_SIZE users, evicting the least recently used", async () => {
     const [client] = cluster.clients as [UserServiceClient];
-    await unary((cb) => client.createUser({ name: "Cy", email: "cy.cache@example.com" }, cb));
+    await unary((cb) => client.createUser({ name: "Cy", email: "cy.bound@example.com" }, cb));
     const reads = async (ids: number[]) => {
       const before = await commandCalls(cluster.redis.url, "hgetall");
       for (const id of ids) await get(client, id);
@@ -171,7 +233,7 @@ describe("the user cache when Redis loses its data", () => {
 
   it("forgets every user once the replica loses its Redis connections", async () => {
     const [client] = cluster.clients as [UserServiceClient];
-    expect((await get(client, 1)).response.user?.name).toBe("Alice");
+    expect(await nameOf(client, 1)).toBe("Alice");
     await cluster.redis.restart();
     // Calls may fail while the replica reconnects; the first answer must come from the new, empty Redis.
     const deadline = Date.now() + 10_000;

@@ -46,13 +46,15 @@ export async function createUserServer(
     UserServiceConfig,
     "serverId" | "authToken" | "eventsRetention" | "maxConnectionAgeMs" | "maxConnectionAgeGraceMs" | "shutdownTimeoutMs"
   > &
-    Partial<Pick<UserServiceConfig, "cacheSize">>,
+    Partial<Pick<UserServiceConfig, "cacheSize" | "cacheFence">>,
 ): Promise<UserServerHandle> {
   const { redis, redisReader, logger } = deps;
   const cacheSize = config.cacheSize ?? 10_000;
-  // The event reader keeps the cache current (the hub below feeds it), and every cached read is
-  // fenced by the stream's newest id, so replicas still agree on every completed write.
-  const cache = cacheSize > 0 ? new UserCache({ maxSize: cacheSize, newestCursor: (): Promise<string> => store.latestCursor() }) : undefined;
+  // The event reader keeps the cache current (the hub below feeds it). Unfenced, another
+  // replica's write shows here once the reader has applied it; fenced, every cached read first
+  // checks the stream's newest id (see UserCache).
+  const fence = config.cacheFence ? { newestCursor: (): Promise<string> => store.latestCursor() } : {};
+  const cache = cacheSize > 0 ? new UserCache({ maxSize: cacheSize, ...fence }) : undefined;
   const store = new RedisUserStore(redis, { origin: config.serverId, eventsRetention: config.eventsRetention, cache });
   const seeded = await store.seed();
   if (seeded > 0) logger.info({ seeded }, "seeded the users store");
@@ -72,6 +74,9 @@ export async function createUserServer(
     "grpc.keepalive_timeout_ms": 10_000,
     // Requests are small; a megabyte is plenty and bounds what one call can make us buffer.
     "grpc.max_receive_message_length": 1024 * 1024,
+    // Nothing here serves channelz (health and reflection only), and its bookkeeping runs on
+    // every call: counters, two Date.now() and a tracker object per call.
+    "grpc.enable_channelz": 0,
   });
   server.addService(UserServiceService, createUserServiceV1(ctx));
   server.addService(HandoutServiceDefinition, createHandoutService(ctx));

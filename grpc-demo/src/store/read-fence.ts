@@ -1,4 +1,5 @@
-interface Waiter<T> {
+interface Batch<T> {
+  promise: Promise<T>;
   resolve(value: T): void;
   reject(error: unknown): void;
 }
@@ -11,35 +12,43 @@ interface Waiter<T> {
  * whole batch of calls; alone, a caller pays one round trip.
  */
 export class ReadFence<T> {
-  private waiting: Waiter<T>[] = [];
+  /** Callers waiting for the next read; they all get its one promise. */
+  private gathering: Batch<T> | undefined;
   private busy = false;
 
   constructor(private readonly read: () => Promise<T>) {}
 
   /** The result of a read that starts after this call. */
   next(): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+    if (!this.gathering) {
+      let resolve!: (value: T) => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.gathering = { promise, resolve, reject };
       if (!this.busy) {
         this.busy = true;
         setImmediate(this.drain);
       }
-    });
+    }
+    return this.gathering.promise;
   }
 
   private readonly drain = (): void => {
-    const batch = this.waiting;
-    this.waiting = [];
+    const batch = this.gathering!;
+    this.gathering = undefined;
     this.read().then(
-      (value) => this.settle(batch, (waiter) => waiter.resolve(value)),
-      (error: unknown) => this.settle(batch, (waiter) => waiter.reject(error)),
+      (value) => this.settle(() => batch.resolve(value)),
+      (error: unknown) => this.settle(() => batch.reject(error)),
     );
   };
 
-  private settle(batch: Waiter<T>[], answer: (waiter: Waiter<T>) => void): void {
-    for (const waiter of batch) answer(waiter);
+  private settle(answer: () => void): void {
+    answer();
     // Callers that asked during this read need a read of their own, gathered the same way.
-    if (this.waiting.length > 0) setImmediate(this.drain);
+    if (this.gathering) setImmediate(this.drain);
     else this.busy = false;
   }
 }

@@ -7,9 +7,9 @@ export interface UserCacheOptions {
   /** Most users kept; the least recently used go first. 0 turns the cache off. */
   maxSize: number;
   /**
-   * Reads the cursor of the newest event in the stream from Redis: the read fence. Without it,
-   * reads are not fenced, and a change made on another replica shows here only once this
-   * replica's event reader has applied it (for as long as the reader lags).
+   * Reads the cursor of the newest event in the stream from Redis: the read fence (see
+   * {@link UserCache}). Without it, a change made on another replica shows here once this
+   * replica's event reader has applied it.
    */
   newestCursor?: () => Promise<string>;
   /**
@@ -42,26 +42,29 @@ interface Fill {
  * to a user, from any replica, is in the users event stream, and the reader applies each one
  * here in stream order before any subscriber sees it.
  *
- * Consistency, with the read fence (`newestCursor`, as the server wires it): a read first learns
- * the newest event id from Redis, by a read issued after the call arrived, and is served from
- * memory only if the reader has applied every event up to that id; otherwise it reads Redis.
- * Every write acknowledged before the read arrived, on any replica, is at or before that id, so
- * a GetUser never returns a user older than a write that already completed, whichever replica
- * took it. Reads arriving while one fence read is in flight share the next one, so under load
- * one small round trip covers many calls instead of one HGETALL each.
- *
- * Without the fence (unit tests, or a caller that accepts lag), a change made on another replica
- * shows here once this replica's reader has applied it: typically within a few milliseconds
- * (one XREAD reply plus this replica's event-loop delay). On the replica that made a write, its
- * result is stored at once, so that replica always reads its own writes.
- *
- * Either way:
+ * Always:
  * - Once this replica has seen a change, it never serves the older user: an event replaces or
  *   removes the user, and a Redis read that was in flight when the event (or this replica's own
  *   write) landed is answered but not kept, so it cannot overwrite the newer state.
+ * - Read-your-writes on the replica that took the write: its result is stored at once (remember),
+ *   unless the reader has already applied that event and so possibly a newer one.
  * - While the reader is failing, silent for longer than `maxSilenceMs`, or has skipped trimmed
  *   history, the cache is emptied and bypassed until the reader follows again.
  * - At most `maxSize` users are held; the least recently used go first.
+ *
+ * Staleness on other replicas (the default, unfenced): a GetUser on replica B right after an
+ * UpdateUser on replica A returns the previous user until B's reader has applied the event:
+ * typically a few milliseconds (one XREAD reply plus B's event-loop delay), bounded by
+ * `maxSilenceMs` if the reader stalls. A client that must read its own write should read from
+ * the replica that took it, or use ListUsers, which always reads Redis.
+ *
+ * With the read fence (`newestCursor`, USERS_CACHE_FENCE): a read first learns the newest event
+ * id from Redis, by a read issued after the call arrived, and is served from memory only if the
+ * reader has applied every event up to it, otherwise from Redis. Every write acknowledged before
+ * the read arrived, on any replica, is at or before that id, so no window remains. Reads that
+ * arrive while a fence read is in flight share the next one; but when reads are spread thin
+ * (about 1,300/s per replica on the bench box) most fences serve one read, and the fence costs
+ * what the cache saves.
  */
 export class UserCache implements UserEventFollower {
   /** Map order is recency: the first key is the least recently used. */
@@ -99,10 +102,7 @@ export class UserCache implements UserEventFollower {
     return this.fence.next().then((current) => (current && this.live() ? this.readThrough(id, load) : load(id)));
   }
 
-  /**
-   * Read-your-writes: the result of a write this replica made. Fenced reads already see it
-   * (Redis answers until the reader has applied it); unfenced ones depend on this.
-   */
+  /** Read-your-writes: the result of a write this replica made (fenced reads see it anyway). */
   remember(change: OwnChange): void {
     if (!this.live()) return;
     // The reader applies events in order: if it is already past this one, the cache holds this

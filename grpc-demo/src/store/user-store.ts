@@ -63,8 +63,9 @@ export class RedisUserStore {
   }
 
   /**
-   * A user by id, through the cache when there is one; either way never older than a write that
-   * completed before the call, on any replica (the cache's read fence, see UserCache).
+   * A user by id, through the cache when there is one. The replica that made a write reads it
+   * back at once; a write made on another replica shows once this replica's event reader has
+   * applied it (typically within milliseconds), or at once with the read fence (see UserCache).
    */
   async get(id: number): Promise<UserRecord> {
     validId(id);

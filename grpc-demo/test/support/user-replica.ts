@@ -21,6 +21,8 @@ export interface UserReplicaOptions {
   shutdownTimeoutMs?: number;
   /** Users cached per replica (USERS_CACHE_SIZE); 0 turns the cache off. @default 10000 */
   cacheSize?: number;
+  /** USERS_CACHE_FENCE. @default false */
+  cacheFence?: boolean;
   /** Defaults to a silent logger (TEST_LOG_LEVEL to see logs). */
   logger?: Logger;
 }
@@ -40,6 +42,7 @@ export async function startUserReplica(options: UserReplicaOptions): Promise<Use
       maxConnectionAgeGraceMs: 600_000,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 2_000,
       cacheSize: options.cacheSize ?? 10_000,
+      cacheFence: options.cacheFence ?? false,
     },
   );
   const port = await server.listen(0, "127.0.0.1");

@@ -12,20 +12,40 @@ export interface ClosedLoopResult {
   firstError?: string;
 }
 
+/** One event loop's share of a closed loop, unsummarised, so shares from worker threads can be merged. */
+export interface ClosedLoopPart {
+  concurrency: number;
+  completed: number;
+  errors: number;
+  firstError?: string;
+  /** Epoch ms (nowMs) of the first measured call's start, 0 when none; and when the last caller stopped. */
+  measuredFrom: number;
+  measuredTo: number;
+  /** Latency of every measured call, in ms. */
+  latencies: Float64Array<ArrayBuffer>;
+}
+
+export interface ClosedLoopOptions {
+  concurrency: number;
+  seconds: number;
+  warmupSeconds?: number;
+  /** Epoch ms (nowMs) to start at, so worker threads start together; default now. */
+  startAt?: number;
+}
+
 /**
  * Closed-loop load: `concurrency` callers, each issuing the next call as soon as the previous
  * one answers, for `seconds` (after `warmupSeconds` not counted). Bounded by time.
  */
-export async function closedLoop(
-  call: (i: number) => Promise<unknown>,
-  options: { concurrency: number; seconds: number; warmupSeconds?: number },
-): Promise<ClosedLoopResult> {
+export async function closedLoopPart(call: (i: number) => Promise<unknown>, options: ClosedLoopOptions): Promise<ClosedLoopPart> {
   const samples = new Samples();
   let completed = 0;
   let errors = 0;
   let firstError: string | undefined;
   let counter = 0;
-  const warmupEnd = nowMs() + (options.warmupSeconds ?? 0) * 1000;
+  const startAt = options.startAt ?? nowMs();
+  while (nowMs() < startAt) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, startAt - nowMs()))));
+  const warmupEnd = startAt + (options.warmupSeconds ?? 0) * 1000;
   const end = warmupEnd + options.seconds * 1000;
   let measuredFrom = 0;
   const caller = async () => {
@@ -49,16 +69,47 @@ export async function closedLoop(
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, caller));
-  const seconds = Math.max(0.001, (nowMs() - (measuredFrom || warmupEnd)) / 1000);
   return {
     concurrency: options.concurrency,
-    seconds: Math.round(seconds * 100) / 100,
     completed,
     errors,
+    ...(firstError ? { firstError } : {}),
+    measuredFrom: measuredFrom || warmupEnd,
+    measuredTo: nowMs(),
+    latencies: samples.copy(),
+  };
+}
+
+/**
+ * Merges closed loops into one result: each slice is the shares (one per event loop) of one run
+ * over a common window; slices are runs at different times, whose windows add up.
+ */
+export function mergeClosedLoop(slices: ClosedLoopPart[][]): ClosedLoopResult {
+  const samples = new Samples();
+  const parts = slices.flat();
+  for (const part of parts) samples.addAll(part.latencies);
+  let ms = 0;
+  for (const slice of slices) {
+    const active = slice.filter((p) => p.concurrency > 0);
+    ms += Math.max(...active.map((p) => p.measuredTo)) - Math.min(...active.map((p) => p.measuredFrom));
+  }
+  const seconds = Math.max(0.001, ms / 1000);
+  const completed = parts.reduce((sum, p) => sum + p.completed, 0);
+  const firstError = parts.find((p) => p.firstError)?.firstError;
+  return {
+    concurrency: slices[0]!.reduce((sum, p) => sum + p.concurrency, 0),
+    seconds: Math.round(seconds * 100) / 100,
+    completed,
+    errors: parts.reduce((sum, p) => sum + p.errors, 0),
     rate: Math.round(completed / seconds),
     latencyMs: samples.summary(),
     ...(firstError ? { firstError } : {}),
   };
+}
+
+/** A closed loop on this event loop alone. */
+export async function closedLoop(call: (i: number) => Promise<unknown>, options: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  return mergeClosedLoop([[await closedLoopPart(call, options)]]);
 }
 
 /** Runs `fn(0..count-1)` with at most `concurrency` in flight; rejects on the first failure. */

@@ -20,6 +20,11 @@ export class Samples {
     return this.length;
   }
 
+  /** A copy of the samples, e.g. to send from a worker thread. */
+  copy(): Float64Array<ArrayBuffer> {
+    return this.values.slice(0, this.length);
+  }
+
   summary(): LatencySummary {
     const sorted = this.values.slice(0, this.length).sort();
     const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);

@@ -52,6 +52,14 @@ export class WorkerPool<In extends { type: string }, Out extends { type: string 
     return replies;
   }
 
+  /** Sends `messages[i]` to worker i and waits for each one's reply of type `reply`. */
+  askEach<T extends Out["type"]>(messages: In[], reply: T, timeoutMs: number): Promise<Extract<Out, { type: T }>[]> {
+    if (messages.length !== this.workers.length) throw new Error(`${messages.length} messages for ${this.workers.length} workers`);
+    const replies = this.all(reply, timeoutMs);
+    this.workers.forEach((w, i) => w.postMessage(messages[i]));
+    return replies;
+  }
+
   async terminate(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

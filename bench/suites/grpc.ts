@@ -3,17 +3,31 @@ import { connectUsers, type SubscribeToUpdatesResponse, type UserServiceClient }
 import { setTimeout as sleep } from "node:timers/promises";
 import { pick, type BenchContext } from "../lib/context.js";
 import { call, drain, handoutClient, type HandoutClient } from "../lib/handout-client.js";
-import { closedLoop, forEachLimited, type ClosedLoopResult } from "../lib/load.js";
-import { cpuMeter } from "../lib/processes.js";
+import { forEachLimited, type ClosedLoopResult } from "../lib/load.js";
 import { fmt, ratio, type SuiteResult, type Table } from "../lib/report.js";
 import { cluster, startOurUsers, startPeerUsers, startRedis, type Cluster } from "../lib/services.js";
 import { Samples, nowMs, round } from "../lib/stats.js";
+import { alternateCell, startUnaryLoad, type UnaryLoad } from "../lib/unary-load.js";
+
+/**
+ * The unary load runs in worker threads, not on the bench's own event loop: one event loop
+ * driving the proto-loader client saturated near 0.8 core (client CPU per call was 2-3x either
+ * server's) and so measured the client. Two threads on this 2-core machine, each opening as many
+ * connections to either side as ours has replicas, so the peer is called over as many
+ * connections (and as little batching per connection) as ours.
+ */
+const LOAD_THREADS = 2;
+/** Turns per cell and side, taken ABBA, so drifting background load falls on both sides alike. */
+const SLICES = 4;
 
 interface Side {
   name: "ours" | "peer";
   label: string;
   cluster: Cluster;
+  /** On the bench's event loop: seeding and listings. */
   client: HandoutClient;
+  addresses: string[];
+  load?: UnaryLoad;
 }
 
 interface UnaryRow extends ClosedLoopResult {
@@ -28,7 +42,8 @@ interface UnaryRow extends ClosedLoopResult {
 export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
   const users = pick(ctx, 10_000, 1_000);
   const seconds = pick(ctx, 8, 1);
-  const warmup = pick(ctx, 1, 0.3);
+  const warmup = pick(ctx, 0.3, 0.2);
+  const slices = pick(ctx, SLICES, 2);
   const levels = pick(ctx, [1, 10, 100], [1, 100]);
   const notes: string[] = [];
 
@@ -39,12 +54,14 @@ export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
     label: "ours (2 replicas + Redis)",
     cluster: cluster([...replicas, redis]),
     client: handoutClient(ctx.repo, replicas.map((r) => `127.0.0.1:${r.port}`)),
+    addresses: replicas.map((r) => `127.0.0.1:${r.port}`),
   };
   const sides: Side[] = [ours];
   const peerDir = ctx.peers.dir("seed-grpc");
   if (peerDir) {
     const peer = await startPeerUsers(peerDir);
-    sides.unshift({ name: "peer", label: "peer (handout, in memory)", cluster: cluster([peer]), client: handoutClient(ctx.repo, [`127.0.0.1:${peer.port}`]) });
+    const addresses = [`127.0.0.1:${peer.port}`];
+    sides.unshift({ name: "peer", label: "peer (handout, in memory)", cluster: cluster([peer]), client: handoutClient(ctx.repo, addresses), addresses });
   } else notes.push(`peer not run: ${ctx.peers.problem}`);
 
   const v1 = await connectUsers(replicas.map((r) => `127.0.0.1:${r.port}`).join(","));
@@ -57,26 +74,23 @@ export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
     }
     const listing = await measureListing(ctx, sides, v1, users);
 
+    const connections = Math.max(...sides.map((s) => s.addresses.length));
+    for (const side of sides) side.load = await startUnaryLoad({ repo: ctx.repo, addresses: side.addresses, users, tag: runTag, connections }, LOAD_THREADS);
+    const cellSides = sides.map((s) => ({ name: s.name, load: s.load!, pids: s.cluster.pids }));
     const unary: UnaryRow[] = [];
     for (const rpc of ["GetUser", "CreateUser"] as const) {
       for (const concurrency of levels) {
+        const cell = await alternateCell(cellSides, rpc, { label: `c${concurrency}`, concurrency, seconds, warmupSeconds: warmup, slices });
         for (const side of sides) {
-          let n = 0;
-          const run = (i: number) =>
-            rpc === "GetUser"
-              ? call((cb) => side.client.getUser({ id: 1 + ((i * 7919) % users) }, cb))
-              : createOn(side.client, `${side.name}-c${concurrency}-${n++}`);
-          const meter = cpuMeter(side.cluster.pids);
-          const result = await closedLoop(run, { concurrency, seconds, warmupSeconds: warmup });
-          const cpu = meter.stop();
-          const row: UnaryRow = {
+          const result = cell.get(side.name)!;
+          const { serverCpu, clientCpu, ...loop } = result;
+          unary.push({
             side: side.name,
             rpc,
-            ...result,
-            cpuPer1k: round((cpu.total / Math.max(1, result.completed)) * 1000),
-            loadGeneratorCpuPer1k: round((cpu.loadGenerator / Math.max(1, result.completed)) * 1000),
-          };
-          unary.push(row);
+            ...loop,
+            cpuPer1k: round((serverCpu / Math.max(1, result.completed)) * 1000),
+            loadGeneratorCpuPer1k: round((clientCpu / Math.max(1, result.completed)) * 1000),
+          });
           ctx.log(`grpc: ${rpc} c=${concurrency} ${side.name}: ${result.rate} req/s p99 ${result.latencyMs.p99} ms${result.errors ? ` errors ${result.errors} (${result.firstError})` : ""}`);
         }
       }
@@ -85,9 +99,10 @@ export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
     const subscription = await measureSubscriptions(ctx, replicas.map((r) => `127.0.0.1:${r.port}`), v1);
     const peerSubscribe = peerDir ? await peerSubscribeStatus(sides.find((s) => s.name === "peer")!.client) : "not run";
 
-    return report(ctx, sides, unary, listing, subscription, peerSubscribe, notes, { users, seconds, levels });
+    return report(ctx, sides, unary, listing, subscription, peerSubscribe, notes, { users, seconds, levels, slices, threads: LOAD_THREADS, connections });
   } finally {
     v1.close();
+    for (const side of sides) await side.load?.close();
     for (const side of sides) side.client.close();
     for (const side of sides) await side.cluster.stop();
   }
@@ -208,11 +223,11 @@ function report(
   subscription: SubscriptionResult,
   peerSubscribe: string,
   notes: string[],
-  settings: { users: number; seconds: number; levels: number[] },
+  settings: { users: number; seconds: number; levels: number[]; slices: number; threads: number; connections: number },
 ): SuiteResult {
   const find = (side: string, rpc: string, c: number) => unary.find((r) => r.side === side && r.rpc === rpc && r.concurrency === c);
   const unaryTable: Table = {
-    title: "gRPC unary, handout client (proto-loader) on both sides",
+    title: `gRPC unary, handout client (proto-loader) on both sides, ${settings.threads} load threads × ${settings.connections} connections`,
     columns: ["RPC", "concurrency", "side", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "server CPU s / 1k", "client CPU s / 1k", "ours/peer req/s"],
     rows: unary.map((r) => {
       const peer = find("peer", r.rpc, r.concurrency);
@@ -239,10 +254,11 @@ function report(
     id: "grpc",
     title: "gRPC: unary, streaming and subscriptions",
     method:
-      `Closed loop for ${settings.seconds} s per cell after a warm-up, from one client process using the handout's proto-loader client for both sides. ` +
-      `Ours: 2 replicas of grpc-demo (LOG_LEVEL=warn) on one redis-server, client-side round_robin. Peer: the handout's in-memory server, 1 process. ` +
-      `Each side holds ${settings.users.toLocaleString("en-US")} users; GetUser asks for ids spread over them. Server CPU is read from /proc (replicas + Redis). ` +
-      `The proto-loader client spends more CPU per call than either server (client CPU column): where client CPU s / 1k × req/s nears 1 core, the cell measures the client, so compare server CPU per call there.`,
+      `Closed loop for ${settings.seconds} s per cell and side, taken in ${settings.slices} turns in ABBA order (peer, ours, ours, peer) with a short warm-up each, so drifting background load falls on both sides alike. ` +
+      `The load comes from ${settings.threads} worker threads of the bench process, each with its own event loop and ${settings.connections} connections (one channel each, calls in turn), using the handout's proto-loader client: the same code, threads and connection count for both sides, only the address list differs. ` +
+      `Ours: 2 replicas of grpc-demo (LOG_LEVEL=warn, default user cache: 10,000 users, unfenced) on one redis-server, one connection per replica per thread. Peer: the handout's in-memory server, 1 process, called over the same number of connections. ` +
+      `Each side holds ${settings.users.toLocaleString("en-US")} users; GetUser asks for ids spread over them. Server CPU is read from /proc (replicas + Redis), client CPU is the bench process (the load threads), both counted over the measured part of each turn. ` +
+      `Everything shares the machine's cores: the client spends more CPU per call than either server, so req/s follows total CPU per call (client + server) more than the server alone.`,
     tables: [unaryTable, listTable, subTable],
     charts: [
       { file: "grpc-getuser.svg", title: "GetUser req/s by concurrency", unit: "req/s", groups: settings.levels.map((c) => `c=${c}`), series: chartSeries("GetUser") },

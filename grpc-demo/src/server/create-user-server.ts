@@ -44,17 +44,22 @@ export async function createUserServer(
   deps: UserServerDeps,
   config: Pick<
     UserServiceConfig,
-    "serverId" | "authToken" | "eventsRetention" | "maxConnectionAgeMs" | "maxConnectionAgeGraceMs" | "shutdownTimeoutMs"
-  > &
-    Partial<Pick<UserServiceConfig, "cacheSize" | "cacheFence">>,
+    | "serverId"
+    | "authToken"
+    | "eventsRetention"
+    | "maxConnectionAgeMs"
+    | "maxConnectionAgeGraceMs"
+    | "shutdownTimeoutMs"
+    | "cacheSize"
+    | "cacheFence"
+  >,
 ): Promise<UserServerHandle> {
   const { redis, redisReader, logger } = deps;
-  const cacheSize = config.cacheSize ?? 10_000;
   // The event reader keeps the cache current (the hub below feeds it). Unfenced, another
   // replica's write shows here once the reader has applied it; fenced, every cached read first
   // checks the stream's newest id (see UserCache).
   const fence = config.cacheFence ? { newestCursor: (): Promise<string> => store.latestCursor() } : {};
-  const cache = cacheSize > 0 ? new UserCache({ maxSize: cacheSize, ...fence }) : undefined;
+  const cache = config.cacheSize > 0 ? new UserCache({ maxSize: config.cacheSize, ...fence }) : undefined;
   const store = new RedisUserStore(redis, { origin: config.serverId, eventsRetention: config.eventsRetention, cache });
   const seeded = await store.seed();
   if (seeded > 0) logger.info({ seeded }, "seeded the users store");

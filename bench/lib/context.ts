@@ -12,3 +12,9 @@ export interface BenchContext {
 export function pick<T>(ctx: BenchContext, full: T, quick: T): T {
   return ctx.quick ? quick : full;
 }
+
+/** A comma-separated environment variable as a list (undefined when unset or empty): narrows a suite for profiling. */
+export function envList(name: string): string[] | undefined {
+  const items = process.env[name]?.split(",").map((item) => item.trim()).filter(Boolean);
+  return items?.length ? items : undefined;
+}

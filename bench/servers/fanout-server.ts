@@ -1,41 +1,52 @@
-// The fan-out write path of one chat replica, isolated (no Redis, no handlers): every client joins a
-// room, and the server itself emits RATE messages per second to each room, either
-//   MODE=per-socket  one socket.emit per member (what a replica does when it tracks each socket's
-//                    position in the room, as websocket-chat's RoomFanout does today), or
-//   MODE=broadcast   one io.local.to(room).emit per message: Socket.IO encodes the packet once and
-//                    engine.io reuses the encoded WebSocket frame for every member.
-// Env: MODE, PORT, ROOMS, RATE (messages per second per room). Starts emitting on "start" from a client.
+// One chat replica's fan-out write path, isolated (no Redis, no handlers), to measure the knobs
+// that act on it. Every client joins a room; on "start" the server itself emits RATE messages per
+// second to each room, the handout's message payload, either
+//   MODE=per-socket  one socket.emit per member (how RoomFanout delivers to a socket that is still
+//                    catching up, before it joins its room's live set), or
+//   MODE=broadcast   one io.local.to(room).emit per message (how RoomFanout delivers to live
+//                    sockets): Socket.IO encodes the packet once and engine.io reuses the
+//                    encoded WebSocket frame for every member.
+// Knobs, each off by default:
+//   PARSER=msgpack      socket.io-msgpack-parser instead of JSON (clients must use it too)
+//   DEFLATE=1           permessage-deflate on the WebSocket (compresses each frame)
+//   TRANSPORTS=websocket  refuse HTTP long-polling (default: polling and websocket, as Socket.IO ships)
+// Env: MODE, PORT, ROOMS, RATE (messages per second per room).
 import { createServer } from "node:http";
-import { Server } from "socket.io";
+import { Server, type ServerOptions, type Socket } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
-const mode = process.env.MODE ?? "per-socket";
+const mode = process.env.MODE ?? "broadcast";
 const rooms = Number(process.env.ROOMS ?? 10);
 const rate = Number(process.env.RATE ?? 10);
+const options: Partial<ServerOptions> = {
+  transports: process.env.TRANSPORTS === "websocket" ? ["websocket"] : ["polling", "websocket"],
+  perMessageDeflate: process.env.DEFLATE === "1" ? { threshold: 0 } : false,
+  ...(process.env.PARSER === "msgpack" ? { parser: msgpackParser } : {}),
+};
 const http = createServer();
-const io = new Server(http, { transports: ["websocket"] });
-const members = new Map<string, Set<import("socket.io").Socket>>();
+const io = new Server(http, options);
+const members = new Map<string, Set<Socket>>();
 
 io.on("connection", (socket) => {
-  socket.on("join_room", (room: string) => {
+  socket.on("join_room", (room: string, ack?: () => void) => {
     void socket.join(room);
     let set = members.get(room);
     if (!set) members.set(room, (set = new Set()));
     set.add(socket);
     socket.once("disconnect", () => set.delete(socket));
+    ack?.();
   });
   socket.on("start", (seconds: number) => run(seconds));
 });
 
-let seq = 0;
-function emitOnce(room: string): void {
-  const payload = { user: "bench", message: `b|0|${performance.timeOrigin + performance.now()}|${seq++}|${"x".repeat(40)}`, server: "fanout", timestamp: new Date().toISOString() };
-  if (mode === "broadcast") io.local.to(room).emit("message", payload);
-  else for (const socket of members.get(room) ?? []) socket.emit("message", payload);
-}
-
 function run(seconds: number): void {
   const started = performance.now();
   let sent = 0;
+  const emitOnce = (room: string) => {
+    const payload = { user: "bench", message: `b|0|${performance.timeOrigin + performance.now()}|${sent}|${"x".repeat(40)}`, server: "fanout", timestamp: new Date().toISOString() };
+    if (mode === "broadcast") io.local.to(room).emit("message", payload);
+    else for (const socket of members.get(room) ?? []) socket.emit("message", payload);
+  };
   const tick = () => {
     const elapsed = (performance.now() - started) / 1000;
     const due = Math.floor(Math.min(elapsed, seconds) * rate * rooms);

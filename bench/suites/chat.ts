@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { pick, type BenchContext } from "../lib/context.js";
+import { envList, pick, type BenchContext } from "../lib/context.js";
 import { cpuMeter, rssKb, type Service } from "../lib/processes.js";
 import { fmt, ratio, type SuiteResult, type Table, type Target } from "../lib/report.js";
 import { cluster, ourChatBenchEnv, startOurChat, startOurUsers, startPeerChat, startRedis, type Cluster } from "../lib/services.js";
@@ -61,6 +61,9 @@ export async function chatSuite(ctx: BenchContext): Promise<SuiteResult> {
     { clients: 300, rooms: 10, workers: 2, loads: [50, 100, 200, 400, 800], warmupSeconds: 2, seconds: 8 },
     { clients: 60, rooms: 4, workers: 1, loads: [20, 60], warmupSeconds: 0.5, seconds: 1.5 },
   );
+  // BENCH_CHAT_LOADS=100,200 runs only those offered loads (for profiling one step).
+  const loads = envList("BENCH_CHAT_LOADS")?.map(Number);
+  if (loads) settings.loads = loads;
   const sides = chatSides(ctx, {});
   const rows: ChatRow[] = [];
   const notes: string[] = [];

@@ -1,7 +1,7 @@
 import type { ClientReadableStream } from "@grpc/grpc-js";
 import { connectUsers, type SubscribeToUpdatesResponse, type UserServiceClient } from "grpc-demo/client";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pick, type BenchContext } from "../lib/context.js";
+import { envList, pick, type BenchContext } from "../lib/context.js";
 import { call, drain, handoutClient, type HandoutClient } from "../lib/handout-client.js";
 import { forEachLimited, type ClosedLoopResult } from "../lib/load.js";
 import { fmt, ratio, type SuiteResult, type Table } from "../lib/report.js";
@@ -44,7 +44,9 @@ export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
   const seconds = pick(ctx, 8, 1);
   const warmup = pick(ctx, 0.3, 0.2);
   const slices = pick(ctx, SLICES, 2);
-  const levels = pick(ctx, [1, 10, 100], [1, 100]);
+  const levels = envList("BENCH_GRPC_LEVELS")?.map(Number) ?? pick(ctx, [1, 10, 100], [1, 100]);
+  // BENCH_GRPC_RPCS=CreateUser BENCH_GRPC_LEVELS=100: only those cells (for profiling one of them).
+  const rpcs = (envList("BENCH_GRPC_RPCS") ?? ["GetUser", "CreateUser"]) as ("GetUser" | "CreateUser")[];
   const notes: string[] = [];
 
   const redis = await startRedis();
@@ -78,7 +80,7 @@ export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
     for (const side of sides) side.load = await startUnaryLoad({ repo: ctx.repo, addresses: side.addresses, users, tag: runTag, connections }, LOAD_THREADS);
     const cellSides = sides.map((s) => ({ name: s.name, load: s.load!, pids: s.cluster.pids }));
     const unary: UnaryRow[] = [];
-    for (const rpc of ["GetUser", "CreateUser"] as const) {
+    for (const rpc of rpcs) {
       for (const concurrency of levels) {
         const cell = await alternateCell(cellSides, rpc, { label: `c${concurrency}`, concurrency, seconds, warmupSeconds: warmup, slices });
         for (const side of sides) {

@@ -25,6 +25,8 @@ describe("loadConfig", () => {
     expect(loadConfig({ CORS_ORIGIN: "*" }).corsOrigins).toBe(true);
     expect(loadConfig({ CHAT_HISTORY_SIZE: "10", PORT: "0" })).toMatchObject({ historySize: 10, port: 0 });
     expect(loadConfig({ CHAT_MAX_BUFFERED_BYTES: "65536" }).maxBufferedBytes).toBe(65_536);
+    expect(loadConfig({}).transports).toEqual(["polling", "websocket"]);
+    expect(loadConfig({ CHAT_TRANSPORTS: " websocket " }).transports).toEqual(["websocket"]);
   });
 
   it("names every bad variable at once", () => {
@@ -32,5 +34,7 @@ describe("loadConfig", () => {
       /PORT[\s\S]*REDIS_URL[\s\S]*CHAT_AUTH_SECRET: must be at least 32 characters/,
     );
     expect(() => loadConfig({ CHAT_MAX_BUFFERED_BYTES: "1000" })).toThrow(/CHAT_MAX_BUFFERED_BYTES/);
+    expect(() => loadConfig({ CHAT_TRANSPORTS: "websocket,carrier-pigeon" })).toThrow(/CHAT_TRANSPORTS/);
+    expect(() => loadConfig({ CHAT_TRANSPORTS: "," })).toThrow(/CHAT_TRANSPORTS: name at least one/);
   });
 });

@@ -34,6 +34,7 @@ export type ChatServerConfig = Pick<
   | "maxBufferedBytes"
   | "presenceTtlMs"
   | "corsOrigins"
+  | "transports"
   | "pingIntervalMs"
   | "pingTimeoutMs"
   | "webDist"
@@ -132,6 +133,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   const io: ChatServerIo = new Server(http, {
     adapter: createAdapter(pub, sub),
     maxHttpBufferSize: config.maxPayloadBytes,
+    transports: config.transports,
     pingInterval: config.pingIntervalMs,
     pingTimeout: config.pingTimeoutMs,
     cors: { origin: config.corsOrigins === true ? true : config.corsOrigins },

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { unary, type CreateUserResponse } from "../src/client/index.js";
 import { runCli } from "./support/run-cli.js";
-import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
+import { useUserCluster } from "./support/user-cluster.js";
 
-let cluster: UserCluster;
-let targets: string;
+const cluster = useUserCluster(2, { authToken: "cli-token" });
 
-beforeAll(async () => {
-  cluster = await startUserCluster(2, { authToken: "cli-token" });
-  targets = cluster.replicas.map((r) => r.target).join(",");
-});
-afterAll(() => cluster.close());
-
-const cli = (args: string[], input?: string) => runCli(["--target", targets, "--token", "cli-token", ...args], input);
+const targets = () => cluster.replicas.map((r) => r.target).join(",");
+const cli = (args: string[], input?: string) => runCli(["--target", targets(), "--token", "cli-token", ...args], input);
 
 describe("userctl", () => {
   it("demo walks every RPC type and exits 0", async () => {
@@ -61,7 +55,7 @@ describe("userctl", () => {
     const invalid = cli(["create", "Bad", "not-an-email"]);
     expect(await invalid.exited).toBe(1);
     expect(invalid.stderr()).toContain("error: INVALID_ARGUMENT: email 'not-an-email' is not a valid email address");
-    const anonymous = runCli(["--target", targets, "delete", "1"]);
+    const anonymous = runCli(["--target", targets(), "delete", "1"]);
     expect(await anonymous.exited).toBe(1);
     expect(anonymous.stderr()).toContain("error: UNAUTHENTICATED");
   });

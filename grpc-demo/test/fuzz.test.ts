@@ -1,11 +1,11 @@
 import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { createClient } from "redis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SeededRandom } from "../../test-support/seeded-random.js";
 import { HealthChecker, unary, type UserServiceClient } from "../src/client/index.js";
 import { userKeys } from "../src/store/user-keys.js";
 import { NAME_MAX_LENGTH, validEmail } from "../src/store/user-validation.js";
-import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
+import { useUserCluster } from "./support/user-cluster.js";
 
 /*
  * Hostile input against two replicas: random fields (huge, empty, control characters, lone
@@ -17,12 +17,7 @@ import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
 const seed = Number(process.env.FUZZ_SEED ?? 20261122);
 const iterations = Number(process.env.FUZZ_ITERATIONS ?? 400);
 const random = new SeededRandom(seed);
-let cluster: UserCluster;
-
-beforeAll(async () => {
-  cluster = await startUserCluster(2);
-});
-afterAll(() => cluster.close());
+const cluster = useUserCluster(2);
 
 const ALLOWED = new Set([status.OK, status.INVALID_ARGUMENT, status.NOT_FOUND, status.ALREADY_EXISTS, status.RESOURCE_EXHAUSTED]);
 

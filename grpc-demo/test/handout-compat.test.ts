@@ -2,9 +2,9 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { credentials, loadPackageDefinition, status, type Client, type ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StreamRecorder } from "./support/recorder.js";
-import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
+import { useUserCluster } from "./support/user-cluster.js";
 
 /*
  * A client built the handout's way: proto-loader over the handout's .proto, dynamic stubs,
@@ -30,11 +30,7 @@ interface HandoutClient extends Client {
   SubscribeToUpdates(request: object): NodeJS.EventEmitter & { cancel(): void };
 }
 
-let cluster: UserCluster;
-beforeAll(async () => {
-  cluster = await startUserCluster(2);
-});
-afterAll(() => cluster.close());
+const cluster = useUserCluster(2);
 
 function handoutClient(protoPath: string, target: string): HandoutClient {
   const definition = loadSync(protoPath);

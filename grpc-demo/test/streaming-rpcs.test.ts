@@ -1,5 +1,5 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   collect,
   headersOf,
@@ -8,17 +8,9 @@ import {
   type LookupUsersResponse,
   type UserServiceClient,
 } from "../src/client/index.js";
-import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
+import { useUserCluster } from "./support/user-cluster.js";
 
-let cluster: UserCluster;
-let a: UserServiceClient;
-let b: UserServiceClient;
-
-beforeAll(async () => {
-  cluster = await startUserCluster(2);
-  [a, b] = cluster.clients as [UserServiceClient, UserServiceClient];
-});
-afterAll(() => cluster.close());
+const cluster = useUserCluster(2);
 
 const list = (client: UserServiceClient, request: { pageSize?: number; pageToken?: string; nameFilter?: string }) =>
   collect(client.listUsers({ pageSize: 0, pageToken: "", nameFilter: "", ...request }));
@@ -26,7 +18,7 @@ const list = (client: UserServiceClient, request: { pageSize?: number; pageToken
 describe("ImportUsers (client streaming)", () => {
   it("creates the good rows and reports each bad one with its index and code", async () => {
     const result = await new Promise<ImportUsersResponse>((resolve, reject) => {
-      const call = a.importUsers((error, response) => (error ? reject(error) : resolve(response!)));
+      const call = cluster.a.importUsers((error, response) => (error ? reject(error) : resolve(response!)));
       for (let i = 0; i < 30; i += 1) call.write({ name: `Imported ${i}`, email: `imported${i}@example.com` });
       call.write({ name: "", email: "blank@example.com" });
       call.write({ name: "Dup", email: "imported0@example.com" });
@@ -39,13 +31,13 @@ describe("ImportUsers (client streaming)", () => {
       { index: 31, code: "ALREADY_EXISTS", message: "a user with email 'imported0@example.com' already exists" },
       { index: 32, code: "INVALID_ARGUMENT", message: "email 'nope' is not a valid email address" },
     ]);
-    expect(await list(b, { nameFilter: "imported" })).toHaveLength(30);
+    expect(await list(cluster.b, { nameFilter: "imported" })).toHaveLength(30);
   });
 });
 
 describe("ListUsers (server streaming)", () => {
   it("streams every user in id order, each with the snapshot cursor", async () => {
-    const all = await list(b, {});
+    const all = await list(cluster.b, {});
     const ids = all.map((m) => m.user!.id);
     expect(ids).toEqual([...ids].sort((x, y) => x - y));
     expect(ids.slice(0, 2)).toEqual([1, 2]);
@@ -58,7 +50,7 @@ describe("ListUsers (server streaming)", () => {
     let token = "";
     let pages = 0;
     do {
-      const page = await list(a, { pageSize: 7, pageToken: token, nameFilter: "IMPORTED" });
+      const page = await list(cluster.a, { pageSize: 7, pageToken: token, nameFilter: "IMPORTED" });
       expect(page.length).toBeLessThanOrEqual(7);
       seen.push(...page.map((m) => m.user!.id));
       token = page.at(-1)?.nextPageToken ?? "";
@@ -70,7 +62,7 @@ describe("ListUsers (server streaming)", () => {
   });
 
   it("sends the snapshot cursor as a header even when nothing matches", async () => {
-    const stream = a.listUsers({ pageSize: 0, pageToken: "", nameFilter: "no such name" });
+    const stream = cluster.a.listUsers({ pageSize: 0, pageToken: "", nameFilter: "no such name" });
     const [headers, items] = await Promise.all([headersOf(stream), collect(stream)]);
     expect(items).toEqual([]);
     expect(headers.get("x-snapshot-cursor")[0]).toMatch(/^\d+-\d+$/);
@@ -78,7 +70,7 @@ describe("ListUsers (server streaming)", () => {
 
   it("rejects a forged page token and a negative page size with INVALID_ARGUMENT", async () => {
     for (const request of [{ pageToken: "garbage" }, { pageSize: -1 }]) {
-      const error = await list(a, request).then(() => undefined, (e: ServiceError) => e);
+      const error = await list(cluster.a, request).then(() => undefined, (e: ServiceError) => e);
       expect(error?.code).toBe(status.INVALID_ARGUMENT);
     }
   });
@@ -86,7 +78,7 @@ describe("ListUsers (server streaming)", () => {
 
 describe("LookupUsers (bidirectional streaming)", () => {
   it("answers each id in order, with a per-id error for unknown or invalid ones", async () => {
-    const call = b.lookupUsers();
+    const call = cluster.b.lookupUsers();
     const answers = collect<LookupUsersResponse>(call);
     for (const id of [2, 424242, 1, 0]) call.write({ id });
     call.end();
@@ -99,7 +91,7 @@ describe("LookupUsers (bidirectional streaming)", () => {
   });
 
   it("answers as ids arrive, before the client half-closes", async () => {
-    const call = a.lookupUsers();
+    const call = cluster.a.lookupUsers();
     const first = new Promise<LookupUsersResponse>((resolve) => call.once("data", resolve));
     call.write({ id: 1 });
     expect((await first).user?.name).toBe("Alice");
@@ -110,6 +102,6 @@ describe("LookupUsers (bidirectional streaming)", () => {
 
 describe("the unary path still works after streams", () => {
   it("gets a user", async () => {
-    expect((await unary((cb) => a.getUser({ id: 1 }, cb))).response).toBeDefined();
+    expect((await unary((cb) => cluster.a.getUser({ id: 1 }, cb))).response).toBeDefined();
   });
 });

@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   deadlineIn,
   unary,
@@ -10,17 +10,9 @@ import {
 } from "../src/client/index.js";
 import { compareCursors } from "../src/events/cursor.js";
 import { StreamRecorder } from "./support/recorder.js";
-import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
+import { useUserCluster } from "./support/user-cluster.js";
 
-let cluster: UserCluster;
-let a: UserServiceClient;
-let b: UserServiceClient;
-
-beforeAll(async () => {
-  cluster = await startUserCluster(2, { eventsRetention: 20 });
-  [a, b] = cluster.clients as [UserServiceClient, UserServiceClient];
-});
-afterAll(() => cluster.close());
+const cluster = useUserCluster(2, { eventsRetention: 20 });
 
 const subscribe = (client: UserServiceClient, sinceCursor = "", options: { deadline?: Date } = {}) => {
   const call = client.subscribeToUpdates({ sinceCursor }, options);
@@ -38,10 +30,10 @@ const waitUntil = async (predicate: () => boolean, what: string) => {
 
 describe("SubscribeToUpdates", () => {
   it("delivers a create made on replica A to a subscriber on replica B within a second", async () => {
-    const { call, recorder } = subscribe(b);
+    const { call, recorder } = subscribe(cluster.b);
     await recorder.ready();
     const started = Date.now();
-    const created = (await create(a, "Frank")).response.user!;
+    const created = (await create(cluster.a, "Frank")).response.user!;
     await recorder.count(1, 1000);
     const update = recorder.items[0]!;
     expect(Date.now() - started).toBeLessThan(1000);
@@ -53,12 +45,12 @@ describe("SubscribeToUpdates", () => {
   });
 
   it("sees every replica's changes in one order, the same on both replicas", async () => {
-    const onA = subscribe(a);
-    const onB = subscribe(b);
+    const onA = subscribe(cluster.a);
+    const onB = subscribe(cluster.b);
     await Promise.all([onA.recorder.ready(), onB.recorder.ready()]);
-    const grace = (await create(a, "Grace")).response.user!;
-    await unary((cb) => b.updateUser({ id: grace.id, name: "Grace H" }, cb));
-    await unary((cb) => a.deleteUser({ id: grace.id }, cb));
+    const grace = (await create(cluster.a, "Grace")).response.user!;
+    await unary((cb) => cluster.b.updateUser({ id: grace.id, name: "Grace H" }, cb));
+    await unary((cb) => cluster.a.deleteUser({ id: grace.id }, cb));
     await Promise.all([onA.recorder.count(3), onB.recorder.count(3)]);
     const actions = onB.recorder.items.map((u) => [u.action, u.user?.name, u.origin]);
     expect(actions).toEqual([
@@ -72,19 +64,19 @@ describe("SubscribeToUpdates", () => {
   });
 
   it("resumes from a cursor with exactly the missed updates, once each, then live ones", async () => {
-    const first = subscribe(a);
+    const first = subscribe(cluster.a);
     await first.recorder.ready();
-    await create(b, "Heidi");
+    await create(cluster.b, "Heidi");
     await first.recorder.count(1);
     const lastSeen = first.recorder.items[0]!.cursor;
     first.call.cancel();
 
     const missed = ["Ivan", "Judy", "Ken"];
-    for (const name of missed) await create(a, name);
+    for (const name of missed) await create(cluster.a, name);
 
-    const resumed = subscribe(b, lastSeen);
+    const resumed = subscribe(cluster.b, lastSeen);
     await resumed.recorder.count(3);
-    await create(b, "Leo");
+    await create(cluster.b, "Leo");
     await resumed.recorder.count(4);
     const names = resumed.recorder.items.map((u) => u.user?.name);
     expect(names).toEqual([...missed, "Leo"]);
@@ -94,15 +86,15 @@ describe("SubscribeToUpdates", () => {
   });
 
   it("joins replay and live feed without gap or duplicate while writes keep coming", async () => {
-    const start = subscribe(a);
+    const start = subscribe(cluster.a);
     await start.recorder.ready();
-    await create(a, "Mallory");
+    await create(cluster.a, "Mallory");
     await start.recorder.count(1);
     const from = start.recorder.items[0]!.cursor;
     start.call.cancel();
 
-    const writes = Array.from({ length: 15 }, (_, i) => create(i % 2 ? a : b, `Burst${i}`));
-    const resumed = subscribe(b, from);
+    const writes = Array.from({ length: 15 }, (_, i) => create(i % 2 ? cluster.a : cluster.b, `Burst${i}`));
+    const resumed = subscribe(cluster.b, from);
     await Promise.all(writes);
     await resumed.recorder.count(15);
     const names = resumed.recorder.items.map((u) => u.user?.name);
@@ -114,28 +106,28 @@ describe("SubscribeToUpdates", () => {
 
   it("answers OUT_OF_RANGE for a cursor older than the retained history", async () => {
     // Retention is 20 events here: 25 more push the oldest cursors out.
-    for (let i = 0; i < 25; i += 1) await create(b, `Filler${i}`);
-    const error = await subscribe(a, "1-0").recorder.failed();
+    for (let i = 0; i < 25; i += 1) await create(cluster.b, `Filler${i}`);
+    const error = await subscribe(cluster.a, "1-0").recorder.failed();
     expect(error.code).toBe(status.OUT_OF_RANGE);
     expect(error.details).toMatch(/older than the retained history/);
   });
 
   it("answers OUT_OF_RANGE for a cursor ahead of the stream, INVALID_ARGUMENT for garbage", async () => {
-    expect((await subscribe(a, "99999999999999-0").recorder.failed()).code).toBe(status.OUT_OF_RANGE);
-    const garbage = await subscribe(b, "yesterday").recorder.failed();
+    expect((await subscribe(cluster.a, "99999999999999-0").recorder.failed()).code).toBe(status.OUT_OF_RANGE);
+    const garbage = await subscribe(cluster.b, "yesterday").recorder.failed();
     expect(garbage.code).toBe(status.INVALID_ARGUMENT);
     expect(garbage.details).toContain("since_cursor");
   });
 
   it("frees the subscription when the client cancels or its deadline passes", async () => {
     const replica = cluster.replicas[0]!.server;
-    const cancelled = subscribe(a);
+    const cancelled = subscribe(cluster.a);
     await cancelled.recorder.ready();
     expect(replica.openSubscriptions).toBe(1);
     cancelled.call.cancel();
     await waitUntil(() => replica.openSubscriptions === 0, "the cancelled subscription to be released");
 
-    const timed = subscribe(a, "", { deadline: deadlineIn(300) });
+    const timed = subscribe(cluster.a, "", { deadline: deadlineIn(300) });
     await timed.recorder.ready();
     expect(replica.openSubscriptions).toBe(1);
     const error: ServiceError = await timed.recorder.failed();
@@ -146,7 +138,7 @@ describe("SubscribeToUpdates", () => {
 
 describe("deadlines on unary calls", () => {
   it("fails with DEADLINE_EXCEEDED when the deadline is already past", async () => {
-    const error = await unary((cb) => a.getUser({ id: 1 }, new Metadata(), { deadline: new Date(Date.now() - 1) }, cb)).then(
+    const error = await unary((cb) => cluster.a.getUser({ id: 1 }, new Metadata(), { deadline: new Date(Date.now() - 1) }, cb)).then(
       () => undefined,
       (e: ServiceError) => e,
     );

@@ -1,5 +1,5 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   collect,
   unary,
@@ -9,17 +9,9 @@ import {
   type UpdateUserResponse,
   type UserServiceClient,
 } from "../src/client/index.js";
-import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
+import { useUserCluster } from "./support/user-cluster.js";
 
-let cluster: UserCluster;
-let a: UserServiceClient;
-let b: UserServiceClient;
-
-beforeAll(async () => {
-  cluster = await startUserCluster(2);
-  [a, b] = cluster.clients as [UserServiceClient, UserServiceClient];
-});
-afterAll(() => cluster.close());
+const cluster = useUserCluster(2);
 
 const create = (client: UserServiceClient, name: string, email: string) =>
   unary<CreateUserResponse>((cb) => client.createUser({ name, email }, cb));
@@ -31,32 +23,32 @@ const rejection = (promise: Promise<unknown>) => promise.then(
 
 describe("unary RPCs over two replicas sharing Redis", () => {
   it("serves the seeded users Alice (1) and Bob (2) exactly once", async () => {
-    expect((await get(a, 1)).response.user).toMatchObject({ id: 1, name: "Alice", email: "alice@example.com" });
-    expect((await get(b, 2)).response.user).toMatchObject({ id: 2, name: "Bob", email: "bob@example.com" });
-    const third = await create(a, "Carol", "carol@example.com");
+    expect((await get(cluster.a, 1)).response.user).toMatchObject({ id: 1, name: "Alice", email: "alice@example.com" });
+    expect((await get(cluster.b, 2)).response.user).toMatchObject({ id: 2, name: "Bob", email: "bob@example.com" });
+    const third = await create(cluster.a, "Carol", "carol@example.com");
     expect(third.response.user?.id).toBe(3);
   });
 
   it("creates on one replica, reads, updates and deletes on the other", async () => {
-    const created = (await create(a, "  Dave  ", "dave@example.com")).response.user!;
+    const created = (await create(cluster.a, "  Dave  ", "dave@example.com")).response.user!;
     expect(created.name).toBe("Dave");
     expect(created.createTime).toBeInstanceOf(Date);
-    expect((await get(b, created.id)).response.user).toEqual(created);
+    expect((await get(cluster.b, created.id)).response.user).toEqual(created);
 
-    const updated = await unary<UpdateUserResponse>((cb) => b.updateUser({ id: created.id, name: "David" }, cb));
+    const updated = await unary<UpdateUserResponse>((cb) => cluster.b.updateUser({ id: created.id, name: "David" }, cb));
     expect(updated.response.user).toMatchObject({ id: created.id, name: "David", email: "dave@example.com" });
-    expect((await get(a, created.id)).response.user?.name).toBe("David");
+    expect((await get(cluster.a, created.id)).response.user?.name).toBe("David");
 
-    const deleted = await unary<DeleteUserResponse>((cb) => a.deleteUser({ id: created.id }, cb));
+    const deleted = await unary<DeleteUserResponse>((cb) => cluster.a.deleteUser({ id: created.id }, cb));
     expect(deleted.response.user?.name).toBe("David");
-    expect((await rejection(get(b, created.id))).code).toBe(status.NOT_FOUND);
+    expect((await rejection(get(cluster.b, created.id))).code).toBe(status.NOT_FOUND);
     // The email is free again once its owner is gone.
-    expect((await create(b, "Dave again", "DAVE@example.com")).response.user?.email).toBe("DAVE@example.com");
+    expect((await create(cluster.b, "Dave again", "DAVE@example.com")).response.user?.email).toBe("DAVE@example.com");
   });
 
   it("stamps x-served-by so clients see which replica answered", async () => {
-    expect((await get(a, 1)).servedBy).toBe("users-1");
-    expect((await get(b, 1)).servedBy).toBe("users-2");
+    expect((await get(cluster.a, 1)).servedBy).toBe("users-1");
+    expect((await get(cluster.b, 1)).servedBy).toBe("users-2");
   });
 
   it("spreads calls over both replicas with client-side round_robin", async () => {
@@ -69,7 +61,7 @@ describe("unary RPCs over two replicas sharing Redis", () => {
 describe("the email is unique across replicas", () => {
   it("lets exactly one of 50 concurrent creates with one email win; the rest get ALREADY_EXISTS", async () => {
     const attempts = Array.from({ length: 50 }, (_, i) =>
-      create(i % 2 === 0 ? a : b, `Racer ${i}`, i % 3 === 0 ? "race@example.com" : "RACE@example.com").then(
+      create(i % 2 === 0 ? cluster.a : cluster.b, `Racer ${i}`, i % 3 === 0 ? "race@example.com" : "RACE@example.com").then(
         (ok) => ({ ok }),
         (error: ServiceError) => ({ error }),
       ),
@@ -86,9 +78,9 @@ describe("the email is unique across replicas", () => {
   });
 
   it("refuses to update a user onto another user's email", async () => {
-    const error = await rejection(unary((cb) => a.updateUser({ id: 2, email: "Alice@Example.com" }, cb)));
+    const error = await rejection(unary((cb) => cluster.a.updateUser({ id: 2, email: "Alice@Example.com" }, cb)));
     expect(error.code).toBe(status.ALREADY_EXISTS);
-    expect((await get(b, 2)).response.user?.email).toBe("bob@example.com");
+    expect((await get(cluster.b, 2)).response.user?.email).toBe("bob@example.com");
   });
 });
 
@@ -104,22 +96,22 @@ describe("bad input gets INVALID_ARGUMENT naming the field, and writes nothing",
     ["a malformed email on update", (c) => unary((cb) => c.updateUser({ id: 1, email: "@@" }, cb)), "email"],
   ];
   it.each(cases)("rejects %s", async (_label, call, field) => {
-    const error = await rejection(call(a));
+    const error = await rejection(call(cluster.a));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     expect(error.details).toContain(field);
     expect(error.metadata.get("x-field")).toEqual([field]);
   });
 
   it("accepts a 100-character name", async () => {
-    const user = (await create(a, "ñ".repeat(100), "long@example.com")).response.user;
+    const user = (await create(cluster.a, "ñ".repeat(100), "long@example.com")).response.user;
     expect(user?.name).toHaveLength(100);
   });
 
   it("returns NOT_FOUND for unknown ids on get, update and delete", async () => {
     for (const call of [
-      () => get(b, 999_999),
-      () => unary((cb) => b.updateUser({ id: 999_999, name: "Nobody" }, cb)),
-      () => unary((cb) => b.deleteUser({ id: 999_999 }, cb)),
+      () => get(cluster.b, 999_999),
+      () => unary((cb) => cluster.b.updateUser({ id: 999_999, name: "Nobody" }, cb)),
+      () => unary((cb) => cluster.b.deleteUser({ id: 999_999 }, cb)),
     ]) {
       const error = await rejection(call());
       expect(error.code).toBe(status.NOT_FOUND);
@@ -128,7 +120,7 @@ describe("bad input gets INVALID_ARGUMENT naming the field, and writes nothing",
   });
 
   it("left no half-written user behind", async () => {
-    const listed = await collect(a.listUsers({ pageSize: 0, pageToken: "", nameFilter: "" }));
+    const listed = await collect(cluster.a.listUsers({ pageSize: 0, pageToken: "", nameFilter: "" }));
     const names = listed.map((m) => m.user!.name);
     expect(names).not.toContain("Eve");
     expect(names.filter((n) => n.startsWith("Racer"))).toHaveLength(1);

@@ -1,12 +1,9 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { createClient } from "redis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type TestRedis } from "../../test-support/redis-server.js";
-import { connectUsers, unary, type GetUserResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../src/client/index.js";
-import { startPausableRelay, type PausableRelay } from "./support/pausable-relay.js";
+import { describe, expect, it } from "vitest";
+import { unary, type GetUserResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../src/client/index.js";
 import { StreamRecorder } from "./support/recorder.js";
-import { startUserCluster, type UserCluster } from "./support/user-cluster.js";
-import { startUserReplica, type UserReplica } from "./support/user-replica.js";
+import { useUserCluster } from "./support/user-cluster.js";
 
 /*
  * Each replica keeps users in memory, fed by its event reader (src/store/user-cache.ts). What a
@@ -49,42 +46,11 @@ function follow(client: UserServiceClient) {
   };
 }
 
-/** Two replicas whose event readers reach Redis through relays the test can pause. */
-async function startLaggingPair(options: { cacheFence: boolean }) {
-  const redis: TestRedis = await startRedis();
-  const relays: PausableRelay[] = [await startPausableRelay(redis.port), await startPausableRelay(redis.port)];
-  const replicas: UserReplica[] = [];
-  for (const [i, relay] of relays.entries()) {
-    replicas.push(await startUserReplica({ redisUrl: redis.url, readerRedisUrl: relay.url, serverId: `users-${i + 1}`, eventsRetention: 10, ...options }));
-  }
-  const [a, b] = (await Promise.all(replicas.map((r) => connectUsers(r.target)))) as [UserServiceClient, UserServiceClient];
-  return {
-    redis,
-    relays: relays as [PausableRelay, PausableRelay],
-    a,
-    b,
-    async close() {
-      a.close();
-      b.close();
-      for (const relay of relays) relay.resume();
-      await Promise.all(replicas.map((r) => r.close()));
-      await Promise.all(relays.map((r) => r.close()));
-      await redis.close();
-    },
-  };
-}
-
 describe("the user cache over two replicas", () => {
-  let cluster: UserCluster;
-  let a: UserServiceClient;
-  let b: UserServiceClient;
-  beforeAll(async () => {
-    cluster = await startUserCluster(2);
-    [a, b] = cluster.clients as [UserServiceClient, UserServiceClient];
-  });
-  afterAll(() => cluster.close());
+  const cluster = useUserCluster(2);
 
   it("serves another replica's update and delete as soon as it has seen them, though it had the user cached", async () => {
+    const { a, b } = cluster;
     const ada = await create(a, "Ada");
     const onB = follow(b);
     await onB.ready();
@@ -101,66 +67,65 @@ describe("the user cache over two replicas", () => {
   });
 
   it("answers repeated reads of a user without any Redis command", async () => {
-    await get(a, 2);
+    await get(cluster.a, 2);
     const before = await commandCalls(cluster.redis.url, "hgetall");
-    for (let i = 0; i < 10; i += 1) await get(a, 2);
+    for (let i = 0; i < 10; i += 1) await get(cluster.a, 2);
     expect(await commandCalls(cluster.redis.url, "hgetall")).toBe(before);
   });
 });
 
+/** Two replicas whose event readers reach Redis through relays whose replies the test can hold. */
+const useLaggingPair = (options: { cacheFence: boolean }) => useUserCluster(2, { relayReaders: true, eventsRetention: 10, ...options });
+
 describe("replicas whose event reader lags", () => {
-  let pair: Awaited<ReturnType<typeof startLaggingPair>>;
-  beforeAll(async () => {
-    pair = await startLaggingPair({ cacheFence: false });
-  });
-  afterAll(() => pair.close());
+  const pair = useLaggingPair({ cacheFence: false });
 
   it("read their own writes at once, even while their own reader lags", async () => {
-    const { a, relays } = pair;
+    const { a } = pair;
     const bea = await create(a, "Bea");
     expect(await nameOf(a, bea.id)).toBe("Bea");
-    relays[0].pause();
+    pair.readerRelay(0).holdReplies();
     for (let i = 0; i < 5; i += 1) {
       await rename(a, bea.id, `Bea ${i}`);
       expect(await nameOf(a, bea.id)).toBe(`Bea ${i}`);
     }
     await unary((cb) => a.deleteUser({ id: bea.id }, cb));
     expect((await rejection(get(a, bea.id))).code).toBe(status.NOT_FOUND);
-    relays[0].resume();
+    pair.readerRelay(0).releaseReplies();
   });
 
   it("serve another replica's change once their reader applies it, and the previous user until then", async () => {
-    const { a, b, relays } = pair;
+    const { a, b } = pair;
     const onB = follow(b);
     await onB.ready();
     const cy = await create(a, "Cy");
     await onB.seen("Cy's creation on B", (u) => u.user?.id === cy.id);
     expect(await nameOf(b, cy.id)).toBe("Cy");
-    relays[1].pause();
+    pair.readerRelay(1).holdReplies();
     await rename(a, cy.id, "Cy Lagged");
     // The documented window: B has not seen the change yet.
     expect(await nameOf(b, cy.id)).toBe("Cy");
-    relays[1].resume();
+    pair.readerRelay(1).releaseReplies();
     await onB.seen("the rename on B", (u) => u.user?.name === "Cy Lagged");
     expect(await nameOf(b, cy.id)).toBe("Cy Lagged");
     onB.close();
   });
 
   it("forget what they hold when their reader falls behind the retained history", async () => {
-    const { a, b, relays } = pair;
+    const { a, b } = pair;
     const onB = follow(b);
     await onB.ready();
     const eve = await create(a, "Eve");
     await onB.seen("Eve's creation on B", (u) => u.user?.id === eve.id);
     expect(await nameOf(b, eve.id)).toBe("Eve");
-    relays[1].pause();
+    pair.readerRelay(1).holdReplies();
     // Answers the read B's reader has pending, so the rename below can only come in a later read.
     await create(a, "Pending");
     await rename(a, eve.id, "Eve Trimmed");
     // Twelve more events push the rename out of the 10 the stream keeps, before B's reader sees it.
     let last = eve;
     for (let i = 0; i < 12; i += 1) last = await create(a, `Filler ${i}`);
-    relays[1].resume();
+    pair.readerRelay(1).releaseReplies();
     await onB.seen("B's reader to catch up", (u) => u.user?.id === last.id);
     onB.close();
     expect(await nameOf(b, eve.id)).toBe("Eve Trimmed");
@@ -168,22 +133,18 @@ describe("replicas whose event reader lags", () => {
 });
 
 describe("the read fence (USERS_CACHE_FENCE)", () => {
-  let pair: Awaited<ReturnType<typeof startLaggingPair>>;
-  beforeAll(async () => {
-    pair = await startLaggingPair({ cacheFence: true });
-  });
-  afterAll(() => pair.close());
+  const pair = useLaggingPair({ cacheFence: true });
 
   it("never serves a user older than a write completed on another replica, even while its reader lags", async () => {
-    const { a, b, relays } = pair;
+    const { a, b } = pair;
     const dee = await create(a, "Dee");
     expect(await nameOf(b, dee.id)).toBe("Dee");
-    relays[1].pause();
+    pair.readerRelay(1).holdReplies();
     await rename(a, dee.id, "Dee Lagged");
     expect(await nameOf(b, dee.id)).toBe("Dee Lagged");
     await unary((cb) => a.deleteUser({ id: dee.id }, cb));
     expect((await rejection(get(b, dee.id))).code).toBe(status.NOT_FOUND);
-    relays[1].resume();
+    pair.readerRelay(1).releaseReplies();
   });
 
   it("answers from memory again once its reader has caught up", async () => {
@@ -200,14 +161,10 @@ describe("the read fence (USERS_CACHE_FENCE)", () => {
 });
 
 describe("the user cache's bound", () => {
-  let cluster: UserCluster;
-  beforeAll(async () => {
-    cluster = await startUserCluster(1, { cacheSize: 2 });
-  });
-  afterAll(() => cluster.close());
+  const cluster = useUserCluster(1, { cacheSize: 2 });
 
   it("keeps at most USERS_CACHE_SIZE users, evicting the least recently used", async () => {
-    const [client] = cluster.clients as [UserServiceClient];
+    const client = cluster.a;
     await unary((cb) => client.createUser({ name: "Cy", email: "cy.bound@example.com" }, cb));
     const reads = async (ids: number[]) => {
       const before = await commandCalls(cluster.redis.url, "hgetall");
@@ -225,14 +182,10 @@ describe("the user cache's bound", () => {
 });
 
 describe("the user cache when Redis loses its data", () => {
-  let cluster: UserCluster;
-  beforeAll(async () => {
-    cluster = await startUserCluster(1);
-  });
-  afterAll(() => cluster.close());
+  const cluster = useUserCluster(1);
 
   it("forgets every user once the replica loses its Redis connections", async () => {
-    const [client] = cluster.clients as [UserServiceClient];
+    const client = cluster.a;
     expect(await nameOf(client, 1)).toBe("Alice");
     await cluster.redis.restart();
     // Calls may fail while the replica reconnects; the first answer must come from the new, empty Redis.

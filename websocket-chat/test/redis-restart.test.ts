@@ -1,25 +1,25 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startRedisGate, type RedisGate } from "../../test-support/redis-gate.js";
+import { startRedisRelay, type RedisRelay } from "../../test-support/redis-relay.js";
 import type { RedisClient } from "../src/redis/connect-redis.js";
 import { startChatCluster, type TestCluster, type TestReplica } from "./support/chat-cluster.js";
 import { connected, identified, ok, record } from "./support/wire.js";
 
-// One replica straight on Redis, one behind a gate that decides which of its connections come
+// One replica straight on Redis, one behind a relay that decides which of its connections come
 // back first after a restart: in the drill that order is chance, here it is the worst one.
 let cluster: TestCluster;
-let gate: RedisGate;
+let relay: RedisRelay;
 let direct: TestReplica;
 let gated: TestReplica;
 beforeAll(async () => {
   cluster = await startChatCluster(1);
-  gate = await startRedisGate(cluster.redis.port);
+  relay = await startRedisRelay(cluster.redis.port);
   direct = cluster.replicas[0]!;
-  gated = await cluster.startReplica("chat-gated", { redisUrl: gate.url });
+  gated = await cluster.startReplica("chat-gated", { redisUrl: relay.url });
 });
-afterEach(() => gate.release());
+afterEach(() => relay.releaseConnections());
 afterAll(async () => {
   await cluster.close();
-  await gate.close();
+  await relay.close();
 });
 
 /** Resolves once the connection is usable (reconnect errors on the way are expected, not failures). */
@@ -39,17 +39,17 @@ async function roomOfThree(room: string) {
 }
 
 /**
- * Restarts Redis empty while every connection of the gated replica waits at the gate, lets the
+ * Restarts Redis empty while every connection of the gated replica waits at the relay, lets the
  * direct replica store `first`, then lets the gated replica's subscribers back while its
  * commands connection still waits, and stores `second`.
  */
 async function restartWhileGatedLags(write: (text: string) => Promise<string>) {
-  gate.hold(() => true);
+  relay.holdConnections(() => true);
   await cluster.redis.restart();
   await ready(direct.redis);
   const first = await write("first after the restart");
-  await gate.waiting(isCommands);
-  gate.release((name) => !isCommands(name));
+  await relay.connectionHeld(isCommands);
+  relay.releaseConnections((name) => !isCommands(name));
   const second = await write("second after the restart");
   return { first, second };
 }
@@ -69,7 +69,7 @@ describe("a Redis restart that loses every stream", () => {
     expect(far.items.map((m) => m.text)).toEqual(expected);
 
     // Its commands connection back, the gated replica takes messages again.
-    gate.release();
+    relay.releaseConnections();
     await ready(gated.redis);
     const last = (await ok(farSocket, "chat:message", { room, text: "from the lagging replica" })).message.id;
     await Promise.all([near.find((m) => m.id === last), far.find((m) => m.id === last)]);

@@ -24,7 +24,7 @@ export interface TestCluster {
   /** A spare connection for assertions on what Redis holds. */
   inspect: RedisClient;
   replicas: TestReplica[];
-  /** Another replica; `redisUrl` puts something between it and Redis (a gate, see redis-gate.ts). */
+  /** Another replica; `redisUrl` puts something between it and Redis (a relay, see test-support/redis-relay.ts). */
   startReplica(serverId: string, options?: { redisUrl?: string }): Promise<TestReplica>;
   /** A client on a replica; disconnected automatically at close(). */
   client(replica: TestReplica, options?: { token?: string; autoConnect?: boolean }): ChatClient;
@@ -62,6 +62,7 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
   maxBufferedBytes: 1_048_576,
   presenceTtlMs: 1_500,
   corsOrigins: [],
+  transports: ["polling", "websocket"],
   pingIntervalMs: 25_000,
   pingTimeoutMs: 20_000,
   webDist: "/nonexistent",

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import type { BenchContext } from "./lib/context.js";
-import { machineInfo, requireBinaries } from "./lib/machine.js";
+import { cpuLedger, machineInfo, otherWork, requireBinaries } from "./lib/machine.js";
 import { preparePeers } from "./lib/peers.js";
 import { killAll } from "./lib/processes.js";
 import { textTable, type SuiteResult } from "./lib/report.js";
@@ -52,6 +52,7 @@ process.on("SIGINT", () => {
 async function main(): Promise<void> {
   requireBinaries(["redis-server"]);
   const machine = machineInfo();
+  const runLedger = cpuLedger();
   log(`machine: ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(" ")}; ${machine.redis}`);
   const peers = preparePeers(repo, log);
   if (peers.problem) log(`peers: ${peers.problem}`);
@@ -63,9 +64,11 @@ async function main(): Promise<void> {
     log(`== ${id}`);
     try {
       const before = loadavg()[0]!;
+      const ledger = cpuLedger();
       const result = await suites[id](ctx);
-      // The 1-minute load average around each suite: above the core count, others shared the CPUs.
+      // The load average includes the suite's own servers; the ledger tells other work apart.
       result.loadAverage = [round(before), round(loadavg()[0]!)];
+      result.otherWork = otherWork(ledger, cpuLedger(), machine.nproc);
       results.push(result);
       for (const table of result.tables) console.log(`\n${textTable(table)}\n`);
     } catch (error) {
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
     durationSeconds: Math.round((finishedAt.getTime() - started) / 1000),
     machine,
     loadAverageAtEnd: machineInfo().loadAverage,
+    otherWork: otherWork(runLedger, cpuLedger(), machine.nproc),
     peers: peers.problem ?? "ok",
     suites: results,
     failures,

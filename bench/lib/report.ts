@@ -1,3 +1,4 @@
+import type { OtherWork } from "./machine.js";
 /** What every suite hands back: tables to print, charts to draw, targets checked, raw data. */
 export interface SuiteResult {
   id: string;
@@ -11,6 +12,8 @@ export interface SuiteResult {
   raw: unknown;
   /** 1-minute load average when the suite started and ended (set by the runner). */
   loadAverage?: [number, number];
+  /** CPU other processes took while the suite ran (see cpuLedger): its numbers are clean when this is near 0. */
+  otherWork?: OtherWork;
 }
 
 export interface Table {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config.js";
+import { readFileSync } from "node:fs";
+import { loadConfig, usersEnvVariables } from "./config.js";
 
 describe("loadConfig", () => {
   it("has a default for every key", () => {
@@ -24,5 +25,12 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PORT: "http", LOG_LEVEL: "loud", REDIS_URL: "nope" })).toThrow(
       /PORT[\s\S]*REDIS_URL[\s\S]*LOG_LEVEL|PORT[\s\S]*LOG_LEVEL[\s\S]*REDIS_URL/,
     );
+  });
+});
+
+describe("the documentation", () => {
+  it.each(["../../README.md"])("%s lists every environment variable", (readme) => {
+    const text = readFileSync(new URL(readme, import.meta.url), "utf8");
+    expect(usersEnvVariables.filter((variable) => !text.includes(`\`${variable}\``))).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config.js";
+import { readFileSync } from "node:fs";
+import { loadConfig, chatEnvVariables } from "./config.js";
 
 describe("loadConfig", () => {
   it("has a default for every setting", () => {
@@ -36,5 +37,12 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ CHAT_MAX_BUFFERED_BYTES: "1000" })).toThrow(/CHAT_MAX_BUFFERED_BYTES/);
     expect(() => loadConfig({ CHAT_TRANSPORTS: "websocket,carrier-pigeon" })).toThrow(/CHAT_TRANSPORTS/);
     expect(() => loadConfig({ CHAT_TRANSPORTS: "," })).toThrow(/CHAT_TRANSPORTS: name at least one/);
+  });
+});
+
+describe("the documentation", () => {
+  it.each(["../../README.md", "../README.md"])("%s lists every environment variable", (readme) => {
+    const text = readFileSync(new URL(readme, import.meta.url), "utf8");
+    expect(chatEnvVariables.filter((variable) => !text.includes(`\`${variable}\``))).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { pick, type BenchContext } from "../lib/context.js";
-import { fmt, ratio, type SuiteResult, type Table } from "../lib/report.js";
-import { chatSides, sideBySide, type ChatRow, type ChatSettings } from "./chat.js";
+import { ratio, type SuiteResult, type Table } from "../lib/report.js";
+import { chatSides, sideBySide, variantCells, variantColumns, type ChatRow, type ChatSettings } from "./chat.js";
 
 /**
  * Knob: ws's optional native addon (bufferutil, a root devDependency here, absent from the kit's
@@ -23,17 +23,12 @@ export async function bufferutilSuite(ctx: BenchContext): Promise<SuiteResult> {
   rows.sort((a, b) => (a.side === b.side ? a.offered - b.offered : a.side === "ours" ? -1 : 1));
   const table: Table = {
     title: `Chat cluster with and without bufferutil: ${settings.clients} clients, ${settings.rooms} rooms`,
-    columns: ["ws", "offered msg/s", "deliveries/s", "p50 ms", "p99 ms", "lost", "server CPU s / 1k deliveries", "vs without"],
+    columns: ["ws", ...variantColumns, "vs without"],
     rows: rows.map((r) => {
       const base = rows.find((x) => x.side === "ours" && x.offered === r.offered);
       return [
         r.side === "ours" ? "JavaScript unmasking (as shipped)" : "bufferutil",
-        r.offered,
-        fmt(r.deliveriesPerSecond),
-        fmt(r.latencyMs.p50),
-        fmt(r.latencyMs.p99),
-        r.lost,
-        fmt(r.serverCpuPer1kDeliveries, 3),
+        ...variantCells(r),
         base ? ratio(r.serverCpuPer1kDeliveries, base.serverCpuPer1kDeliveries) : "",
       ];
     }),

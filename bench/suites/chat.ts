@@ -108,6 +108,10 @@ export interface OpenSide {
   close(): Promise<void>;
 }
 
+/** Columns shared by the knob tables that set two of our cluster's variants side by side (proxy, bufferutil). */
+export const variantColumns = ["offered msg/s", "deliveries/s", "p50 ms", "p99 ms", "lost", "server CPU s / 1k deliveries"];
+export const variantCells = (r: ChatRow) => [r.offered, fmt(r.deliveriesPerSecond), fmt(r.latencyMs.p50), fmt(r.latencyMs.p99), r.lost, fmt(r.serverCpuPer1kDeliveries, 3)];
+
 /** True when a step shows the side is past saturation: higher loads would only take time. */
 export const saturated = (row: ChatRow) => row.lost > row.expected * 0.05 || row.latencyMs.p99 > 2000;
 

@@ -3,7 +3,7 @@ import { requireBinaries } from "../lib/machine.js";
 import { startNginx } from "../lib/nginx.js";
 import { fmt, type SuiteResult, type Table } from "../lib/report.js";
 import { cluster } from "../lib/services.js";
-import { chatSides, sideBySide, type ChatRow, type ChatSide, type ChatSettings } from "./chat.js";
+import { chatSides, sideBySide, variantCells, variantColumns, type ChatRow, type ChatSide, type ChatSettings } from "./chat.js";
 
 /**
  * What nginx in front of the chat replicas costs: our cluster at fixed offered loads, clients
@@ -29,15 +29,10 @@ export async function proxySuite(ctx: BenchContext): Promise<SuiteResult> {
   const rows: ChatRow[] = (await sideBySide(ctx, [ours, viaNginx], settings)).sort((a, b) => (a.side === b.side ? a.offered - b.offered : a.side === "ours" ? -1 : 1));
   const table: Table = {
     title: `Chat through nginx: ${settings.clients} clients, ${settings.rooms} rooms`,
-    columns: ["path", "offered msg/s", "deliveries/s", "p50 ms", "p99 ms", "lost", "server CPU s / 1k deliveries", "of which nginx s", "replicas + Redis s"],
+    columns: ["path", ...variantColumns, "of which nginx s", "replicas + Redis s"],
     rows: rows.map((r) => [
       r.side === "ours" ? "direct to replicas" : "through nginx",
-      r.offered,
-      fmt(r.deliveriesPerSecond),
-      fmt(r.latencyMs.p50),
-      fmt(r.latencyMs.p99),
-      r.lost,
-      fmt(r.serverCpuPer1kDeliveries, 3),
+      ...variantCells(r),
       fmt(r.cpu.proxy ?? 0),
       fmt(r.cpu.replicas.reduce((a, b) => a + b, 0) + r.cpu.redis),
     ]),

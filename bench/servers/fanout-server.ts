@@ -15,46 +15,50 @@ import { createServer } from "node:http";
 import { Server, type ServerOptions, type Socket } from "socket.io";
 import msgpackParser from "socket.io-msgpack-parser";
 
-const mode = process.env.MODE ?? "broadcast";
-const rooms = Number(process.env.ROOMS ?? 10);
-const rate = Number(process.env.RATE ?? 10);
-const options: Partial<ServerOptions> = {
-  transports: process.env.TRANSPORTS === "websocket" ? ["websocket"] : ["polling", "websocket"],
-  perMessageDeflate: process.env.DEFLATE === "1" ? { threshold: 0 } : false,
-  ...(process.env.PARSER === "msgpack" ? { parser: msgpackParser } : {}),
-};
-const http = createServer();
-const io = new Server(http, options);
-const members = new Map<string, Set<Socket>>();
+function main(): void {
+  const mode = process.env.MODE ?? "broadcast";
+  const rooms = Number(process.env.ROOMS ?? 10);
+  const rate = Number(process.env.RATE ?? 10);
+  const options: Partial<ServerOptions> = {
+    transports: process.env.TRANSPORTS === "websocket" ? ["websocket"] : ["polling", "websocket"],
+    perMessageDeflate: process.env.DEFLATE === "1" ? { threshold: 0 } : false,
+    ...(process.env.PARSER === "msgpack" ? { parser: msgpackParser } : {}),
+  };
+  const http = createServer();
+  const io = new Server(http, options);
+  const members = new Map<string, Set<Socket>>();
 
-io.on("connection", (socket) => {
-  socket.on("join_room", (room: string, ack?: () => void) => {
-    void socket.join(room);
-    let set = members.get(room);
-    if (!set) members.set(room, (set = new Set()));
-    set.add(socket);
-    socket.once("disconnect", () => set.delete(socket));
-    ack?.();
+  const run = (seconds: number) => {
+    const started = performance.now();
+    let sent = 0;
+    const emitOnce = (room: string) => {
+      const payload = { user: "bench", message: `b|0|${performance.timeOrigin + performance.now()}|${sent}|${"x".repeat(40)}`, server: "fanout", timestamp: new Date().toISOString() };
+      if (mode === "broadcast") io.local.to(room).emit("message", payload);
+      else for (const socket of members.get(room) ?? []) socket.emit("message", payload);
+    };
+    const tick = () => {
+      const elapsed = (performance.now() - started) / 1000;
+      const due = Math.floor(Math.min(elapsed, seconds) * rate * rooms);
+      while (sent < due) emitOnce(`room-${sent++ % rooms}`);
+      if (elapsed < seconds) setTimeout(tick, 2);
+    };
+    tick();
+  };
+
+  io.on("connection", (socket) => {
+    socket.on("join_room", (room: string, ack?: () => void) => {
+      void socket.join(room);
+      let set = members.get(room);
+      if (!set) members.set(room, (set = new Set()));
+      set.add(socket);
+      socket.once("disconnect", () => set.delete(socket));
+      ack?.();
+    });
+    socket.on("start", (seconds: number) => run(seconds));
   });
-  socket.on("start", (seconds: number) => run(seconds));
-});
 
-function run(seconds: number): void {
-  const started = performance.now();
-  let sent = 0;
-  const emitOnce = (room: string) => {
-    const payload = { user: "bench", message: `b|0|${performance.timeOrigin + performance.now()}|${sent}|${"x".repeat(40)}`, server: "fanout", timestamp: new Date().toISOString() };
-    if (mode === "broadcast") io.local.to(room).emit("message", payload);
-    else for (const socket of members.get(room) ?? []) socket.emit("message", payload);
-  };
-  const tick = () => {
-    const elapsed = (performance.now() - started) / 1000;
-    const due = Math.floor(Math.min(elapsed, seconds) * rate * rooms);
-    while (sent < due) emitOnce(`room-${sent++ % rooms}`);
-    if (elapsed < seconds) setTimeout(tick, 2);
-  };
-  tick();
+  http.listen(Number(process.env.PORT ?? 0), "127.0.0.1");
+  process.on("SIGTERM", () => process.exit(0));
 }
 
-http.listen(Number(process.env.PORT ?? 0), "127.0.0.1");
-process.on("SIGTERM", () => process.exit(0));
+main();

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { cpus, freemem, loadavg, totalmem } from "node:os";
+import { machineBusySeconds, procStat } from "./processes.js";
 
 export interface MachineInfo {
   nproc: number;
@@ -63,26 +64,6 @@ export interface CpuLedger {
   benchTree: number;
 }
 
-const CLOCK_TICKS = Number(version("getconf", ["CLK_TCK"])) || 100;
-
-interface ProcStat {
-  ppid: number;
-  /** utime + stime + cutime + cstime: the process, its threads and its children already reaped. */
-  cpuTicks: number;
-}
-
-function readProcStat(pid: string): ProcStat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name, which may hold spaces and parentheses: state is field 3.
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    const at = (field: number) => Number(fields[field - 3]);
-    return { ppid: at(4), cpuTicks: at(14) + at(15) + at(16) + at(17) };
-  } catch {
-    return undefined; // exited meanwhile
-  }
-}
-
 /**
  * Reads /proc: busy time of all CPUs, and CPU time of this process plus every live descendant
  * (servers, Redis, nginx, client processes; those that exited count through their parent's
@@ -90,25 +71,24 @@ function readProcStat(pid: string): ProcStat | undefined {
  * during a run, which the load average cannot: the benchmark's own servers raise it.
  */
 export function cpuLedger(): CpuLedger {
-  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is already inside user)
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = ticks;
-  const stats = new Map<number, ProcStat>();
+  const machineBusy = machineBusySeconds();
+  const stats = new Map<number, NonNullable<ReturnType<typeof procStat>>>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = readProcStat(entry);
+    const stat = procStat(entry);
     if (stat) stats.set(Number(entry), stat);
   }
   const children = new Map<number, number[]>();
   for (const [pid, stat] of stats) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), pid]);
-  let tree = 0;
+  let benchTree = 0;
   const pending = [process.pid];
   while (pending.length > 0) {
     const pid = pending.pop()!;
-    tree += stats.get(pid)?.cpuTicks ?? 0;
+    const stat = stats.get(pid);
+    benchTree += stat ? stat.cpu + stat.reapedChildrenCpu : 0;
     pending.push(...(children.get(pid) ?? []));
   }
-  return { at: performance.now(), machineBusy: (user + nice + system + irq + softirq) / CLOCK_TICKS, benchTree: tree / CLOCK_TICKS };
+  return { at: performance.now(), machineBusy, benchTree };
 }
 
 /** What other processes took between two ledgers: CPU seconds, and their share of the machine's capacity then. */

@@ -117,16 +117,30 @@ export function tsNode(entry: string): { command: string; args: string[] } {
 
 const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on every Linux this runs on
 
-/** User + system CPU seconds a process has used so far (0 once it is gone). */
-export function cpuSeconds(pid: number): number {
+/** A process's parent and CPU seconds from /proc/<pid>/stat, or undefined once it is gone. */
+export function procStat(pid: number | string): { ppid: number; cpu: number; reapedChildrenCpu: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After the command name (which may hold spaces and parentheses) comes state, field 3.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // After the command name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const field = (n: number) => Number(fields[n - 3]);
+    return { ppid: field(4), cpu: (field(14) + field(15)) / CLOCK_TICKS, reapedChildrenCpu: (field(16) + field(17)) / CLOCK_TICKS };
   } catch {
-    return 0;
+    return undefined;
   }
+}
+
+/** User + system CPU seconds a process has used so far (0 once it is gone). */
+export function cpuSeconds(pid: number): number {
+  return procStat(pid)?.cpu ?? 0;
+}
+
+/** CPU seconds of the whole machine so far: all CPUs' busy time from /proc/stat. */
+export function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = ticks;
+  return (user + nice + system + irq + softirq) / CLOCK_TICKS;
 }
 
 /** Resident memory in KB (0 once the process is gone). */

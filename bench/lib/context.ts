@@ -18,3 +18,19 @@ export function envList(name: string): string[] | undefined {
   const items = process.env[name]?.split(",").map((item) => item.trim()).filter(Boolean);
   return items?.length ? items : undefined;
 }
+
+/** Like envList, for positive numbers (offered loads, concurrency levels); anything else stops the run, naming the variable. */
+export function envNumbers(name: string): number[] | undefined {
+  const items = envList(name);
+  const numbers = items?.map(Number);
+  if (numbers?.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error(`${name}: expected positive numbers, comma-separated; got '${process.env[name]}'`);
+  return numbers;
+}
+
+/** Like envList, limited to `allowed`; anything else stops the run, naming the variable. */
+export function envChoices<T extends string>(name: string, allowed: readonly T[]): T[] | undefined {
+  const items = envList(name);
+  const unknown = items?.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (unknown?.length) throw new Error(`${name}: unknown ${unknown.join(", ")}; choose from ${allowed.join(", ")}`);
+  return items as T[] | undefined;
+}

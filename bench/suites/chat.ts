@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { envList, pick, type BenchContext } from "../lib/context.js";
+import { envNumbers, pick, type BenchContext } from "../lib/context.js";
 import { cpuMeter, rssKb, type Service } from "../lib/processes.js";
 import { fmt, ratio, type SuiteResult, type Table, type Target } from "../lib/report.js";
 import { cluster, ourChatBenchEnv, startOurChat, startOurUsers, startPeerChat, startRedis, type Cluster } from "../lib/services.js";
@@ -62,7 +62,7 @@ export async function chatSuite(ctx: BenchContext): Promise<SuiteResult> {
     { clients: 60, rooms: 4, workers: 1, loads: [20, 60], warmupSeconds: 0.5, seconds: 1.5 },
   );
   // BENCH_CHAT_LOADS=100,200 runs only those offered loads (for profiling one step).
-  const loads = envList("BENCH_CHAT_LOADS")?.map(Number);
+  const loads = envNumbers("BENCH_CHAT_LOADS");
   if (loads) settings.loads = loads;
   const sides = chatSides(ctx, {});
   const rows: ChatRow[] = [];

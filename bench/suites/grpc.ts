@@ -1,7 +1,7 @@
 import type { ClientReadableStream } from "@grpc/grpc-js";
 import { connectUsers, type SubscribeToUpdatesResponse, type UserServiceClient } from "grpc-demo/client";
 import { setTimeout as sleep } from "node:timers/promises";
-import { envList, pick, type BenchContext } from "../lib/context.js";
+import { envChoices, envNumbers, pick, type BenchContext } from "../lib/context.js";
 import { call, drain, handoutClient, type HandoutClient } from "../lib/handout-client.js";
 import { forEachLimited, type ClosedLoopResult } from "../lib/load.js";
 import { fmt, ratio, type SuiteResult, type Table } from "../lib/report.js";
@@ -38,15 +38,18 @@ interface UnaryRow extends ClosedLoopResult {
   loadGeneratorCpuPer1k: number;
 }
 
+/** The unary cells, in the order they run. */
+const UNARY_RPCS = ["GetUser", "CreateUser"] as const;
+
 /** Part 3: unary GetUser/CreateUser, ListUsers streaming and SubscribeToUpdates fan-out. */
 export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
   const users = pick(ctx, 10_000, 1_000);
   const seconds = pick(ctx, 8, 1);
   const warmup = pick(ctx, 0.3, 0.2);
   const slices = pick(ctx, SLICES, 2);
-  const levels = envList("BENCH_GRPC_LEVELS")?.map(Number) ?? pick(ctx, [1, 10, 100], [1, 100]);
+  const levels = envNumbers("BENCH_GRPC_LEVELS") ?? pick(ctx, [1, 10, 100], [1, 100]);
   // BENCH_GRPC_RPCS=CreateUser BENCH_GRPC_LEVELS=100: only those cells (for profiling one of them).
-  const rpcs = (envList("BENCH_GRPC_RPCS") ?? ["GetUser", "CreateUser"]) as ("GetUser" | "CreateUser")[];
+  const rpcs = envChoices("BENCH_GRPC_RPCS", UNARY_RPCS) ?? UNARY_RPCS;
   const notes: string[] = [];
 
   const redis = await startRedis();

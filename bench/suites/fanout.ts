@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import msgpackParser from "socket.io-msgpack-parser";
 import { pick, type BenchContext } from "../lib/context.js";
+import { forEachLimited } from "../lib/load.js";
 import { cpuMeter, freePort, startService, tsNode, type Service } from "../lib/processes.js";
 import { fmt, ratio, type SuiteResult, type Table } from "../lib/report.js";
 import { Samples, nowMs, round, type LatencySummary } from "../lib/stats.js";
@@ -193,21 +194,15 @@ async function measureConnects(ctx: BenchContext, variant: Variant, clients: num
   try {
     const meter = cpuMeter([server.pid]);
     const started = nowMs();
-    let next = 0;
     // 50 connecting at a time: a page load's worth of concurrency, without queueing in the backlog.
-    await Promise.all(
-      Array.from({ length: 50 }, async () => {
-        while (next < clients) {
-          const i = next++;
-          const begun = nowMs();
-          const socket = await connectClient(server.port, variant);
-          sockets.push(socket);
-          if (socket.io.engine.transport.name !== "websocket") await new Promise((resolve) => socket.io.engine.once("upgrade", resolve));
-          await joinRoom(socket, `room-${i % 10}`);
-          samples.add(nowMs() - begun);
-        }
-      }),
-    );
+    await forEachLimited(clients, 50, async (i) => {
+      const begun = nowMs();
+      const socket = await connectClient(server.port, variant);
+      sockets.push(socket);
+      if (socket.io.engine.transport.name !== "websocket") await new Promise((resolve) => socket.io.engine.once("upgrade", resolve));
+      await joinRoom(socket, `room-${i % 10}`);
+      samples.add(nowMs() - begun);
+    });
     const elapsed = (nowMs() - started) / 1000;
     const cpu = meter.stop();
     return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { undocumented } from "../../test-support/documented.js";
 import { loadConfig, usersEnvVariables } from "./config.js";
 
 describe("loadConfig", () => {
@@ -30,7 +30,6 @@ describe("loadConfig", () => {
 
 describe("the documentation", () => {
   it.each(["../../README.md"])("%s lists every environment variable", (readme) => {
-    const text = readFileSync(new URL(readme, import.meta.url), "utf8");
-    expect(usersEnvVariables.filter((variable) => !text.includes(`\`${variable}\``))).toEqual([]);
+    expect(undocumented(usersEnvVariables, new URL(readme, import.meta.url))).toEqual([]);
   });
 });

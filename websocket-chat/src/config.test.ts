@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { undocumented } from "../../test-support/documented.js";
 import { loadConfig, chatEnvVariables } from "./config.js";
 
 describe("loadConfig", () => {
@@ -42,7 +42,6 @@ describe("loadConfig", () => {
 
 describe("the documentation", () => {
   it.each(["../../README.md", "../README.md"])("%s lists every environment variable", (readme) => {
-    const text = readFileSync(new URL(readme, import.meta.url), "utf8");
-    expect(chatEnvVariables.filter((variable) => !text.includes(`\`${variable}\``))).toEqual([]);
+    expect(undocumented(chatEnvVariables, new URL(readme, import.meta.url))).toEqual([]);
   });
 });

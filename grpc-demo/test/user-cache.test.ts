@@ -74,6 +74,15 @@ describe("the user cache over two replicas", () => {
   });
 });
 
+/** Creates a user on replica A, then waits until B has applied the creation and serves the user. */
+async function createdAndServed(a: UserServiceClient, b: UserServiceClient, onB: ReturnType<typeof follow>, name: string) {
+  await onB.ready();
+  const user = await create(a, name);
+  await onB.seen(`${name}'s creation on B`, (u) => u.user?.id === user.id);
+  expect(await nameOf(b, user.id)).toBe(name);
+  return user;
+}
+
 /** Two replicas whose event readers reach Redis through relays whose replies the test can hold. */
 const useLaggingPair = (options: { cacheFence: boolean }) => useUserCluster(2, { relayReaders: true, eventsRetention: 10, ...options });
 
@@ -97,10 +106,7 @@ describe("replicas whose event reader lags", () => {
   it("serve another replica's change once their reader applies it, and the previous user until then", async () => {
     const { a, b } = pair;
     const onB = follow(b);
-    await onB.ready();
-    const cy = await create(a, "Cy");
-    await onB.seen("Cy's creation on B", (u) => u.user?.id === cy.id);
-    expect(await nameOf(b, cy.id)).toBe("Cy");
+    const cy = await createdAndServed(a, b, onB, "Cy");
     pair.readerRelay(1).holdReplies();
     await rename(a, cy.id, "Cy Lagged");
     // The documented window: B has not seen the change yet.
@@ -114,10 +120,7 @@ describe("replicas whose event reader lags", () => {
   it("forget what they hold when their reader falls behind the retained history", async () => {
     const { a, b } = pair;
     const onB = follow(b);
-    await onB.ready();
-    const eve = await create(a, "Eve");
-    await onB.seen("Eve's creation on B", (u) => u.user?.id === eve.id);
-    expect(await nameOf(b, eve.id)).toBe("Eve");
+    const eve = await createdAndServed(a, b, onB, "Eve");
     pair.readerRelay(1).holdReplies();
     // Answers the read B's reader has pending, so the rename below can only come in a later read.
     await create(a, "Pending");

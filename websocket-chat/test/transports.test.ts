@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { io, type ManagerOptions, type SocketOptions } from "socket.io-client";
+import type { ManagerOptions, SocketOptions } from "socket.io-client";
 import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { identified, ok, record } from "./support/wire.js";
+import { identified, ok, record, tryConnect } from "./support/wire.js";
 
 // CHAT_TRANSPORTS=websocket: the replica refuses long-polling, so clients must open a WebSocket first.
 let cluster: TestCluster;
@@ -12,19 +12,10 @@ afterAll(async () => {
   await cluster.close();
 });
 
-const attempt = (options: Partial<ManagerOptions & SocketOptions>) =>
-  new Promise<string>((resolve) => {
-    const socket = io(cluster.replicas[0]!.url, { ...options, forceNew: true, reconnection: false });
-    socket.once("connect", () => {
-      const transport = socket.io.engine.transport.name;
-      socket.disconnect();
-      resolve(`connected over ${transport}`);
-    });
-    socket.once("connect_error", (error) => {
-      socket.disconnect();
-      resolve(`refused: ${error.message}`);
-    });
-  });
+const attempt = async (options: Partial<ManagerOptions & SocketOptions>) => {
+  const outcome = await tryConnect(cluster.replicas[0]!.url, options);
+  return "transport" in outcome ? `connected over ${outcome.transport}` : `refused: ${outcome.refused}`;
+};
 
 describe("a websocket-only replica", () => {
   it("refuses clients that start with long-polling and accepts WebSocket-first ones, the kit's page settings included", async () => {

@@ -1,3 +1,4 @@
+import { io, type ManagerOptions, type SocketOptions } from "socket.io-client";
 import type { AckResult, ClientToServerEvents, ServerToClientEvents } from "../../src/contracts/events.js";
 import type { ChatClient } from "./chat-cluster.js";
 
@@ -74,4 +75,20 @@ export async function identified(socket: ChatClient, nickname: string, sessionKe
   await connected(socket);
   await ok(socket, "chat:identify", sessionKey ? { nickname, sessionKey } : { nickname });
   return socket;
+}
+
+/** One connection attempt, without retries, then disconnected: the transport it got, or why it was refused. */
+export function tryConnect(url: string, options: Partial<ManagerOptions & SocketOptions>): Promise<{ transport: string } | { refused: string }> {
+  return new Promise((resolve) => {
+    const socket = io(url, { ...options, forceNew: true, reconnection: false });
+    socket.once("connect", () => {
+      const transport = socket.io.engine.transport.name;
+      socket.disconnect();
+      resolve({ transport });
+    });
+    socket.once("connect_error", (error) => {
+      socket.disconnect();
+      resolve({ refused: error.message });
+    });
+  });
 }

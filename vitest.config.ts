@@ -41,7 +41,7 @@ export default defineConfig({
         },
       },
       {
-        // Real containers through compose (needs a Docker engine: `npm start` or scripts/ci-prepare.sh).
+        // Real containers through compose (needs a Docker engine: `npm start` sets one up).
         test: {
           name: "containers",
           root: "test/containers",

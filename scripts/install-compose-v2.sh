@@ -11,7 +11,14 @@ if docker compose version >/dev/null 2>&1; then
   echo "docker compose is already installed: $(docker compose version --short)"
   exit 0
 fi
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror apt already uses (DEBIAN_MIRROR overrides): the first main archive URI of its sources.
+apt_mirror() {
+  { grep -hoE '^URIs:[[:space:]]+[^[:space:]]+' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+    grep -hoE '^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?[^[:space:]]+' /etc/apt/sources.list 2>/dev/null | awk '{print $NF}'
+  } | grep -v -- '-security' | head -1
+}
+mirror=${DEBIAN_MIRROR:-$(apt_mirror)}
+[[ -n $mirror ]] || { echo "install-compose-v2: no Debian mirror in apt's sources (set DEBIAN_MIRROR)" >&2; exit 1; }
 suite=trixie
 arch=$(dpkg --print-architecture)
 dest=/usr/local/lib/docker/cli-plugins

@@ -1,4 +1,4 @@
-# Shared by the host scripts (start, down, reset, ci-prepare, prepare-images). Source it.
+# Shared by the host scripts (start, down, reset, test-prepare, check-stack, prepare-images). Source it.
 # shellcheck shell=bash
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,18 +20,40 @@ is_debian_root() { [[ $(id -u) == 0 && -r /etc/debian_version ]] && command -v a
 
 docker_up() { docker info >/dev/null 2>&1; }
 
+# apt_install PACKAGE...: as root on Debian, installs with one line saying what (no prompt).
+apt_install() {
+  info "installing $* (apt-get, Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq "$@" >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null 2>&1 || true
+    apt-get install -y -qq "$@" >/dev/null || fail "apt-get could not install $*"
+  fi
+}
+
+# npm ci when node_modules is missing or older than the lockfile (a fresh clone, a pulled change).
+ensure_node_modules() {
+  if [[ ! -d $REPO_ROOT/node_modules || $REPO_ROOT/package-lock.json -nt $REPO_ROOT/node_modules/.package-lock.json ]]; then
+    info "installing npm dependencies (npm ci)"
+    mkdir -p "$REPO_ROOT/.tmp"
+    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund >.tmp/npm-ci.log 2>&1) || {
+      # Another npm major can refuse a lockfile it did not write; install from it without rewriting it.
+      warn "npm ci refused the lockfile; installing from it with npm install --no-save instead"
+      (cd "$REPO_ROOT" && npm install --no-save --no-audit --no-fund >>.tmp/npm-ci.log 2>&1) || {
+        tail -20 "$REPO_ROOT/.tmp/npm-ci.log" >&2
+        fail "npm install failed (log: .tmp/npm-ci.log)"
+      }
+    }
+    rm -f "$REPO_ROOT/.tmp/npm-ci.log"
+  fi
+}
+
 # Finds a running Docker engine; on Debian as root installs and starts one; elsewhere says what to do.
 ensure_docker() {
   if docker_up; then ok "Docker engine $(docker info --format '{{.ServerVersion}}' 2>/dev/null) is running"; return; fi
   if ! command -v dockerd >/dev/null || ! { command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1; } ||
      ! command -v debootstrap >/dev/null; then
     if is_debian_root; then
-      info "installing docker.io, docker-compose and debootstrap (apt)"
-      if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null 2>&1; then
-        apt-get update -qq >/dev/null 2>&1 || true
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null ||
-          fail "apt-get could not install docker.io docker-compose debootstrap"
-      fi
+      apt_install docker.io docker-compose debootstrap
     elif ! command -v docker >/dev/null; then
       fail "No Docker engine found. Install Docker Desktop (macOS/Windows) or Docker Engine with the compose plugin (Linux), start it, and run npm start again."
     fi
@@ -48,6 +70,13 @@ ensure_docker() {
     fi
   fi
   ok "Docker engine $(docker info --format '{{.ServerVersion}}') is running"
+  # Compose v2 is what Docker Desktop and Docker's packages ship; bookworm only has 1.29, so as
+  # root on Debian add the v2 plugin from the next release's package (checked like apt would).
+  # Best effort: the kit also runs on 1.29.
+  if ! docker compose version >/dev/null 2>&1 && is_debian_root; then
+    info "installing the docker compose v2 plugin (scripts/install-compose-v2.sh)"
+    bash "$REPO_ROOT/scripts/install-compose-v2.sh" >/dev/null 2>&1 || warn "could not install compose v2; using docker-compose 1.29"
+  fi
 }
 
 # `docker compose` (v2) when the plugin is there, else `docker-compose` (1.29).

@@ -4,24 +4,26 @@
 #   (3 chat, 2 users) -> wait until every container is healthy -> URLs and what to try.
 # Env: CHAT_REPLICAS (3), USERS_REPLICAS (2), NGINX_PORT (8080), ENVOY_PORT (9000), and every
 # *_IMAGE variable of compose/compose.yaml.
+# --check: once healthy, check the stack from the host (scripts/check-stack.sh), then stop it
+#          (`npm run down`): what CI runs, the README's command proved on every change.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
+check=0
+for arg in "$@"; do
+  case $arg in
+    --check) check=1 ;;
+    *) fail "unknown option '$arg' (npm start [-- --check])" ;;
+  esac
+done
 mkdir -p .tmp
 began=$SECONDS
 
 step "Node.js and npm dependencies"
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
   fail "Node.js >= 20.19 is needed (this is $(node --version))"
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  info "installing (npm ci)"
-  npm ci --no-audit --no-fund >.tmp/npm-ci.log 2>&1 || {
-    warn "npm ci refused the lockfile; installing from it with npm install --no-save instead"
-    npm install --no-save --no-audit --no-fund >>.tmp/npm-ci.log 2>&1 || { tail -20 .tmp/npm-ci.log >&2; fail "npm install failed"; }
-  }
-  rm -f .tmp/npm-ci.log
-fi
+ensure_node_modules
 ok "node $(node --version), dependencies installed"
 
 step "Docker engine"
@@ -55,6 +57,7 @@ while read -r service count; do ok "$service: $count healthy"; done < <(awk '{pr
 
 users_ports=$(for i in $(seq 1 "$users_replicas"); do compose port --index="$i" users 50051 2>/dev/null | sed 's/^0.0.0.0/127.0.0.1/'; done | paste -sd, -)
 nginx_port=${NGINX_PORT:-8080}
+if [[ ${ENVOY_AVAILABLE:-0} == 1 ]]; then grpc_target=localhost:${ENVOY_PORT:-9000}; else grpc_target=$users_ports; fi
 
 step "Ready in $((SECONDS - began)) s"
 cat <<INFO
@@ -83,3 +86,9 @@ cat <<INFO
       $(compose_cmd) -p $COMPOSE_PROJECT -f compose/compose.yaml --profile all up -d --no-build --scale chat=5 chat   # nginx picks them up
       npm run down     # stop, keep data        npm run reset    # stop and drop the Redis volume
 INFO
+
+if ((check)); then
+  trap 'bash "$REPO_ROOT/scripts/down.sh" >/dev/null 2>&1 || true' EXIT
+  step "Checking the stack from the host (--check), then stopping it"
+  NGINX_PORT=$nginx_port GRPC_TARGET=${grpc_target} bash "$REPO_ROOT/scripts/check-stack.sh"
+fi

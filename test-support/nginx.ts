@@ -51,15 +51,20 @@ export async function startNginx(dir: string, replicas: string[]): Promise<TestN
   await chmod(dir, 0o777);
   const port = await freePort();
   await writeFile(join(dir, "nginx.conf"), await renderNginxConfig(dir, port, replicas));
-  const child: ChildProcess = spawn(process.env.NGINX_BIN ?? "/usr/sbin/nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
+  const bin = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
+  const child: ChildProcess = spawn(bin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
+  // A missing binary is an 'error' event, not an exit: without this it was an unhandled rejection.
+  let spawnError: Error | undefined;
+  child.once("error", (error) => (spawnError = error));
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, "exit");
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
+    if (spawnError) throw new Error(`cannot run ${bin} (npm test installs Debian's nginx: scripts/test-prepare.sh): ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${await readFile(join(dir, "error.log"), "utf8").catch(() => "")}`);
     const healthy = await fetch(`${url}/nginx-health`).then((r) => r.ok, () => false);
     if (healthy) break;

@@ -31,7 +31,7 @@ function launch(port: number): Promise<ChildProcess> {
     };
     child.stdout?.on("data", onData);
     child.once("error", (err) =>
-      reject(new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`)),
+      reject(new Error(`cannot start redis-server (npm test installs Debian's: scripts/test-prepare.sh): ${err.message}`)),
     );
     child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
   });

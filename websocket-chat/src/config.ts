@@ -68,7 +68,11 @@ const schema = z.object({
   PING_TIMEOUT_MS: positiveInt(20_000),
   /** gRPC address of the user service (one host:port, a comma list, or a grpc-js target). @default "127.0.0.1:50051" */
   USERS_TARGET: z.string().min(1).default("127.0.0.1:50051"),
-  /** Bearer token sent to the user service on mutations. @default unset */
+  /**
+   * Bearer token for the user service's writes. Lent only to /api/users callers the chat
+   * authenticated with a CHAT_AUTH_SECRET token; without CHAT_AUTH_SECRET it is never sent, so a
+   * user service that requires it refuses the page's writes (401). @default unset
+   */
   USERS_AUTH_TOKEN: z.string().min(1).optional(),
   /** Built browser client served at `/`. @default "<workspace>/web/dist" */
   WEB_DIST: z.string().optional(),

@@ -39,13 +39,18 @@ export type ChatServerConfig = Pick<
   | "pingTimeoutMs"
   | "webDist"
   | "shutdownTimeoutMs"
+  | "usersAuthToken"
 > & { usersFeed?: UsersFeedOptions };
 
 export interface ChatServerDeps {
   /** Commands connection. The server duplicates it for the adapter, its subscriber, its catch-up reads and the users reader, and closes those itself. */
   redis: RedisClient;
   logger: Logger;
-  /** The user service; without it the users feed and `/api/users` answer UNAVAILABLE. */
+  /**
+   * The user service, connected without a credential: the chat's own calls (the users feed) are
+   * reads. Writes made for a caller carry `config.usersAuthToken` only when the chat authenticated
+   * that caller. Without a client the users feed and `/api/users` answer UNAVAILABLE.
+   */
   users?: UserServiceClient | undefined;
 }
 
@@ -222,7 +227,12 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       res.status(503).json({ error: { code: "UNAVAILABLE", message: "the chat store is unreachable right now" } });
     }
   });
-  app.use("/api/users", usersRouter(deps.users, logger));
+  if (config.usersAuthToken && !tokens) {
+    logger.warn(
+      "USERS_AUTH_TOKEN is set but CHAT_AUTH_SECRET is not: /api/users callers are anonymous, so the chat sends their writes without the token (a user service that requires one answers 401)",
+    );
+  }
+  app.use("/api/users", usersRouter(deps.users, logger, { credential: config.usersAuthToken }));
   app.use("/api", (error: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
     const status = error.status && error.status < 500 ? error.status : 500;

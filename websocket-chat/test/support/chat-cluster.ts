@@ -67,6 +67,7 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
   pingTimeoutMs: 20_000,
   webDist: "/nonexistent",
   shutdownTimeoutMs: 2_000,
+  usersAuthToken: undefined,
   usersFeed: { blockMs: 500, retryMs: 200 },
   ...overrides,
 });

@@ -108,6 +108,10 @@ describe("compose/compose.yaml", () => {
     });
   });
 
+  it("finding 11.6: the chat believes exactly one proxy hop, nginx's", () => {
+    expect(load().services.chat.environment).toContain("CHAT_TRUST_PROXY=1");
+  });
+
   it("names every image through a variable whose default is the official image", () => {
     const defaults = load();
     expect(defaults.services.redis.image).toBe("redis:7");

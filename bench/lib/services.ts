@@ -66,6 +66,9 @@ export const ourChatBenchEnv = {
   WS_NO_BUFFER_UTIL: "1",
   CHAT_RATE_LIMIT: "100000",
   CHAT_RATE_WINDOW_MS: "10000",
+  // Every bench client connects from 127.0.0.1: the per-address limits stay on, raised above the clients opened.
+  CHAT_MAX_SOCKETS_PER_ADDRESS: "100000",
+  CHAT_MAX_CONNECTS_PER_ADDRESS: "100000",
 };
 
 export async function startOurChat(repo: string, redisUrl: string, serverId: string, usersTarget: string, env: NodeJS.ProcessEnv = {}): Promise<Service> {

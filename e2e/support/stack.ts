@@ -63,6 +63,7 @@ export async function startStack(
         USERS_TARGET: users.target,
         WEB_DIST: webDist,
         CHAT_PRESENCE_TTL_MS: String(options.presenceTtlMs ?? 3_000),
+        CHAT_TRUST_PROXY: "1", // nginx in front, as in compose
         LOG_LEVEL: "info",
         ...options.chatEnv,
         ...(port ? { PORT: String(port) } : {}),

@@ -85,6 +85,33 @@ describe("compose/compose.yaml", () => {
     expect(doc.services.redis.volumes[0]).toMatch(/^redis-data:/);
   });
 
+  describe("finding 11.9: Envoy's admin port opened to the network", () => {
+    /** Every published port as `service:container port -> host address`, from the short syntax `[ip:]host:container`. */
+    function published(doc: Doc): string[] {
+      return Object.entries(doc.services as Record<string, Doc>).flatMap(([name, service]) =>
+        ((service.ports ?? []) as string[]).map((spec) => {
+          const parts = String(spec).split(":");
+          const host = parts.length === 3 ? parts[0] : "0.0.0.0";
+          return `${name}:${parts.at(-1)} -> ${host}`;
+        }),
+      );
+    }
+
+    it("keeps Envoy admin (and everything but nginx and Envoy's gRPC port) on loopback when PUBLISH_ADDRESS=0.0.0.0", () => {
+      const open = published(load({ PUBLISH_ADDRESS: "0.0.0.0" }));
+      expect(open).toContain("envoy:9901 -> 127.0.0.1");
+      expect(open.filter((p) => !p.endsWith("-> 127.0.0.1")).sort()).toEqual(["envoy:9000 -> 0.0.0.0", "nginx:80 -> 0.0.0.0"]);
+    });
+
+    it("publishes everything on loopback by default", () => {
+      expect(published(load()).filter((p) => !p.endsWith("-> 127.0.0.1"))).toEqual([]);
+    });
+  });
+
+  it("finding 11.6: the chat believes exactly one proxy hop, nginx's", () => {
+    expect(load().services.chat.environment).toContain("CHAT_TRUST_PROXY=1");
+  });
+
   it("names every image through a variable whose default is the official image", () => {
     const defaults = load();
     expect(defaults.services.redis.image).toBe("redis:7");

@@ -164,6 +164,9 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
 }
 
 const chatEnv: Record<string, string> = {
+  // Every drill client connects from 127.0.0.1: the per-address connection limits stay on, raised above them.
+  CHAT_MAX_SOCKETS_PER_ADDRESS: "100000",
+  CHAT_MAX_CONNECTS_PER_ADDRESS: "100000",
   ...(SCENARIO === "slow" ? { CHAT_RATE_LIMIT: "1000000" } : {}),
   ...(args["max-buffered-bytes"] ? { CHAT_MAX_BUFFERED_BYTES: args["max-buffered-bytes"] } : {}),
 };

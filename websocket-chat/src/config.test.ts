@@ -30,6 +30,21 @@ describe("loadConfig", () => {
     expect(loadConfig({ CHAT_TRANSPORTS: " websocket " }).transports).toEqual(["websocket"]);
   });
 
+  it("believes no X-Forwarded-For unless told which proxies to trust, and limits connections per address by default", () => {
+    expect(loadConfig({})).toMatchObject({ trustProxy: 0, maxSocketsPerAddress: 100, maxConnectsPerAddress: 60, connectWindowMs: 10_000 });
+    expect(loadConfig({ CHAT_TRUST_PROXY: "1" }).trustProxy).toBe(1);
+    expect(loadConfig({ CHAT_TRUST_PROXY: "loopback, 10.0.0.0/8, 172.18.0.2, fd00::/8" }).trustProxy).toEqual([
+      "loopback",
+      "10.0.0.0/8",
+      "172.18.0.2",
+      "fd00::/8",
+    ]);
+    expect(() => loadConfig({ CHAT_TRUST_PROXY: "true" })).toThrow(/CHAT_TRUST_PROXY: .*not: true/);
+    expect(() => loadConfig({ CHAT_TRUST_PROXY: "10.0.0.0/33" })).toThrow(/CHAT_TRUST_PROXY/);
+    expect(() => loadConfig({ CHAT_TRUST_PROXY: "-1" })).toThrow(/CHAT_TRUST_PROXY/);
+    expect(() => loadConfig({ CHAT_MAX_SOCKETS_PER_ADDRESS: "0" })).toThrow(/CHAT_MAX_SOCKETS_PER_ADDRESS/);
+  });
+
   it("names every bad variable at once", () => {
     expect(() => loadConfig({ PORT: "http", CHAT_AUTH_SECRET: "short", REDIS_URL: "not a url" })).toThrow(
       /PORT[\s\S]*REDIS_URL[\s\S]*CHAT_AUTH_SECRET: must be at least 32 characters/,

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -7,6 +8,32 @@ const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"]
 const transportNames = ["polling", "websocket"] as const;
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const namedRanges = new Set(["loopback", "linklocal", "uniquelocal"]);
+/** An address, a CIDR range (`10.0.0.0/8`), or one of express's names for a range. */
+function isProxyAddress(entry: string): boolean {
+  if (namedRanges.has(entry)) return true;
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const trustProxy = z
+  .string()
+  .default("0")
+  .transform((value, ctx): number | string[] => {
+    const trimmed = value.trim();
+    if (/^\d+$/.test(trimmed)) return Number(trimmed);
+    const entries = trimmed.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+    const bad = entries.filter((entry) => !isProxyAddress(entry));
+    if (entries.length === 0 || bad.length > 0) {
+      ctx.addIssue({ code: "custom", message: `give a number of proxy hops, or a comma list of addresses, CIDR ranges, loopback, linklocal, uniquelocal (not: ${bad.join(", ") || "empty"})` });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 /**
  * Every setting of a chat replica. Read from the environment once, in `main.ts`; each key has a
@@ -25,6 +52,20 @@ const schema = z.object({
   CHAT_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Messages a room sends to whoever joins it. @default 50 */
   CHAT_HISTORY_SIZE: z.coerce.number().int().min(0).max(1000).default(50),
+  /**
+   * Proxies in front of the chat whose X-Forwarded-For is believed, for the client address that
+   * keys the /api rate limit and the connection limits: a number of hops (`1` = one proxy, as
+   * compose puts the kit's nginx in front), or a comma list of proxy addresses / CIDR ranges /
+   * `loopback`, `linklocal`, `uniquelocal`. `0` believes no header: the peer is the client. Trust
+   * only proxies that overwrite the header, or a client picks its own address. @default 0
+   */
+  CHAT_TRUST_PROXY: trustProxy,
+  /** Socket.IO connections one client address may hold open on one replica; the next is refused. @default 100 */
+  CHAT_MAX_SOCKETS_PER_ADDRESS: positiveInt(100),
+  /** New Socket.IO connections one client address may open on one replica per CHAT_CONNECT_WINDOW_MS; more are refused. @default 60 */
+  CHAT_MAX_CONNECTS_PER_ADDRESS: positiveInt(60),
+  /** The window of CHAT_MAX_CONNECTS_PER_ADDRESS. @default 10000 */
+  CHAT_CONNECT_WINDOW_MS: positiveInt(10_000),
   /** Messages kept per room (capped stream); a reconnect further behind than this is told so. @default 1000 */
   CHAT_ROOM_RETENTION: positiveInt(1000),
   /** Messages (room + private) one user may send per window, across the whole cluster. @default 20 */
@@ -68,7 +109,11 @@ const schema = z.object({
   PING_TIMEOUT_MS: positiveInt(20_000),
   /** gRPC address of the user service (one host:port, a comma list, or a grpc-js target). @default "127.0.0.1:50051" */
   USERS_TARGET: z.string().min(1).default("127.0.0.1:50051"),
-  /** Bearer token sent to the user service on mutations. @default unset */
+  /**
+   * Bearer token for the user service's writes. Lent only to /api/users callers the chat
+   * authenticated with a CHAT_AUTH_SECRET token; without CHAT_AUTH_SECRET it is never sent, so a
+   * user service that requires it refuses the page's writes (401). @default unset
+   */
   USERS_AUTH_TOKEN: z.string().min(1).optional(),
   /** Built browser client served at `/`. @default "<workspace>/web/dist" */
   WEB_DIST: z.string().optional(),
@@ -91,6 +136,11 @@ export interface ChatConfig {
   roomRetention: number;
   rateLimit: number;
   rateWindowMs: number;
+  /** Express's `trust proxy`: hops, or proxy addresses and ranges. */
+  trustProxy: number | string[];
+  maxSocketsPerAddress: number;
+  maxConnectsPerAddress: number;
+  connectWindowMs: number;
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   presenceTtlMs: number;
@@ -125,6 +175,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
     roomRetention: c.CHAT_ROOM_RETENTION,
     rateLimit: c.CHAT_RATE_LIMIT,
     rateWindowMs: c.CHAT_RATE_WINDOW_MS,
+    trustProxy: c.CHAT_TRUST_PROXY,
+    maxSocketsPerAddress: c.CHAT_MAX_SOCKETS_PER_ADDRESS,
+    maxConnectsPerAddress: c.CHAT_MAX_CONNECTS_PER_ADDRESS,
+    connectWindowMs: c.CHAT_CONNECT_WINDOW_MS,
     maxPayloadBytes: c.CHAT_MAX_PAYLOAD_BYTES,
     maxBufferedBytes: c.CHAT_MAX_BUFFERED_BYTES,
     presenceTtlMs: c.CHAT_PRESENCE_TTL_MS,

@@ -16,6 +16,8 @@ import { RoomFanout } from "./chat/room-fanout.js";
 import { RoomHistory } from "./chat/room-history.js";
 import { boundSendBuffer, type EngineConnection } from "./chat/slow-consumer.js";
 import type { ChatServerIo } from "./chat/socket-types.js";
+import { clientAddress, type ProxyTrust } from "./http/client-address.js";
+import { ConnectionLimits } from "./http/connection-limits.js";
 import { corsMiddleware, originAllowed } from "./http/cors.js";
 import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
 import { usersRouter } from "./http/users.routes.js";
@@ -30,6 +32,10 @@ export type ChatServerConfig = Pick<
   | "roomRetention"
   | "rateLimit"
   | "rateWindowMs"
+  | "trustProxy"
+  | "maxSocketsPerAddress"
+  | "maxConnectsPerAddress"
+  | "connectWindowMs"
   | "maxPayloadBytes"
   | "maxBufferedBytes"
   | "presenceTtlMs"
@@ -39,13 +45,18 @@ export type ChatServerConfig = Pick<
   | "pingTimeoutMs"
   | "webDist"
   | "shutdownTimeoutMs"
+  | "usersAuthToken"
 > & { usersFeed?: UsersFeedOptions };
 
 export interface ChatServerDeps {
   /** Commands connection. The server duplicates it for the adapter, its subscriber, its catch-up reads and the users reader, and closes those itself. */
   redis: RedisClient;
   logger: Logger;
-  /** The user service; without it the users feed and `/api/users` answer UNAVAILABLE. */
+  /**
+   * The user service, connected without a credential: the chat's own calls (the users feed) are
+   * reads. Writes made for a caller carry `config.usersAuthToken` only when the chat authenticated
+   * that caller. Without a client the users feed and `/api/users` answer UNAVAILABLE.
+   */
   users?: UserServiceClient | undefined;
 }
 
@@ -129,6 +140,15 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
 
   const app = express();
   app.disable("x-powered-by");
+  // Only the configured proxies' X-Forwarded-For is believed (CHAT_TRUST_PROXY): the client
+  // address keys the /api rate limit and the connection limits, so a client must not choose it.
+  app.set("trust proxy", config.trustProxy);
+  const trust = app.get("trust proxy fn") as ProxyTrust;
+  const connectionLimits = new ConnectionLimits({
+    maxSockets: config.maxSocketsPerAddress,
+    maxConnects: config.maxConnectsPerAddress,
+    windowMs: config.connectWindowMs,
+  });
   const http = createServer(app);
   const io: ChatServerIo = new Server(http, {
     adapter: createAdapter(pub, sub),
@@ -140,6 +160,14 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     allowRequest: (req, callback) => {
       if (draining) return callback("server shutting down", false);
       if (!originAllowed(config.corsOrigins, req.headers.origin, req.headers.host)) return callback("origin not allowed", false);
+      // Called for new sessions only. Synchronous on purpose: Engine.IO goes from here to its
+      // "connection" event (where the connection is counted open) without yielding to I/O, so
+      // a burst of handshakes cannot all pass before the first is counted.
+      const refused = connectionLimits.admit(clientAddress(req, trust));
+      if (refused) {
+        metrics.rejected.inc({ code: "TOO_MANY_CONNECTIONS" });
+        return callback(refused, false);
+      }
       callback(null, true);
     },
   });
@@ -206,9 +234,8 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       }
     });
   }
-  // Changes share the chat's budget: per token subject, else per client address (behind a proxy
-  // on a private network, the address it forwards).
-  app.set("trust proxy", "loopback, linklocal, uniquelocal");
+  // Changes share the chat's budget: per token subject, else per client address (behind a
+  // trusted proxy, the address it forwards; see CHAT_TRUST_PROXY).
   app.use("/api/users", async (req, res, next) => {
     if (req.method === "GET" || req.method === "OPTIONS") return next();
     try {
@@ -222,7 +249,12 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       res.status(503).json({ error: { code: "UNAVAILABLE", message: "the chat store is unreachable right now" } });
     }
   });
-  app.use("/api/users", usersRouter(deps.users, logger));
+  if (config.usersAuthToken && !tokens) {
+    logger.warn(
+      "USERS_AUTH_TOKEN is set but CHAT_AUTH_SECRET is not: /api/users callers are anonymous, so the chat sends their writes without the token (a user service that requires one answers 401)",
+    );
+  }
+  app.use("/api/users", usersRouter(deps.users, logger, { credential: config.usersAuthToken }));
   app.use("/api", (error: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
     const status = error.status && error.status < 500 ? error.status : 500;
@@ -237,12 +269,13 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   });
 
   // --- Socket.IO ---
-  io.engine.on("connection", (conn: EngineConnection) =>
+  io.engine.on("connection", (conn: EngineConnection) => {
+    conn.once("close", connectionLimits.opened(clientAddress(conn.request, trust)));
     boundSendBuffer(conn, config.maxBufferedBytes, (waitingBytes) => {
       metrics.slowConsumers.inc();
       logger.warn({ waitingBytes, address: conn.remoteAddress }, "cut off a client that stopped reading");
-    }),
-  );
+    });
+  });
   io.use(async (socket, next) => {
     socket.data.nickname = undefined;
     socket.data.tokenNickname = undefined;

@@ -9,7 +9,9 @@ const config = loadConfig();
 const logger = pino({ level: config.logLevel, base: { replica: config.serverId } });
 
 const redis = await connectRedis(config.redisUrl, logger, `chat-${config.serverId}`);
-const users = await connectUsers(config.usersTarget, { token: config.usersAuthToken });
+// No channel-wide token: the chat's own calls are reads, and USERS_AUTH_TOKEN is attached per
+// write, only for callers the chat authenticated (see http/users.routes.ts).
+const users = await connectUsers(config.usersTarget);
 const server = await createChatServer({ redis, logger, users }, config);
 const port = await server.listen(config.port, config.host);
 logger.info({ port, instance: server.instance, auth: config.authSecret ? "token" : "off" }, "chat replica listening");

@@ -9,7 +9,13 @@ const createBody = z.strictObject({ name: z.string().min(1).max(100), email: z.s
 const updateBody = z
   .strictObject({ name: z.string().min(1).max(100).optional(), email: z.string().min(3).max(254).optional() })
   .refine((body) => body.name !== undefined || body.email !== undefined, "give a name, an email, or both");
-const idParam = z.coerce.number().int().positive();
+/** The proto's `int32 id`: a larger number cannot be encoded, so it is refused here, not by the gRPC serializer (which answered 502). */
+export const MAX_USER_ID = 2 ** 31 - 1;
+const idParam = z
+  .string()
+  .regex(/^[1-9]\d{0,9}$/, "the id must be a positive whole number")
+  .transform(Number)
+  .refine((id) => id <= MAX_USER_ID, `the id must be at most ${MAX_USER_ID}`);
 
 /** gRPC status -> HTTP status for the page's users form. */
 const httpStatusOf: Partial<Record<number, number>> = {
@@ -26,6 +32,22 @@ function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number";
 }
 
+/**
+ * Who the chat acts for on a write. The chat holds the user service's token (USERS_AUTH_TOKEN) but
+ * lends it only to a caller it has authenticated itself (a CHAT_AUTH_SECRET token, subject in
+ * `res.locals.subject`). Anyone else's write goes out without it: a user service that requires a
+ * token refuses it (UNAUTHENTICATED, answered 401), one that does not serves it as it would serve
+ * that caller directly.
+ */
+function writeMetadata(res: Response, credential: string | undefined): Metadata {
+  const metadata = new Metadata();
+  if (credential && typeof res.locals.subject === "string") metadata.set("authorization", `Bearer ${credential}`);
+  return metadata;
+}
+
+const notLent =
+  "the user service requires a token for changes, and this chat lends its USERS_AUTH_TOKEN only to callers signed in with a chat token (CHAT_AUTH_SECRET)";
+
 function call<T>(start: (callback: (error: ServiceError | null, response?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => start((error, response) => (error ? reject(error) : resolve(response as T))));
 }
@@ -34,7 +56,7 @@ function call<T>(start: (callback: (error: ServiceError | null, response?: T) =>
  * `POST /api/users`, `PUT /api/users/:id`, `DELETE /api/users/:id`: the page's users form, passed
  * to the user service over gRPC. The resulting events come back through the live users feed.
  */
-export function usersRouter(users: UserServiceClient | undefined, logger: Logger): Router {
+export function usersRouter(users: UserServiceClient | undefined, logger: Logger, options: { credential?: string | undefined } = {}): Router {
   const router = Router();
   const deadline = () => ({ deadline: new Date(Date.now() + 5_000) });
 
@@ -51,7 +73,9 @@ export function usersRouter(users: UserServiceClient | undefined, logger: Logger
       if (isServiceError(error)) {
         const http = httpStatusOf[error.code] ?? 502;
         if (http >= 500) logger.warn({ err: error }, "user service call failed");
-        return res.status(http).json({ error: { code: status[error.code] ?? "UNKNOWN", message: error.details || error.message } });
+        const anonymous = error.code === status.UNAUTHENTICATED && typeof res.locals.subject !== "string";
+        const message = anonymous ? notLent : error.details || error.message;
+        return res.status(http).json({ error: { code: status[error.code] ?? "UNKNOWN", message } });
       }
       logger.error({ err: error }, "users API failed");
       res.status(500).json({ error: { code: "INTERNAL", message: "internal error" } });
@@ -63,7 +87,7 @@ export function usersRouter(users: UserServiceClient | undefined, logger: Logger
       res,
       async () => {
         const body = createBody.parse(req.body);
-        const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.createUser(body, new Metadata(), deadline(), cb));
+        const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.createUser(body, writeMetadata(res, options.credential), deadline(), cb));
         return reply.user && toUserRecord(reply.user);
       },
       201,
@@ -74,7 +98,7 @@ export function usersRouter(users: UserServiceClient | undefined, logger: Logger
     run(res, async () => {
       const id = idParam.parse(req.params.id);
       const body = updateBody.parse(req.body);
-      const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.updateUser({ id, ...body }, new Metadata(), deadline(), cb));
+      const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.updateUser({ id, ...body }, writeMetadata(res, options.credential), deadline(), cb));
       return reply.user && toUserRecord(reply.user);
     }),
   );
@@ -82,7 +106,7 @@ export function usersRouter(users: UserServiceClient | undefined, logger: Logger
   router.delete("/:id", (req: Request, res: Response) =>
     run(res, async () => {
       const id = idParam.parse(req.params.id);
-      const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.deleteUser({ id }, new Metadata(), deadline(), cb));
+      const reply = await call<{ user?: Parameters<typeof toUserRecord>[0] }>((cb) => users?.deleteUser({ id }, writeMetadata(res, options.credential), deadline(), cb));
       return reply.user && toUserRecord(reply.user);
     }),
   );

@@ -58,6 +58,11 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
   roomRetention: 1000,
   rateLimit: 1000,
   rateWindowMs: 10_000,
+  trustProxy: 0,
+  // Far above what a test file opens from 127.0.0.1; the limits' own tests set small ones.
+  maxSocketsPerAddress: 10_000,
+  maxConnectsPerAddress: 10_000,
+  connectWindowMs: 10_000,
   maxPayloadBytes: 16_384,
   maxBufferedBytes: 1_048_576,
   presenceTtlMs: 1_500,
@@ -67,6 +72,7 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
   pingTimeoutMs: 20_000,
   webDist: "/nonexistent",
   shutdownTimeoutMs: 2_000,
+  usersAuthToken: undefined,
   usersFeed: { blockMs: 500, retryMs: 200 },
   ...overrides,
 });

@@ -1,4 +1,5 @@
 import { MAX_MESSAGE_CHARS, NICKNAME_PATTERN, ROOM_PATTERN } from "../../../websocket-chat/src/contracts/limits.js";
+import { nicknameKey } from "../../../websocket-chat/src/contracts/nicknames.js";
 import type { RedisClient } from "../../../websocket-chat/src/redis/connect-redis.js";
 
 /** A handout client that never identified writes under its Socket.IO id. */
@@ -38,7 +39,8 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
         if (Object.keys(rest).length > 0) bad(`${where}: extra fields ${Object.keys(rest).join(",")}`);
         if (!user || !(NICKNAME_PATTERN.test(user) || SOCKET_ID.test(user))) bad(`${where}: author ${JSON.stringify(user)}`);
         if (inbox === undefined && to !== undefined) bad(`${where}: a room message with a recipient`);
-        if (inbox !== undefined && (!to || !NICKNAME_PATTERN.test(to) || (inbox !== to && inbox !== user))) {
+        // Inboxes are named by the nickname's canonical key; the entries carry the names as shown.
+        if (inbox !== undefined && (!to || !NICKNAME_PATTERN.test(to) || (inbox !== nicknameKey(to) && inbox !== nicknameKey(user)))) {
           bad(`${where}: private message from ${JSON.stringify(user)} to ${JSON.stringify(to)} in the wrong inbox`);
         }
         if (!text || text.trim() === "" || text.length > MAX_MESSAGE_CHARS) bad(`${where}: text of ${text?.length} chars`);

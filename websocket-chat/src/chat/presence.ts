@@ -203,7 +203,7 @@ export class Presence {
   async claimNickname(key: string, name: string, owner: string, reserve: boolean): Promise<string | undefined> {
     const keepMs = reserve ? this.options.reservationMs : 0;
     const claim = () => nicknameScript.run(this.redis, this.nickKeys(key), ["claim", this.instance, owner, key, name, keepMs]) as Promise<[number, string?]>;
-    await this.beating;
+    await this.beating?.catch(() => undefined); // a failed beat is the tick's to log; the claim says for itself
     let [status, shown] = await claim();
     if (status === -1) {
       // Redis lost our lease (a reset): put our users' nicknames back before anyone new claims one.

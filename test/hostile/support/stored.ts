@@ -40,7 +40,7 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
         if (!user || !(NICKNAME_PATTERN.test(user) || SOCKET_ID.test(user))) bad(`${where}: author ${JSON.stringify(user)}`);
         if (inbox === undefined && to !== undefined) bad(`${where}: a room message with a recipient`);
         // Inboxes are named by the nickname's canonical key; the entries carry the names as shown.
-        if (inbox !== undefined && (!to || !NICKNAME_PATTERN.test(to) || (inbox !== nicknameKey(to) && inbox !== nicknameKey(user)))) {
+        if (inbox !== undefined && (!to || !NICKNAME_PATTERN.test(to) || (inbox !== nicknameKey(to) && inbox !== nicknameKey(user ?? "")))) {
           bad(`${where}: private message from ${JSON.stringify(user)} to ${JSON.stringify(to)} in the wrong inbox`);
         }
         if (!text || text.trim() === "" || text.length > MAX_MESSAGE_CHARS) bad(`${where}: text of ${text?.length} chars`);

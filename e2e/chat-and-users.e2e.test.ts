@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Browser } from "playwright-core";
@@ -33,8 +34,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function participant(): Promise<Participant> {
-  const p = await openPage(browser, stack.url);
+async function participant(sessionKey?: string): Promise<Participant> {
+  const p = await openPage(browser, stack.url, sessionKey ? { sessionKey } : {});
   opened.push(p);
   return p;
 }
@@ -42,8 +43,10 @@ async function participant(): Promise<Participant> {
 /** A new participant in `room` on a replica none of `others` is on (nginx spreads WebSockets round-robin). */
 async function participantAwayFrom(nickname: string, room: string, ...others: Participant[]): Promise<Participant> {
   const taken = new Set(await Promise.all(others.map((o) => o.replica())));
+  // Every attempt is the same browser: the first attempt's key keeps the nickname reserved.
+  const sessionKey = randomUUID();
   for (let attempt = 0; attempt < 8; attempt++) {
-    const p = await participant();
+    const p = await participant(sessionKey);
     await enterChat(p, nickname, room);
     if (!taken.has(await p.replica())) return p;
     await p.context.close();

@@ -37,9 +37,16 @@ export interface Participant {
   replica(): Promise<string>;
 }
 
-export async function openPage(browser: Browser, url: string): Promise<Participant> {
+/**
+ * A page in a fresh browser context. `sessionKey` plays the same browser again (the page's key in
+ * localStorage): a nickname stays reserved to the key that claimed it, even after its page closed.
+ */
+export async function openPage(browser: Browser, url: string, options: { sessionKey?: string } = {}): Promise<Participant> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   context.setDefaultTimeout(10_000);
+  if (options.sessionKey) {
+    await context.addInitScript((key) => localStorage.setItem("clusterkit.sessionKey", key), options.sessionKey);
+  }
   const page = await context.newPage();
   const dialogs: string[] = [];
   page.on("dialog", (dialog) => {

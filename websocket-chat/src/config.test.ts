@@ -12,6 +12,7 @@ describe("loadConfig", () => {
       authSecret: undefined,
       corsOrigins: [],
       presenceTtlMs: 10_000,
+      nicknameReservationMs: 86_400_000,
       maxBufferedBytes: 1_048_576,
     });
     expect(config.serverId.length).toBeGreaterThan(0);

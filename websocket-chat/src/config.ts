@@ -86,6 +86,13 @@ const schema = z.object({
    * from every list; it heartbeats every third of it. @default 10000
    */
   CHAT_PRESENCE_TTL_MS: z.coerce.number().int().min(300).default(10_000),
+  /**
+   * How long a nickname stays reserved for its owner (the browser's session key, or the token
+   * subject) after the owner's last socket is gone; it never lapses while one is connected. The
+   * private inbox lives exactly as long: whoever takes the nickname after it lapses starts with
+   * an empty inbox. 0 = released with the last socket. @default 86400000 (24 h)
+   */
+  CHAT_NICKNAME_RESERVATION_MS: z.coerce.number().int().min(0).default(86_400_000),
   /** Comma list of origins allowed to connect from another site; empty = same origin only; "*" = any. @default "" */
   CORS_ORIGIN: z.string().default(""),
   /**
@@ -144,6 +151,7 @@ export interface ChatConfig {
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   presenceTtlMs: number;
+  nicknameReservationMs: number;
   /** `true` = any origin, `[]` = same origin only. */
   corsOrigins: true | string[];
   transports: (typeof transportNames)[number][];
@@ -182,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
     maxPayloadBytes: c.CHAT_MAX_PAYLOAD_BYTES,
     maxBufferedBytes: c.CHAT_MAX_BUFFERED_BYTES,
     presenceTtlMs: c.CHAT_PRESENCE_TTL_MS,
+    nicknameReservationMs: c.CHAT_NICKNAME_RESERVATION_MS,
     corsOrigins: origins.includes("*") ? true : origins,
     transports: c.CHAT_TRANSPORTS,
     pingIntervalMs: c.PING_INTERVAL_MS,

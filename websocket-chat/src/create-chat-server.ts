@@ -8,6 +8,7 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import type { Logger } from "pino";
 import type { UserServiceClient } from "grpc-demo/client";
 import type { ChatConfig } from "./config.js";
+import { disconnectWhenExpired } from "./auth/token-expiry.js";
 import { ChatTokens, bearerToken } from "./auth/tokens.js";
 import { registerChatHandlers, ioRooms } from "./chat/chat.handlers.js";
 import { Presence } from "./chat/presence.js";
@@ -39,6 +40,7 @@ export type ChatServerConfig = Pick<
   | "maxPayloadBytes"
   | "maxBufferedBytes"
   | "presenceTtlMs"
+  | "nicknameReservationMs"
   | "corsOrigins"
   | "transports"
   | "pingIntervalMs"
@@ -194,8 +196,17 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   const presence = new Presence(redis, logger, {
     serverId: config.serverId,
     ttlMs: config.presenceTtlMs,
+    reservationMs: config.nicknameReservationMs,
     onLeft: (room, nickname, members) =>
       io.to(ioRooms.room(room)).emit("chat:presence", { room, nickname, action: "left", members }),
+    onNicknameLost: (key) => {
+      for (const socket of io.of("/").sockets.values()) {
+        if (socket.data.nicknameKey !== key) continue;
+        const message = `'${socket.data.nickname}' was taken while the chat store was being restored; choose another`;
+        socket.emit("chat:error", { code: "NICKNAME_TAKEN", message, event: "chat:identify" });
+        socket.disconnect(true);
+      }
+    },
   });
   const limiter = new RateLimiter(redis, { limit: config.rateLimit, windowMs: config.rateWindowMs });
   const usersFeed = new UsersFeed(
@@ -227,7 +238,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   if (tokens) {
     app.use("/api", async (req, res, next) => {
       try {
-        res.locals.subject = await tokens.verify(bearerToken(req.headers.authorization));
+        res.locals.subject = (await tokens.verify(bearerToken(req.headers.authorization))).nickname;
         next();
       } catch (error) {
         res.status(401).json({ error: { code: "UNAUTHENTICATED", message: (error as Error).message } });
@@ -278,10 +289,14 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   });
   io.use(async (socket, next) => {
     socket.data.nickname = undefined;
+    socket.data.nicknameKey = undefined;
     socket.data.tokenNickname = undefined;
+    socket.data.tokenExpiresAt = undefined;
     if (!tokens) return next();
     try {
-      socket.data.tokenNickname = await tokens.verify(socket.handshake.auth.token);
+      const identity = await tokens.verify(socket.handshake.auth.token);
+      socket.data.tokenNickname = identity.nickname;
+      socket.data.tokenExpiresAt = identity.expiresAt;
       next();
     } catch (error) {
       metrics.rejected.inc({ code: "UNAUTHENTICATED" });
@@ -294,6 +309,9 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   const cleanups = new Set<Promise<void>>();
   const ctx = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, isAborted: () => aborted };
   io.on("connection", (socket) => {
+    if (socket.data.tokenExpiresAt !== undefined) {
+      disconnectWhenExpired(socket, socket.data.tokenExpiresAt, () => metrics.rejected.inc({ code: "TOKEN_EXPIRED" }));
+    }
     const done = registerChatHandlers(socket, ctx);
     cleanups.add(done);
     void done.finally(() => cleanups.delete(done));

@@ -61,6 +61,8 @@ describe("a Redis restart that loses every stream", () => {
     const write = async (text: string) => (await ok(writer, "chat:message", { room, text })).message.id;
     const before = await write("before");
     await Promise.all([near.find((m) => m.id === before), far.find((m) => m.id === before)]);
+    // A tab that stays connected through the restart: its replica restores the nickname's owner.
+    await identified(cluster.client(gated), "returning2", "returning2-browser-key");
 
     const { second } = await restartWhileGatedLags(write);
     await Promise.all([near.find((m) => m.id === second), far.find((m) => m.id === second)]);
@@ -85,12 +87,13 @@ describe("a Redis restart that loses every stream", () => {
     await write("live again");
     expect((await live.until(1)).map((m) => m.text)).toEqual(["live again"]);
 
-    // Its private inbox too: everything stored since the restart, whatever `privateSince` was.
+    // Its private inbox too (another tab of a user connected through the restart): everything
+    // stored since the restart, whatever `privateSince` was.
     const fields = { user: "restart-writer", to: "returning2", text: "whispered since the restart", server: "chat-1", timestamp: new Date().toISOString() };
     const whisper = await cluster.inspect.xAdd("chat:room:@returning2:log", "*", fields);
     const tab = cluster.client(gated);
     await connected(tab);
-    const identity = await ok(tab, "chat:identify", { nickname: "returning2", privateSince: before });
+    const identity = await ok(tab, "chat:identify", { nickname: "returning2", sessionKey: "returning2-browser-key", privateSince: before });
     expect(identity.privates.map((m) => m.text)).toEqual(["whispered since the restart"]);
     expect(identity.privatePosition).toBe(whisper);
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SignJWT } from "jose";
 import { ChatTokens } from "../src/auth/tokens.js";
 import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
 import { connected, identified, ok, record, request } from "./support/wire.js";
@@ -168,5 +169,43 @@ describe("token auth", () => {
     await ok(socket, "chat:join", { room: "secure" });
     const sent = await ok(socket, "chat:message", { room: "secure", text: "signed" });
     expect(sent.message.user).toBe("alice");
+  });
+});
+
+describe("finding 11.9b: token lifetime", () => {
+  const tokens = new ChatTokens(SECRET);
+  const key = new TextEncoder().encode(SECRET);
+
+  it("refuses a token without exp, at the handshake and on /api, saying why", async () => {
+    const forever = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuedAt().sign(key);
+    const socket = locked.client(locked.replicas[0]!, { token: forever });
+    const refused = await new Promise<Error & { data?: unknown }>((resolve) => socket.once("connect_error", resolve));
+    expect(refused.message).toBe("the token has no expiry (exp); ask for a new one");
+    expect(refused.data).toEqual({ code: "UNAUTHENTICATED" });
+    const response = await fetch(`${locked.replicas[0]!.url}/api/users`, { method: "POST", headers: { authorization: `Bearer ${forever}` } });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: { code: "UNAUTHENTICATED", message: "the token has no expiry (exp); ask for a new one" } });
+  });
+
+  it("disconnects a socket when its token expires, with TOKEN_EXPIRED, and refuses it back", async () => {
+    // Expires 3-4 s from now (exp has a one-second resolution): time enough to connect under load.
+    const exp = Math.floor(Date.now() / 1000) + 4;
+    const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("brief").setExpirationTime(exp).sign(key);
+    const socket = locked.client(locked.replicas[0]!, { token });
+    await connected(socket);
+    const errors = record(socket, "chat:error");
+    const closed = new Promise<string>((resolve) => socket.once("disconnect", resolve));
+    await ok(socket, "chat:identify", {});
+
+    expect(await closed).toBe("io server disconnect");
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
+    expect(errors.items).toEqual([
+      { code: "TOKEN_EXPIRED", message: "your token has expired; sign in again with a new one", event: "connection" },
+    ]);
+    const again = locked.client(locked.replicas[0]!, { token });
+    const refused = await new Promise<Error>((resolve) => again.once("connect_error", resolve));
+    expect(refused.message).toBe("the token has expired");
+    // A fresh token for the same user works.
+    await connected(locked.client(locked.replicas[0]!, { token: await tokens.sign("brief") }));
   });
 });

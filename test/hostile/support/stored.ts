@@ -1,5 +1,9 @@
 import { MAX_MESSAGE_CHARS, NICKNAME_PATTERN, ROOM_PATTERN } from "../../../websocket-chat/src/contracts/limits.js";
+import { nicknameKey } from "../../../websocket-chat/src/contracts/nicknames.js";
 import type { RedisClient } from "../../../websocket-chat/src/redis/connect-redis.js";
+
+/** A canonical nickname key (nicknames.ts): folding it again changes nothing; lower-casing may add marks. */
+const isNicknameKey = (key: string) => nicknameKey(key) === key && /^[\p{L}\p{M}\p{N}_.-]{2,64}$/u.test(key);
 
 /** A handout client that never identified writes under its Socket.IO id. */
 const SOCKET_ID = /^[A-Za-z0-9_-]{20}$/;
@@ -13,7 +17,7 @@ export interface StoreAudit {
 
 /**
  * Reads every key the chat owns and checks it could only have come from accepted input: room
- * and nickname keys name valid rooms and nicknames (or `@<nickname>` inboxes), and every stored
+ * and nickname keys name valid rooms and nickname keys (or `@<nickname key>` inboxes), and every stored
  * message has exactly the fields a message has (private ones also `to`, in the sender's or
  * recipient's inbox), with a valid author, a known replica, a non-empty text within the limit
  * and an ISO timestamp.
@@ -28,7 +32,7 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
     if (room) {
       // `@<nickname>` is a user's private inbox: its entries also name the recipient (`to`).
       const inbox = room[1]!.startsWith("@") ? room[1]!.slice(1) : undefined;
-      const validName = inbox !== undefined ? NICKNAME_PATTERN.test(inbox) : ROOM_PATTERN.test(room[1]!);
+      const validName = inbox !== undefined ? isNicknameKey(inbox) : ROOM_PATTERN.test(room[1]!);
       if (!validName) bad(`key for an invalid room or inbox: ${JSON.stringify(key)}`);
       if (room[2] === "members") continue;
       for (const entry of await redis.xRange(key, "-", "+")) {
@@ -38,7 +42,8 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
         if (Object.keys(rest).length > 0) bad(`${where}: extra fields ${Object.keys(rest).join(",")}`);
         if (!user || !(NICKNAME_PATTERN.test(user) || SOCKET_ID.test(user))) bad(`${where}: author ${JSON.stringify(user)}`);
         if (inbox === undefined && to !== undefined) bad(`${where}: a room message with a recipient`);
-        if (inbox !== undefined && (!to || !NICKNAME_PATTERN.test(to) || (inbox !== to && inbox !== user))) {
+        // Inboxes are named by the nickname's canonical key; the entries carry the names as shown.
+        if (inbox !== undefined && (!to || !NICKNAME_PATTERN.test(to) || (inbox !== nicknameKey(to) && inbox !== nicknameKey(user ?? "")))) {
           bad(`${where}: private message from ${JSON.stringify(user)} to ${JSON.stringify(to)} in the wrong inbox`);
         }
         if (!text || text.trim() === "" || text.length > MAX_MESSAGE_CHARS) bad(`${where}: text of ${text?.length} chars`);
@@ -48,7 +53,7 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
         }
       }
     } else if (nick) {
-      if (!NICKNAME_PATTERN.test(nick[1]!)) bad(`key for an invalid nickname: ${JSON.stringify(key)}`);
+      if (!isNicknameKey(nick[1]!)) bad(`key for an invalid nickname: ${JSON.stringify(key)}`);
     } else if (!/^chat:(instances|instance:.+:(rooms|nicks)|rate:.+|room-messages)$/s.test(key)) {
       bad(`unexpected key ${JSON.stringify(key)}`);
     }

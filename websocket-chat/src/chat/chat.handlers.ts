@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { clientEventNames, type Ack, type ErrorBody, type PrivateMessage } from "../contracts/events.js";
@@ -12,6 +13,7 @@ import {
   usersSubscribeSchema,
 } from "../contracts/payloads.js";
 import { MAX_ROOMS_PER_SOCKET } from "../contracts/limits.js";
+import { nicknameKey } from "../contracts/nicknames.js";
 import { isRedisUnavailable } from "../redis/connect-redis.js";
 import type { ChatMetrics } from "../http/metrics.js";
 import type { UsersFeed } from "../users/users-feed.js";
@@ -36,6 +38,8 @@ export interface ChatContext {
   isAborted: () => boolean;
 }
 
+const sha256 = (secret: string) => createHash("sha256").update(secret).digest("hex");
+
 /** Socket.IO room names (adapter fan-out): presence and typing hints of a chat room. */
 export const ioRooms = {
   room: (room: string) => `room:${room}`,
@@ -57,6 +61,8 @@ interface Reply {
  */
 export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Promise<void> {
   const kitRooms = new Set<string>();
+  /** The proof this socket's nickname was claimed with, to release it as the same owner. */
+  let owner: string | undefined;
   const handoutRooms = new Set<string>();
   let queue: Promise<void> = Promise.resolve();
   let queued = 0;
@@ -150,29 +156,36 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
 
   on("message", handoutMessageSchema, async ({ room, message }) => {
     const user = author();
-    const stored = await appendToRoom(room, user, socket.data.nickname ?? socket.data.tokenNickname ?? `socket:${socket.id}`, message);
+    const identity = socket.data.nicknameKey ?? (socket.data.tokenNickname ? nicknameKey(socket.data.tokenNickname) : `socket:${socket.id}`);
+    const stored = await appendToRoom(room, user, identity, message);
     ctx.metrics.messagesIn.inc({ kind: "handout" });
     return { body: { message: stored } };
   });
 
   on("chat:identify", identifySchema, async (request) => {
-    const wanted = request.nickname ?? socket.data.tokenNickname;
+    const tokenName = socket.data.tokenNickname;
+    const wanted = request.nickname ?? tokenName;
     if (!wanted) throw new ChatError("INVALID_ARGUMENT", "nickname: required");
-    if (socket.data.tokenNickname && wanted !== socket.data.tokenNickname) {
-      throw new ChatError("PERMISSION_DENIED", `your token is for '${socket.data.tokenNickname}', not '${wanted}'`);
+    const key = nicknameKey(wanted);
+    if (tokenName && key !== nicknameKey(tokenName)) {
+      throw new ChatError("PERMISSION_DENIED", `your token is for '${tokenName}', not '${wanted}'`);
     }
     if (socket.data.nickname) {
-      if (socket.data.nickname !== wanted) throw new ChatError("INVALID_ARGUMENT", `already identified as '${socket.data.nickname}'`);
-      const privatePosition = await ctx.history.position(inboxOf(wanted));
-      return { body: { nickname: wanted, server: ctx.serverId, privates: [], privatePosition } };
+      if (socket.data.nicknameKey !== key) throw new ChatError("INVALID_ARGUMENT", `already identified as '${socket.data.nickname}'`);
+      const privatePosition = await ctx.history.position(inboxOf(key));
+      return { body: { nickname: socket.data.nickname, server: ctx.serverId, privates: [], privatePosition } };
     }
-    const owner = socket.data.tokenNickname ? `token:${wanted}` : `session:${request.sessionKey ?? socket.id}`;
-    if (!(await ctx.presence.claimNickname(wanted, owner))) {
-      throw new ChatError("NICKNAME_TAKEN", `'${wanted}' is already used by someone else`);
-    }
-    socket.data.nickname = wanted;
+    // The proof of ownership: the token's subject, or a hash of the browser's key (Redis never
+    // holds a key that would let its reader pose as the browser). Without either, this socket alone.
+    const proof = tokenName ? `token:${key}` : request.sessionKey ? `key:${sha256(request.sessionKey)}` : `socket:${randomUUID()}`;
+    const reserve = tokenName !== undefined || request.sessionKey !== undefined;
+    const shown = await ctx.presence.claimNickname(key, tokenName ?? wanted, proof, reserve);
+    if (shown === undefined) throw new ChatError("NICKNAME_TAKEN", `'${wanted}' is already used by someone else`);
+    owner = proof;
+    socket.data.nickname = shown;
+    socket.data.nicknameKey = key;
     // Private messages: like a room join, buffer live ones while the inbox is read, meet at one id.
-    const inbox = inboxOf(wanted);
+    const inbox = inboxOf(key);
     ctx.fanout.open(socket, inbox, "private");
     try {
       const since = request.privateSince;
@@ -181,7 +194,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       const privates = replay ? replay.messages.map(toPrivateMessage) : [];
       const privatePosition = replay ? (privates.at(-1)?.id ?? (replay.unknown ? START : since!)) : await ctx.history.position(inbox);
       return {
-        body: { nickname: wanted, server: ctx.serverId, privates, privatePosition },
+        body: { nickname: shown, server: ctx.serverId, privates, privatePosition },
         afterAck: () => ctx.fanout.go(socket, inbox, "private", privatePosition),
       };
     } catch (error) {
@@ -236,20 +249,23 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   on("chat:message", roomMessageSchema, async ({ room, text }) => {
     const me = nickname();
     if (!kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' before writing to it`);
-    const message = await appendToRoom(room, me, me, text);
+    const message = await appendToRoom(room, me, socket.data.nicknameKey!, text);
     ctx.metrics.messagesIn.inc({ kind: "room" });
     return { body: { message } };
   });
 
   on("chat:private", privateMessageSchema, async ({ to, text }) => {
     const me = nickname();
-    if (to === me) throw new ChatError("INVALID_ARGUMENT", "to: you cannot write to yourself");
-    await spend(me);
-    if (!(await ctx.presence.isOnline(to))) throw new ChatError("NOT_FOUND", `'${to}' is not connected`);
+    const myKey = socket.data.nicknameKey!;
+    const toKey = nicknameKey(to);
+    if (toKey === myKey) throw new ChatError("INVALID_ARGUMENT", "to: you cannot write to yourself");
+    await spend(myKey);
+    const recipient = await ctx.presence.isOnline(toKey);
+    if (recipient === undefined) throw new ChatError("NOT_FOUND", `'${to}' is not connected`);
     // Stored in both inboxes and delivered from them to every tab of both users, on every replica.
-    const { fromId, timestamp } = await ctx.history.appendPrivate({ from: me, to, text, server: ctx.serverId });
+    const { fromId, timestamp } = await ctx.history.appendPrivate({ from: me, fromKey: myKey, to: recipient, toKey, text, server: ctx.serverId });
     ctx.metrics.messagesIn.inc({ kind: "private" });
-    const message: PrivateMessage = { id: fromId, from: me, to, text, server: ctx.serverId, timestamp };
+    const message: PrivateMessage = { id: fromId, from: me, to: recipient, text, server: ctx.serverId, timestamp };
     return { body: { message } };
   });
 
@@ -282,7 +298,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   return new Promise((resolve) => {
     socket.on("disconnect", () => {
       for (const room of handoutRooms) ctx.fanout.close(socket, room, "handout");
-      if (socket.data.nickname) ctx.fanout.close(socket, inboxOf(socket.data.nickname), "private");
+      if (socket.data.nicknameKey) ctx.fanout.close(socket, inboxOf(socket.data.nicknameKey), "private");
       ctx.usersFeed.unsubscribe(socket);
       void enqueue(async () => {
         const me = socket.data.nickname;
@@ -292,7 +308,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
         }
         try {
           for (const room of [...kitRooms]) await leaveRoom(room, me);
-          await ctx.presence.releaseNickname(me);
+          await ctx.presence.releaseNickname(socket.data.nicknameKey!, owner!);
         } catch (error) {
           ctx.logger.warn({ err: error, socket: socket.id }, "presence cleanup failed; the lease will expire it");
         }

@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import type { RedisClient } from "../redis/connect-redis.js";
 import { chatKeys } from "../redis/keys.js";
 import { LuaScript } from "../redis/lua-script.js";
+import { ChatError } from "./ack.js";
+import { inboxOf } from "./room-history.js";
 
 /** Redis time in ms; every liveness decision uses Redis's clock, never a replica's. */
 const NOW = `local t = redis.call('TIME')
@@ -57,35 +59,62 @@ return { counts[nick] or 0, members }
 `);
 
 /**
- * Nickname ownership: `owner` is whoever claimed it (a session key or a token subject); other
- * fields count that user's sockets per instance. A claim by someone else succeeds only when no
- * live instance holds a socket of the current owner.
+ * Nickname ownership, under the nickname's canonical key (KEYS[1]). Fields: `owner`, the proof
+ * of whoever claimed it (`key:<sha256 of the browser's session key>`, `token:<subject>`, or
+ * `socket:<random>` for a socket without a key); `name`, the nickname as shown; `keep`, how long
+ * the reservation outlives the owner's last socket (ms); every other field counts the owner's
+ * sockets on one instance. While any are counted the hash (and the inbox, KEYS[4]) never
+ * expires; when the last goes, both expire after `keep`, or go at once when `keep` is 0.
+ * A claim succeeds only for the owner, or when no reservation exists: then it starts a new one,
+ * and drops whatever inbox an earlier holder left behind, so a newcomer never reads it.
+ * claim returns { 1, name } | { 0 } (taken) | { -1 } (this instance's lease is missing: restore first).
  */
 const nicknameScript = new LuaScript(`${NOW}
-local op, instance, owner, nick = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-if op == 'claim' then
-  local current = redis.call('HGET', KEYS[1], 'owner')
-  if current and current ~= owner then
-    local fields = redis.call('HGETALL', KEYS[1])
-    for i = 1, #fields, 2 do
-      if fields[i] ~= 'owner' and tonumber(fields[i + 1]) > 0 and is_alive(fields[i]) then return 0 end
-    end
-    redis.call('DEL', KEYS[1])
+local op, instance, owner, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local meta = { owner = true, name = true, keep = true }
+local function counted()
+  local fields = redis.call('HGETALL', KEYS[1])
+  local found = {}
+  for i = 1, #fields, 2 do
+    if not meta[fields[i]] and tonumber(fields[i + 1]) > 0 then table.insert(found, fields[i]) end
   end
-  redis.call('HSET', KEYS[1], 'owner', owner)
-  redis.call('HINCRBY', KEYS[1], instance, 1)
-  redis.call('SADD', KEYS[3], nick)
-  return 1
+  return found
+end
+if op == 'claim' or op == 'restore' then
+  if op == 'claim' and not is_alive(instance) then return { -1 } end
+  local current = redis.call('HGET', KEYS[1], 'owner')
+  if current and current ~= owner then return { 0 } end
+  if not current then
+    -- After a Redis reset the inbox holds only what reached this owner since: keep it.
+    if op == 'claim' then redis.call('DEL', KEYS[4]) end
+    redis.call('HSET', KEYS[1], 'owner', owner, 'name', ARGV[5])
+  end
+  redis.call('HSET', KEYS[1], 'keep', ARGV[6])
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[4])
+  if op == 'claim' then redis.call('HINCRBY', KEYS[1], instance, 1)
+  else redis.call('HSET', KEYS[1], instance, ARGV[7]) end
+  redis.call('SADD', KEYS[3], key)
+  return { 1, redis.call('HGET', KEYS[1], 'name') }
 elseif op == 'release' or op == 'purge' then
+  local current = redis.call('HGET', KEYS[1], 'owner')
+  -- Gone with a Redis reset (and not restored yet), or someone else's since: nothing of ours.
+  if not current or (op == 'release' and current ~= owner) then return 0 end
   if op == 'purge' or redis.call('HINCRBY', KEYS[1], instance, -1) <= 0 then redis.call('HDEL', KEYS[1], instance) end
-  if redis.call('HLEN', KEYS[1]) <= 1 then redis.call('DEL', KEYS[1]) end
+  if #counted() > 0 then return 1 end
+  local keep = tonumber(redis.call('HGET', KEYS[1], 'keep') or '0')
+  if keep > 0 then
+    redis.call('PEXPIRE', KEYS[1], keep)
+    redis.call('PEXPIRE', KEYS[4], keep)
+  else
+    redis.call('DEL', KEYS[1], KEYS[4])
+  end
   return 1
 elseif op == 'online' then
-  local fields = redis.call('HGETALL', KEYS[1])
-  for i = 1, #fields, 2 do
-    if fields[i] ~= 'owner' and tonumber(fields[i + 1]) > 0 and is_alive(fields[i]) then return 1 end
+  for _, holder in ipairs(counted()) do
+    if is_alive(holder) then return redis.call('HGET', KEYS[1], 'name') end
   end
-  return 0
+  return false
 end
 return redis.error_reply('unknown op ' .. op)
 `);
@@ -105,8 +134,23 @@ return dead
 export interface PresenceOptions {
   serverId: string;
   ttlMs: number;
+  /** How long a nickname stays reserved after its owner's last socket (CHAT_NICKNAME_RESERVATION_MS). */
+  reservationMs: number;
   /** Called for every user a dead instance took with it, after the cleanup. */
   onLeft: (room: string, nickname: string, members: string[]) => void;
+  /**
+   * Called when a restore finds a local user's nickname owned by someone else (claimed in the
+   * moment between a Redis reset and this replica's restore): its sockets must stop using it.
+   */
+  onNicknameLost?: (key: string) => void;
+}
+
+/** Who claimed a nickname on this instance, to claim it again after a Redis reset. */
+interface LocalNickname {
+  owner: string;
+  name: string;
+  keepMs: number;
+  sockets: number;
 }
 
 /**
@@ -118,9 +162,11 @@ export class Presence {
   /** Unique per process, so a restarted container with the same SERVER_ID starts clean. */
   readonly instance: string;
   private readonly localRooms = new Map<string, Map<string, number>>();
-  private readonly localNicks = new Map<string, number>();
+  private readonly localNicks = new Map<string, LocalNickname>();
   private timer: NodeJS.Timeout | undefined;
   private beats = 0;
+  /** The heartbeat in progress: a claim waits for it, so it never runs ahead of a restore. */
+  private beating: Promise<void> | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -130,8 +176,12 @@ export class Presence {
     this.instance = `${options.serverId}:${randomUUID().slice(0, 8)}`;
   }
 
+  /** Redis is back (maybe empty, after a restart): beat now, so our users are restored at once. */
+  private readonly onRedisReady = () => void this.tick();
+
   async start(): Promise<void> {
     await this.beat();
+    this.redis.on("ready", this.onRedisReady);
     this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.options.ttlMs / 3)));
     this.timer.unref();
   }
@@ -139,24 +189,47 @@ export class Presence {
   /** Stops heartbeating; with `withdraw`, also takes this instance off the live set now. */
   async stop(withdraw: boolean): Promise<void> {
     clearInterval(this.timer);
+    this.redis.off("ready", this.onRedisReady);
     if (!withdraw) return;
     await this.redis.zRem(chatKeys.instances, this.instance);
     await this.redis.del([chatKeys.instanceRooms(this.instance), chatKeys.instanceNicks(this.instance)]);
   }
 
-  async claimNickname(nickname: string, owner: string): Promise<boolean> {
-    const claimed = await nicknameScript.run(this.redis, this.nickKeys(nickname), ["claim", this.instance, owner, nickname]);
-    if (claimed === 1) bump(this.localNicks, nickname, 1);
-    return claimed === 1;
+  /**
+   * Claims a nickname for `owner` (see nicknameScript); resolves with the name as shown (the
+   * owner's first spelling) or undefined when someone else holds it. `reserve`: whether it
+   * outlives the owner's sockets (owners with a proof they can present again).
+   */
+  async claimNickname(key: string, name: string, owner: string, reserve: boolean): Promise<string | undefined> {
+    const keepMs = reserve ? this.options.reservationMs : 0;
+    const claim = () => nicknameScript.run(this.redis, this.nickKeys(key), ["claim", this.instance, owner, key, name, keepMs]) as Promise<[number, string?]>;
+    await this.beating?.catch(() => undefined); // a failed beat is the tick's to log; the claim says for itself
+    let [status, shown] = await claim();
+    if (status === -1) {
+      // Redis lost our lease (a reset): put our users' nicknames back before anyone new claims one.
+      await this.beat();
+      [status, shown] = await claim();
+    }
+    if (status === -1) throw new ChatError("UNAVAILABLE", "the chat store was reset and is being restored; try again shortly");
+    if (status !== 1 || shown === undefined) return undefined;
+    const local = this.localNicks.get(key);
+    if (local) local.sockets += 1;
+    else this.localNicks.set(key, { owner, name: shown, keepMs, sockets: 1 });
+    return shown;
   }
 
-  async releaseNickname(nickname: string): Promise<void> {
-    bump(this.localNicks, nickname, -1);
-    await nicknameScript.run(this.redis, this.nickKeys(nickname), ["release", this.instance, "", nickname]);
+  /** Releases one socket of `owner`'s; the reservation then runs for `reservationMs` (or ends now, without one). */
+  async releaseNickname(key: string, owner: string): Promise<void> {
+    const local = this.localNicks.get(key);
+    if (!local || local.owner !== owner) return; // lost to someone else in a restore
+    if (--local.sockets <= 0) this.localNicks.delete(key);
+    await nicknameScript.run(this.redis, this.nickKeys(key), ["release", this.instance, owner, key]);
   }
 
-  async isOnline(nickname: string): Promise<boolean> {
-    return (await nicknameScript.run(this.redis, this.nickKeys(nickname), ["online", this.instance, "", nickname])) === 1;
+  /** The nickname as shown, if a live socket of its owner holds it. */
+  async isOnline(key: string): Promise<string | undefined> {
+    const name = await nicknameScript.run(this.redis, this.nickKeys(key), ["online", this.instance, "", key]);
+    return typeof name === "string" ? name : undefined;
   }
 
   /** Adds one socket of `nickname`; `first` when the user was not in the room before. */
@@ -192,8 +265,8 @@ export class Presence {
     return reply;
   }
 
-  private nickKeys(nickname: string): string[] {
-    return [chatKeys.nickname(nickname), chatKeys.instances, chatKeys.instanceNicks(this.instance)];
+  private nickKeys(key: string, instance = this.instance): string[] {
+    return [chatKeys.nickname(key), chatKeys.instances, chatKeys.instanceNicks(instance), chatKeys.roomLog(inboxOf(key))];
   }
 
   private async tick(): Promise<void> {
@@ -205,7 +278,13 @@ export class Presence {
     }
   }
 
-  private async beat(): Promise<void> {
+  /** One heartbeat at a time; a caller that arrives during one waits for it. */
+  private beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => (this.beating = undefined));
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
     const added = await heartbeatScript.run(this.redis, [chatKeys.instances], [this.instance, this.options.ttlMs]);
     if (added === 1 && this.beats++ > 0) {
       // Another replica took us for dead (a long pause, a Redis restart): put our sockets back.
@@ -221,9 +300,16 @@ export class Presence {
       }
       await this.redis.sAdd(chatKeys.instanceRooms(this.instance), room);
     }
-    for (const [nickname, sockets] of this.localNicks) {
-      await this.redis.hSet(chatKeys.nickname(nickname), this.instance, sockets);
-      await this.redis.sAdd(chatKeys.instanceNicks(this.instance), nickname);
+    // With the owner's proof: a nickname restored without it could be claimed by anyone (11.2).
+    for (const [key, local] of this.localNicks) {
+      const [status] = (await nicknameScript.run(this.redis, this.nickKeys(key), [
+        "restore", this.instance, local.owner, key, local.name, local.keepMs, local.sockets,
+      ])) as [number];
+      if (status !== 1) {
+        this.logger.warn({ nickname: local.name }, "a nickname was claimed by someone else before it could be restored");
+        this.localNicks.delete(key);
+        this.options.onNicknameLost?.(key);
+      }
     }
   }
 
@@ -240,12 +326,8 @@ export class Presence {
         )) as [string[], string[]];
         for (const nickname of gone) this.options.onLeft(room, nickname, members);
       }
-      for (const nickname of await this.redis.sMembers(chatKeys.instanceNicks(instance))) {
-        await nicknameScript.run(
-          this.redis,
-          [chatKeys.nickname(nickname), chatKeys.instances, chatKeys.instanceNicks(instance)],
-          ["purge", instance, "", nickname],
-        );
+      for (const key of await this.redis.sMembers(chatKeys.instanceNicks(instance))) {
+        await nicknameScript.run(this.redis, this.nickKeys(key, instance), ["purge", instance, "", key]);
       }
       await this.redis.del([chatKeys.instanceRooms(instance), chatKeys.instanceNicks(instance)]);
     }

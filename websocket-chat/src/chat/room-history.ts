@@ -24,7 +24,8 @@ return { 1, id }
 
 /**
  * A private message goes into two inboxes (the recipient's and the sender's), each a capped
- * stream published on the same channel as rooms under the pseudo-room `@<nickname>`: every
+ * stream published on the same channel as rooms under the pseudo-room `@<nickname key>`
+ * (ARGV[8] the recipient's, ARGV[9] the sender's; the entries carry the names as shown): every
  * replica delivers a user's private messages in inbox order, like a room's.
  */
 const privateScript = new LuaScript(`
@@ -32,15 +33,18 @@ local ids = {}
 for i, key in ipairs(KEYS) do
   ids[i] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[2], '*',
     'user', ARGV[3], 'to', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
-  local owner = i == 1 and ARGV[4] or ARGV[3]
+  local owner = i == 1 and ARGV[8] or ARGV[9]
   redis.call('PUBLISH', ARGV[1], cjson.encode({ id = ids[i], room = '@' .. owner, user = ARGV[3], to = ARGV[4],
     text = ARGV[5], server = ARGV[6], timestamp = ARGV[7] }))
 end
 return ids
 `);
 
-/** The pseudo-room holding a user's private messages (room names cannot contain '@'). */
-export const inboxOf = (nickname: string) => `@${nickname}`;
+/**
+ * The pseudo-room holding a user's private messages (room names cannot contain '@'), named by
+ * the nickname's canonical key (nicknames.ts), so every spelling of a nickname is one inbox.
+ */
+export const inboxOf = (nicknameKey: string) => `@${nicknameKey}`;
 
 /** A stored message; private ones also name their recipient. */
 export type StoredMessage = RoomMessage & { to?: string };
@@ -99,13 +103,13 @@ export class RoomHistory {
     return { message: { id: String(result), ...input, timestamp } };
   }
 
-  /** Stores a private message in both inboxes and publishes both copies; returns their ids. */
-  async appendPrivate(input: { from: string; to: string; text: string; server: string }): Promise<{ toId: string; fromId: string; timestamp: string }> {
+  /** Stores a private message in both inboxes (named by the nickname keys) and publishes both copies; returns their ids. */
+  async appendPrivate(input: { from: string; fromKey: string; to: string; toKey: string; text: string; server: string }): Promise<{ toId: string; fromId: string; timestamp: string }> {
     const timestamp = new Date().toISOString();
     const [toId, fromId] = (await privateScript.run(
       this.redis,
-      [chatKeys.roomLog(inboxOf(input.to)), chatKeys.roomLog(inboxOf(input.from))],
-      [chatKeys.roomMessagesChannel, this.options.retention, input.from, input.to, input.text, input.server, timestamp],
+      [chatKeys.roomLog(inboxOf(input.toKey)), chatKeys.roomLog(inboxOf(input.fromKey))],
+      [chatKeys.roomMessagesChannel, this.options.retention, input.from, input.to, input.text, input.server, timestamp, input.toKey, input.fromKey],
     )) as [string, string];
     return { toId, fromId, timestamp };
   }

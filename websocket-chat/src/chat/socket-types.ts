@@ -5,8 +5,12 @@ import type { ClientToServerEvents, ServerToClientEvents } from "../contracts/ev
 export interface SocketData {
   /** Set by a valid handshake token: the only nickname this socket may use. */
   tokenNickname: string | undefined;
-  /** Set by chat:identify. */
+  /** When that token expires (ms since the epoch): the socket is disconnected then. */
+  tokenExpiresAt: number | undefined;
+  /** Set by chat:identify: the nickname as shown. */
   nickname: string | undefined;
+  /** Set by chat:identify: the key the nickname is owned under (nicknames.ts `nicknameKey`). */
+  nicknameKey: string | undefined;
 }
 
 export type ChatServerIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

@@ -18,6 +18,8 @@ import type {
 export const errorCodes = [
   "INVALID_ARGUMENT",
   "UNAUTHENTICATED",
+  /** The handshake token has expired: the server closes the connection right after this error. */
+  "TOKEN_EXPIRED",
   "PERMISSION_DENIED",
   "NICKNAME_TAKEN",
   "NOT_IDENTIFIED",

@@ -1,12 +1,19 @@
 import { z } from "zod";
-import { MAX_MESSAGE_CHARS, NICKNAME_PATTERN, ROOM_PATTERN } from "./limits.js";
+import { MAX_MESSAGE_CHARS, ROOM_PATTERN } from "./limits.js";
+import { checkNickname } from "./nicknames.js";
 
 /**
  * What clients may send, as zod schemas; the TS types every side uses are inferred from them.
  * The browser imports only the types (`import type`), so zod stays out of its bundle.
  */
 
-export const nicknameSchema = z.string().regex(NICKNAME_PATTERN, "2-32 letters, digits, '_', '.', '-'");
+/** A nickname, normalized (NFKC) and of one script: see nicknames.ts. */
+export const nicknameSchema = z.string().transform((raw, ctx) => {
+  const checked = checkNickname(raw);
+  if ("nickname" in checked) return checked.nickname;
+  ctx.addIssue({ code: "custom", message: checked.problem });
+  return z.NEVER;
+});
 export const roomSchema = z.string().regex(ROOM_PATTERN, "1-64 letters, digits, '_', '.', '-'");
 /** A Redis stream id, the position of a room message. */
 export const messageIdSchema = z.string().regex(/^\d{1,20}-\d{1,20}$/, "a message id looks like '1700000000000-0'");
@@ -19,8 +26,11 @@ export const identifySchema = z.strictObject({
   /** Optional when the handshake token already names the user. */
   nickname: nicknameSchema.optional(),
   /**
-   * A random secret the browser keeps (localStorage) so its other tabs may use the same nickname
-   * while anyone else is refused it. Ignored with token auth: the token is the identity.
+   * A random secret the browser keeps (localStorage): the proof that owns the nickname. Its tabs,
+   * and the browser after a reload, get the nickname and its private inbox back; anyone else is
+   * refused it while it is reserved (see docs/security-identity.md). The server keeps only its
+   * SHA-256. Without one, the nickname is held by this socket alone and released with it.
+   * Ignored with token auth: the token is the identity.
    */
   sessionKey: z.string().min(16).max(128).optional(),
   /** Id of the last private message this client has: the ack carries everything after it. */

@@ -3,7 +3,7 @@
  * `users:*`, the Socket.IO adapter owns `socket.io#*` channels.
  */
 export const chatKeys = {
-  /** Stream of a room's messages (capped); entry ids are message ids. `@<nickname>` is a private inbox. */
+  /** Stream of a room's messages (capped); entry ids are message ids. `@<nickname key>` is a private inbox. */
   roomLog: (room: string) => `chat:room:${room}:log`,
   /** Hash `<instance>|<nickname>` -> open sockets of that user in the room on that instance. */
   roomMembers: (room: string) => `chat:room:${room}:members`,
@@ -13,8 +13,12 @@ export const chatKeys = {
   instanceRooms: (instance: string) => `chat:instance:${instance}:rooms`,
   /** Nicknames an instance holds, for cleaning up after it dies. */
   instanceNicks: (instance: string) => `chat:instance:${instance}:nicks`,
-  /** Hash: `owner` -> who holds the nickname; `<instance>` -> that user's sockets on it. */
-  nickname: (nickname: string) => `chat:nick:${nickname}`,
+  /**
+   * Hash under a nickname's canonical key: `owner` -> the owner's proof (a hash of the session
+   * key, or the token subject; never the key itself), `name` -> as shown, `keep` -> reservation
+   * ms; `<instance>` -> the owner's sockets there. Expires `keep` ms after the last socket.
+   */
+  nickname: (nicknameKey: string) => `chat:nick:${nicknameKey}`,
   /** Fixed-window counter of one user's messages. */
   rate: (identity: string) => `chat:rate:${identity}`,
   /** Pub/sub channel carrying every accepted room message, in stream order. */

@@ -66,6 +66,7 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
   maxPayloadBytes: 16_384,
   maxBufferedBytes: 1_048_576,
   presenceTtlMs: 1_500,
+  nicknameReservationMs: 86_400_000,
   corsOrigins: [],
   transports: ["polling", "websocket"],
   pingIntervalMs: 25_000,

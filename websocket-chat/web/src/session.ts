@@ -83,6 +83,8 @@ export class ChatSession {
   private readonly listeners = new Map<string, ((...args: never[]) => void)[]>();
 
   private readonly storage: KeyValueStore;
+  /** Set when the server ends the session for good (its token expired): no reconnect. */
+  private refusal: string | undefined;
 
   constructor(options: ChatSessionOptions = {}) {
     this.storage = options.storage ?? (globalThis as unknown as { localStorage: KeyValueStore }).localStorage;
@@ -96,6 +98,7 @@ export class ChatSession {
     this.socket = options.url ? io(options.url, socketOptions) : io(socketOptions);
     this.socket.on("connect", () => void this.onConnect());
     this.socket.on("disconnect", (reason) => {
+      if (this.refusal) return this.emit("state", { kind: "refused", message: this.refusal });
       this.emit("state", { kind: "reconnecting", reason });
       // A server-side disconnect is not retried by Socket.IO; this page always wants back in.
       if (reason === "io server disconnect") this.socket.connect();
@@ -115,7 +118,11 @@ export class ChatSession {
     this.socket.on("chat:typing", ({ room, nickname }) => {
       if (nickname !== this.nickname && this.rooms.has(room)) this.emit("typing", room, nickname);
     });
-    this.socket.on("chat:error", (error) => this.emit("notice", `${error.event}: ${error.message}`, "error"));
+    this.socket.on("chat:error", (error) => {
+      // The server closes the connection right after it, and the token would be refused: stay out.
+      if (error.code === "TOKEN_EXPIRED") this.refusal = error.message;
+      this.emit("notice", `${error.event}: ${error.message}`, "error");
+    });
   }
 
   on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): void {

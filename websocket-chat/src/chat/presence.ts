@@ -19,6 +19,8 @@ end`;
 /**
  * Room membership. Fields are `<instance>|<nickname>` -> sockets; only fields of live instances
  * count, so a dead replica's members drop out of every list as soon as its heartbeat lapses.
+ * The instance's room set (KEYS[3]) holds exactly the rooms where it has a field: a leave that
+ * takes its last one out also takes the room out, so the set cannot grow past live membership.
  * op join/leave returns { that user's live sockets in the room, members };
  * op purge (a dead instance) returns { nicknames now gone from the room, members }.
  */
@@ -34,10 +36,12 @@ elseif op == 'leave' then
   end
 end
 local counts = {}
+local mine = false
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   local sep = string.find(fields[i], '|', 1, true)
   local owner, who = string.sub(fields[i], 1, sep - 1), string.sub(fields[i], sep + 1)
+  if owner == instance then mine = true end
   if op == 'purge' and owner == instance then
     redis.call('HDEL', KEYS[1], fields[i])
     table.insert(removed, who)
@@ -45,6 +49,7 @@ for i = 1, #fields, 2 do
     counts[who] = (counts[who] or 0) + tonumber(fields[i + 1])
   end
 end
+if op == 'leave' and not mine then redis.call('SREM', KEYS[3], room) end
 local members = {}
 for who in pairs(counts) do table.insert(members, who) end
 table.sort(members)
@@ -77,7 +82,11 @@ if op == 'claim' then
   redis.call('SADD', KEYS[3], nick)
   return 1
 elseif op == 'release' or op == 'purge' then
-  if op == 'purge' or redis.call('HINCRBY', KEYS[1], instance, -1) <= 0 then redis.call('HDEL', KEYS[1], instance) end
+  if op == 'purge' or redis.call('HINCRBY', KEYS[1], instance, -1) <= 0 then
+    redis.call('HDEL', KEYS[1], instance)
+    -- This instance holds the nickname no more: its set stays as small as its live users.
+    redis.call('SREM', KEYS[3], nick)
+  end
   if redis.call('HLEN', KEYS[1]) <= 1 then redis.call('DEL', KEYS[1]) end
   return 1
 elseif op == 'online' then

@@ -30,6 +30,11 @@ export type ChatServerConfig = Pick<
   | "roomRetention"
   | "rateLimit"
   | "rateWindowMs"
+  | "joinRateLimit"
+  | "typingRateLimit"
+  | "replayRateLimit"
+  | "roomsPerUser"
+  | "roomIdleTtlMs"
   | "maxPayloadBytes"
   | "maxBufferedBytes"
   | "presenceTtlMs"
@@ -144,7 +149,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     },
   });
 
-  const historyOptions = { historySize: config.historySize, retention: config.roomRetention };
+  const historyOptions = { historySize: config.historySize, retention: config.roomRetention, idleTtlMs: config.roomIdleTtlMs };
   const history = new RoomHistory(redis, historyOptions);
   // After a Redis restart the subscriber may be back before the commands connection (which fails
   // fast while offline, for senders): catch-up reads go through their own, queueing connection.
@@ -169,7 +174,12 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     onLeft: (room, nickname, members) =>
       io.to(ioRooms.room(room)).emit("chat:presence", { room, nickname, action: "left", members }),
   });
-  const limiter = new RateLimiter(redis, { limit: config.rateLimit, windowMs: config.rateWindowMs });
+  const limiter = new RateLimiter(redis, {
+    windowMs: config.rateWindowMs,
+    limits: { message: config.rateLimit, join: config.joinRateLimit, typing: config.typingRateLimit, replay: config.replayRateLimit },
+    roomsPerUser: config.roomsPerUser,
+    roomIdleTtlMs: config.roomIdleTtlMs,
+  });
   const usersFeed = new UsersFeed(
     { users: deps.users, reader: usersReader, logger, onEvent: () => metrics.userEvents.inc() },
     config.usersFeed,

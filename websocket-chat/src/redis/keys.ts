@@ -15,8 +15,13 @@ export const chatKeys = {
   instanceNicks: (instance: string) => `chat:instance:${instance}:nicks`,
   /** Hash: `owner` -> who holds the nickname; `<instance>` -> that user's sockets on it. */
   nickname: (nickname: string) => `chat:nick:${nickname}`,
-  /** Fixed-window counter of one user's messages. */
+  /**
+   * Fixed-window counter of one user's messages; other budgets prefix the identity with their
+   * kind (`join:`, `typing:`, `replay:`), which no identity starts with.
+   */
   rate: (identity: string) => `chat:rate:${identity}`,
+  /** Sorted set: rooms one user joined lately -> when each stops counting (Redis clock, ms). */
+  roomsVisited: (identity: string) => `chat:rate:rooms:${identity}`,
   /** Pub/sub channel carrying every accepted room message, in stream order. */
   roomMessagesChannel: "chat:room-messages",
 } as const;

@@ -36,7 +36,7 @@ const schema = z.object({
    * per window; a page coming back rejoins each of its rooms (at most 50) at once. @default 100
    */
   CHAT_JOIN_RATE_LIMIT: positiveInt(100),
-  /** Typing hints one user may send per window (the page sends one every 2 s at most). @default 30 */
+  /** Typing hints one socket may send per window (the page sends one every 2 s at most). @default 30 */
   CHAT_TYPING_RATE_LIMIT: positiveInt(30),
   /**
    * Messages one user may be sent back by joins per window (history and replay, counted after

@@ -67,6 +67,7 @@ interface Reply {
 export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Promise<void> {
   const kitRooms = new Set<string>();
   const handoutRooms = new Set<string>();
+  const typingBudget = ctx.limiter.socketBudget("typing");
   let queue: Promise<void> = Promise.resolve();
   let queued = 0;
 
@@ -278,7 +279,8 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   on("chat:typing", leaveSchema, async ({ room }) => {
     const me = nickname();
     if (!kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' first`);
-    await spend(me, "typing");
+    const typing = typingBudget.hit();
+    if (!typing.allowed) throw rateLimited(typing.retryAfterMs, budgetNames.typing);
     // Volatile: a lost typing hint is not worth a retry. The sender's other tabs ignore it.
     socket.to(ioRooms.room(room)).volatile.emit("chat:typing", { room, nickname: me });
     return { body: {} };

@@ -56,8 +56,9 @@ return { 1 }
 
 /**
  * What a client spends: `message` (room and private messages, /api changes), `join` (joins of
- * either dialect, users:subscribe), `typing` (typing hints) and `replay` (messages sent back on a
- * join: history or replay, charged by count). Each has its own limit per window and identity.
+ * either dialect, users:subscribe), `typing` (typing hints; per socket, see SocketBudget) and
+ * `replay` (messages sent back on a join: history or replay, charged by count). Each has its own
+ * limit per window and identity.
  */
 export type BudgetKind = "message" | "join" | "typing" | "replay";
 
@@ -79,6 +80,30 @@ export interface RateBudget {
   key: string;
   limit: number;
   windowMs: number;
+}
+
+/**
+ * A fixed-window budget kept in the process for one socket, for events that store nothing and
+ * only fan out (typing hints): refusing them then costs no Redis round trip, and relaying them
+ * needs no Redis at all, as before budgets existed.
+ */
+export class SocketBudget {
+  private windowEnds = 0;
+  private hits = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  hit(now = Date.now()): RateDecision {
+    if (now >= this.windowEnds) {
+      this.windowEnds = now + this.windowMs;
+      this.hits = 0;
+    }
+    this.hits += 1;
+    return this.hits <= this.limit ? { allowed: true } : { allowed: false, retryAfterMs: this.windowEnds - now };
+  }
 }
 
 /** Per-user budgets kept in Redis, so they hold however the user's tabs are spread. */
@@ -118,6 +143,11 @@ export class RateLimiter {
     )) as [number, number?, ("join" | "replay" | "rooms")?];
     if (allowed === 1) return { allowed: true };
     return { allowed: false, retryAfterMs: Math.max(Number(retryAfterMs), 0), budget: budget ?? "join" };
+  }
+
+  /** A fresh per-socket budget of `kind`'s size. */
+  socketBudget(kind: BudgetKind): SocketBudget {
+    return new SocketBudget(this.options.limits[kind], this.options.windowMs);
   }
 
   /** The budget `hit(identity, kind)` spends, for a script that spends it itself. */

@@ -262,7 +262,7 @@ try {
   const window = `${limits.rateWindowMs / 1_000} s`;
   console.log(
     `bounds per identity and ${window}: ${limits.rateLimit} messages, ${limits.joinRateLimit} joins/subscribes, ${limits.typingRateLimit} typing hints, ` +
-      `${limits.replayRateLimit} messages replayed; ${limits.roomsPerUser} different rooms per ${limits.roomIdleTtlMs / 3_600_000} h; ` +
+      `${limits.replayRateLimit} characters replayed; ${limits.roomsPerUser} different rooms per ${limits.roomIdleTtlMs / 3_600_000} h; ` +
       `50 rooms per socket; ${limits.roomRetention} messages per room; idle rooms expire after ${limits.roomIdleTtlMs / 3_600_000} h`,
   );
   console.log(`hostile outcomes by role: ${JSON.stringify(hostileTotals)}`);

@@ -15,7 +15,7 @@ describe("loadConfig", () => {
       maxBufferedBytes: 1_048_576,
       joinRateLimit: 100,
       typingRateLimit: 30,
-      replayRateLimit: 5_000,
+      replayRateLimit: 1_000_000,
       roomsPerUser: 200,
       roomIdleTtlMs: 86_400_000,
     });

@@ -39,10 +39,12 @@ const schema = z.object({
   /** Typing hints one socket may send per window (the page sends one every 2 s at most). @default 30 */
   CHAT_TYPING_RATE_LIMIT: positiveInt(30),
   /**
-   * Messages one user may be sent back by joins per window (history and replay, counted after
-   * the read; a join is refused once it is spent): bounds what a forged `since` costs. @default 5000
+   * Characters one user may be sent back by joins per window: history and replay, each message
+   * counting its text plus 100, charged after the read; a join is refused once it is spent. A
+   * forged `since` into a full room costs up to ~2 M, a page rejoining 50 rooms of short
+   * messages ~0.5 M. @default 1000000
    */
-  CHAT_REPLAY_RATE_LIMIT: positiveInt(5_000),
+  CHAT_REPLAY_RATE_LIMIT: positiveInt(1_000_000),
   /** Different rooms one user may join (kit dialect) within CHAT_ROOM_IDLE_TTL_MS. @default 200 */
   CHAT_ROOMS_PER_USER: positiveInt(200),
   /**

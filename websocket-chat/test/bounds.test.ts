@@ -4,7 +4,7 @@ import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
 import { connected, identified, ok, record, request } from "./support/wire.js";
 
 /** Budgets small enough to exhaust in a test; a window long enough never to reset during one. */
-const LIMITS = { joinRateLimit: 8, typingRateLimit: 3, replayRateLimit: 20, roomsPerUser: 4, rateWindowMs: 60_000 };
+const LIMITS = { joinRateLimit: 8, typingRateLimit: 3, replayRateLimit: 2_000, roomsPerUser: 4, rateWindowMs: 60_000 };
 const IDLE_TTL_MS = 600;
 
 let tight: TestCluster;
@@ -121,11 +121,11 @@ describe("finding 11.7: unbounded Redis growth", () => {
     const first = await ok(replayer, "chat:join", { room: "archive", since: "0-0" });
     expect(first.messages).toHaveLength(15);
     await ok(replayer, "chat:leave", { room: "archive" });
-    // 15 of 20 spent: one more replay is let through (and overdraws), the next is refused.
+    // 15 × (7 + 100) = 1605 of 2000 spent: one more replay is let through (and overdraws), the next is refused.
     expect((await ok(replayer, "chat:join", { room: "archive", since: "1-0" })).messages).toHaveLength(15);
     await ok(replayer, "chat:leave", { room: "archive" });
     const refused = (await request(replayer, "chat:join", { room: "archive", since: "0-0" })) as { error: ErrorBody };
-    expect(refused).toMatchObject(rateLimited(/too many messages replayed/));
+    expect(refused).toMatchObject(rateLimited(/too many characters replayed/));
     expect(refused.error.retryAfterMs).toBeGreaterThan(0);
   });
 

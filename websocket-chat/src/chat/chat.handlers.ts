@@ -50,9 +50,16 @@ const budgetNames: Record<BudgetKind | "rooms", string> = {
   message: "messages",
   join: "joins",
   typing: "typing hints",
-  replay: "messages replayed",
+  replay: "characters replayed",
   rooms: "different rooms joined lately",
 };
+
+/**
+ * What sending messages back costs the replay budget: about their size on the wire, text plus
+ * ~100 characters of id, author, server and time each. A forged `since` into a full room of long
+ * messages costs ~2 M, a page's 50 messages of history a few thousand.
+ */
+const replayCost = (messages: readonly { text: string }[]) => messages.reduce((sum, m) => sum + m.text.length + 100, 0);
 
 /** What a handler returns: the ack body, and what must run right after the ack is sent. */
 interface Reply {
@@ -231,7 +238,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       const recent = replay === undefined ? await ctx.history.recent(room) : undefined;
       const messages = recent?.messages ?? replay?.messages ?? [];
       // Sent back now, paid for now: the next join is refused while this overdraws the budget.
-      await ctx.limiter.charge(me, "replay", messages.length);
+      await ctx.limiter.charge(me, "replay", replayCost(messages));
       const truncated = replay?.truncated ?? false;
       if (first) announce(room, me, "joined", members);
       // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.

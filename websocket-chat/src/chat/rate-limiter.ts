@@ -57,8 +57,8 @@ return { 1 }
 /**
  * What a client spends: `message` (room and private messages, /api changes), `join` (joins of
  * either dialect, users:subscribe), `typing` (typing hints; per socket, see SocketBudget) and
- * `replay` (messages sent back on a join: history or replay, charged by count). Each has its own
- * limit per window and identity.
+ * `replay` (messages sent back on a join, history or replay, charged by size after the read).
+ * Each has its own limit per window and identity.
  */
 export type BudgetKind = "message" | "join" | "typing" | "replay";
 
@@ -120,7 +120,7 @@ export class RateLimiter {
     return { allowed: false, retryAfterMs: Math.max(ttl, 0) };
   }
 
-  /** Adds a cost known only after the work (messages replayed); the next request pays for an overdraft. */
+  /** Adds a cost known only after the work (what a join sent back); the next request pays for an overdraft. */
   async charge(identity: string, kind: BudgetKind, cost: number): Promise<void> {
     if (cost <= 0) return;
     const { key, windowMs } = this.budget(identity, kind);

@@ -238,6 +238,12 @@ try {
   const end = await sample(redis, stack);
   const families = await keyFamilies(redis);
   // What the instances' cleanup sets still hold once the hostile sockets are gone: the honest users.
+  // Rooms each hostile identity created: the author of each hostile room's first message.
+  const roomsBy = new Map<string, number>();
+  for await (const key of redis.scanIterator({ MATCH: "chat:room:[ra][0-9]*:log", COUNT: 1_000 })) {
+    const [first] = await redis.xRange(key, "-", "+", { COUNT: 1 });
+    if (first) roomsBy.set(first.message.user ?? "?", (roomsBy.get(first.message.user ?? "?") ?? 0) + 1);
+  }
   let instanceSetEntries = 0;
   for await (const key of redis.scanIterator({ MATCH: "chat:instance:*", COUNT: 1_000 })) instanceSetEntries += await redis.sCard(key);
 
@@ -258,6 +264,7 @@ try {
     honestRttAttackMs: `p50 ${percentile(rtt.attack, 50)} p99 ${percentile(rtt.attack, 99)} (n=${rtt.attack.length})`,
     honestRefused: JSON.stringify(honestRefused),
     instanceSetEntriesAtEnd: instanceSetEntries,
+    roomsCreatedPerIdentityMax: Math.max(0, ...roomsBy.values()),
   };
   const window = `${limits.rateWindowMs / 1_000} s`;
   console.log(

@@ -238,7 +238,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       const recent = replay === undefined ? await ctx.history.recent(room) : undefined;
       const messages = recent?.messages ?? replay?.messages ?? [];
       // Sent back now, paid for now: the next join is refused while this overdraws the budget.
-      await ctx.limiter.charge(me, "replay", replayCost(messages));
+      await ctx.limiter.charge(identity(), "replay", replayCost(messages));
       const truncated = replay?.truncated ?? false;
       if (first) announce(room, me, "joined", members);
       // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.

@@ -58,7 +58,7 @@ const SCENARIO = args.scenario;
 if (!["kill", "rolling", "redis", "slow", "none"].includes(SCENARIO)) throw new Error("--scenario must be kill, rolling, redis, slow or none");
 const BUSY_RATE = bounded("busy-rate", args["busy-rate"], 5_000);
 const BUSY_ROOM = "drill-busy";
-/** Senders into the busy room, in the handout's dialect: they write to it without receiving it. */
+/** Senders into the busy room, in the handout's dialect (joined with join_room, as writing needs). */
 const BLASTERS = 20;
 /** Clients of the kit's dialect reading the busy room (checked for loss like everyone else). */
 const WATCHERS = 2;
@@ -182,7 +182,12 @@ try {
   const senders = [...clients];
   if (SCENARIO === "slow") {
     for (let n = 0; n < WATCHERS; n++) watchers.push(makeClient(stack.url, CLIENTS + n, BUSY_ROOM));
-    for (let n = 0; n < BLASTERS; n++) blasters.push(io(stack.url, { transports: ["websocket"], forceNew: true }) as Client);
+    for (let n = 0; n < BLASTERS; n++) {
+      const blaster = io(stack.url, { transports: ["websocket"], forceNew: true }) as Client;
+      // Writing needs a join (finding 11.9); the busy room's messages then come back to them too.
+      blaster.on("connect", () => void blaster.emit("join_room", BUSY_ROOM));
+      blasters.push(blaster);
+    }
     clients.push(...watchers);
   }
   await until(() => clients.every((c) => c.drill.joined), 60_000, "every client to join");

@@ -14,6 +14,11 @@ describe("loadConfig", () => {
       presenceTtlMs: 10_000,
       nicknameReservationMs: 86_400_000,
       maxBufferedBytes: 1_048_576,
+      joinRateLimit: 100,
+      typingRateLimit: 30,
+      replayRateLimit: 1_000_000,
+      roomsPerUser: 200,
+      roomIdleTtlMs: 86_400_000,
     });
     expect(config.serverId.length).toBeGreaterThan(0);
     expect(config.pingIntervalMs + config.pingTimeoutMs).toBeLessThan(60_000); // nginx's default read timeout
@@ -51,6 +56,7 @@ describe("loadConfig", () => {
       /PORT[\s\S]*REDIS_URL[\s\S]*CHAT_AUTH_SECRET: must be at least 32 characters/,
     );
     expect(() => loadConfig({ CHAT_MAX_BUFFERED_BYTES: "1000" })).toThrow(/CHAT_MAX_BUFFERED_BYTES/);
+    expect(() => loadConfig({ CHAT_ROOM_IDLE_TTL_MS: "10", CHAT_JOIN_RATE_LIMIT: "0" })).toThrow(/CHAT_JOIN_RATE_LIMIT[\s\S]*CHAT_ROOM_IDLE_TTL_MS/);
     expect(() => loadConfig({ CHAT_TRANSPORTS: "websocket,carrier-pigeon" })).toThrow(/CHAT_TRANSPORTS/);
     expect(() => loadConfig({ CHAT_TRANSPORTS: "," })).toThrow(/CHAT_TRANSPORTS: name at least one/);
   });

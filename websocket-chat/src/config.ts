@@ -70,8 +70,29 @@ const schema = z.object({
   CHAT_ROOM_RETENTION: positiveInt(1000),
   /** Messages (room + private) one user may send per window, across the whole cluster. @default 20 */
   CHAT_RATE_LIMIT: positiveInt(20),
-  /** Rate-limit window. @default 10000 */
+  /** Rate-limit window, shared by every budget below. @default 10000 */
   CHAT_RATE_WINDOW_MS: positiveInt(10_000),
+  /**
+   * Joins (`chat:join`, a new room by `join_room`) and `users:subscribe` calls one user may make
+   * per window; a page coming back rejoins each of its rooms (at most 50) at once. @default 100
+   */
+  CHAT_JOIN_RATE_LIMIT: positiveInt(100),
+  /** Typing hints one socket may send per window (the page sends one every 2 s at most). @default 30 */
+  CHAT_TYPING_RATE_LIMIT: positiveInt(30),
+  /**
+   * Characters one user may be sent back by joins per window: history and replay, each message
+   * counting its text plus 100, charged after the read; a join is refused once it is spent. A
+   * forged `since` into a full room costs up to ~2 M, a page rejoining 50 rooms of short
+   * messages ~0.5 M. @default 1000000
+   */
+  CHAT_REPLAY_RATE_LIMIT: positiveInt(1_000_000),
+  /** Different rooms one user may join (kit dialect) within CHAT_ROOM_IDLE_TTL_MS. @default 200 */
+  CHAT_ROOMS_PER_USER: positiveInt(200),
+  /**
+   * A room's (or private inbox's) stream expires this long after its last message or join, so
+   * abandoned rooms do not pile up; a `since` into an expired room replays as after a reset. @default 86400000 (24 h)
+   */
+  CHAT_ROOM_IDLE_TTL_MS: z.coerce.number().int().min(1_000).default(86_400_000),
   /** Largest Socket.IO packet accepted; bigger ones close that connection. @default 16384 */
   CHAT_MAX_PAYLOAD_BYTES: positiveInt(16_384),
   /**
@@ -148,6 +169,11 @@ export interface ChatConfig {
   maxSocketsPerAddress: number;
   maxConnectsPerAddress: number;
   connectWindowMs: number;
+  joinRateLimit: number;
+  typingRateLimit: number;
+  replayRateLimit: number;
+  roomsPerUser: number;
+  roomIdleTtlMs: number;
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   presenceTtlMs: number;
@@ -187,6 +213,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
     maxSocketsPerAddress: c.CHAT_MAX_SOCKETS_PER_ADDRESS,
     maxConnectsPerAddress: c.CHAT_MAX_CONNECTS_PER_ADDRESS,
     connectWindowMs: c.CHAT_CONNECT_WINDOW_MS,
+    joinRateLimit: c.CHAT_JOIN_RATE_LIMIT,
+    typingRateLimit: c.CHAT_TYPING_RATE_LIMIT,
+    replayRateLimit: c.CHAT_REPLAY_RATE_LIMIT,
+    roomsPerUser: c.CHAT_ROOMS_PER_USER,
+    roomIdleTtlMs: c.CHAT_ROOM_IDLE_TTL_MS,
     maxPayloadBytes: c.CHAT_MAX_PAYLOAD_BYTES,
     maxBufferedBytes: c.CHAT_MAX_BUFFERED_BYTES,
     presenceTtlMs: c.CHAT_PRESENCE_TTL_MS,

@@ -37,6 +37,11 @@ export type ChatServerConfig = Pick<
   | "maxSocketsPerAddress"
   | "maxConnectsPerAddress"
   | "connectWindowMs"
+  | "joinRateLimit"
+  | "typingRateLimit"
+  | "replayRateLimit"
+  | "roomsPerUser"
+  | "roomIdleTtlMs"
   | "maxPayloadBytes"
   | "maxBufferedBytes"
   | "presenceTtlMs"
@@ -174,7 +179,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     },
   });
 
-  const historyOptions = { historySize: config.historySize, retention: config.roomRetention };
+  const historyOptions = { historySize: config.historySize, retention: config.roomRetention, idleTtlMs: config.roomIdleTtlMs };
   const history = new RoomHistory(redis, historyOptions);
   // After a Redis restart the subscriber may be back before the commands connection (which fails
   // fast while offline, for senders): catch-up reads go through their own, queueing connection.
@@ -208,7 +213,12 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       }
     },
   });
-  const limiter = new RateLimiter(redis, { limit: config.rateLimit, windowMs: config.rateWindowMs });
+  const limiter = new RateLimiter(redis, {
+    windowMs: config.rateWindowMs,
+    limits: { message: config.rateLimit, join: config.joinRateLimit, typing: config.typingRateLimit, replay: config.replayRateLimit },
+    roomsPerUser: config.roomsPerUser,
+    roomIdleTtlMs: config.roomIdleTtlMs,
+  });
   const usersFeed = new UsersFeed(
     { users: deps.users, reader: usersReader, logger, onEvent: () => metrics.userEvents.inc() },
     config.usersFeed,

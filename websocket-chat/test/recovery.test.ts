@@ -160,7 +160,7 @@ describe("a replica's Redis subscriber reconnecting", () => {
     // way a replica does. Pub/sub cannot deliver them to the cut connections; only the streams can.
     const append = (room: string, text: string) => [
       ...["EVAL", appendScript.source, "2", `chat:room:${room}:log`, "chat:rate:writer3", "chat:room-messages", "1000", room, "writer3"],
-      ...[text, "chat-1", new Date().toISOString(), "1000", "10000"],
+      ...[text, "chat-1", new Date().toISOString(), "1000", "10000", "86400000"],
     ];
     const transaction = cluster.inspect.multi().addCommand(["CLIENT", "KILL", "TYPE", "pubsub"]);
     for (let n = 0; n < 10; n++) {

@@ -19,7 +19,7 @@ import type { ChatMetrics } from "../http/metrics.js";
 import type { UsersFeed } from "../users/users-feed.js";
 import { ChatError, parsePayload, splitArgs } from "./ack.js";
 import type { Presence } from "./presence.js";
-import type { RateLimiter } from "./rate-limiter.js";
+import type { BudgetKind, RateLimiter } from "./rate-limiter.js";
 import { toPrivateMessage, type RoomFanout } from "./room-fanout.js";
 import { START, inboxOf, type RoomHistory } from "./room-history.js";
 import type { ChatServerIo, ChatSocket } from "./socket-types.js";
@@ -49,6 +49,22 @@ const knownEvents = new Set<string>(clientEventNames);
 /** Events of one socket waiting to be handled before new ones are refused. */
 const MAX_QUEUED_EVENTS = 100;
 
+/** What each budget counts, for RATE_LIMITED messages. */
+const budgetNames: Record<BudgetKind | "rooms", string> = {
+  message: "messages",
+  join: "joins",
+  typing: "typing hints",
+  replay: "characters replayed",
+  rooms: "different rooms joined lately",
+};
+
+/**
+ * What sending messages back costs the replay budget: about their size on the wire, text plus
+ * ~100 characters of id, author, server and time each. A forged `since` into a full room of long
+ * messages costs ~2 M, a page's 50 messages of history a few thousand.
+ */
+const replayCost = (messages: readonly { text: string }[]) => messages.reduce((sum, m) => sum + m.text.length + 100, 0);
+
 /** What a handler returns: the ack body, and what must run right after the ack is sent. */
 interface Reply {
   body: object;
@@ -64,6 +80,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   /** The proof this socket's nickname was claimed with, to release it as the same owner. */
   let owner: string | undefined;
   const handoutRooms = new Set<string>();
+  const typingBudget = ctx.limiter.socketBudget("typing");
   let queue: Promise<void> = Promise.resolve();
   let queued = 0;
 
@@ -117,12 +134,20 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
     return name;
   };
   const author = () => socket.data.nickname ?? socket.data.tokenNickname ?? socket.id;
+  /** Whose budgets an event spends: the user's, or this socket's for an anonymous handout client. */
+  // Every budget is keyed by the nickname's canonical key, so look-alike spellings share one.
+  const identity = () =>
+    socket.data.nicknameKey ?? (socket.data.tokenNickname ? nicknameKey(socket.data.tokenNickname) : `socket:${socket.id}`);
 
-  const rateLimited = (retryAfterMs: number) =>
-    new ChatError("RATE_LIMITED", `too many messages; try again in ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs);
-  const spend = async (identity: string) => {
-    const decision = await ctx.limiter.hit(identity);
-    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+  const rateLimited = (retryAfterMs: number, what = "messages") =>
+    new ChatError("RATE_LIMITED", `too many ${what}; try again in ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs);
+  const spend = async (who: string, kind: BudgetKind = "message") => {
+    const decision = await ctx.limiter.hit(who, kind);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterMs, budgetNames[kind]);
+  };
+  const admitJoin = async (room: string, opts: { replays: boolean; countRoom: boolean }) => {
+    const decision = await ctx.limiter.admitJoin(identity(), room, opts);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterMs, budgetNames[decision.budget]);
   };
   // Room messages spend the budget in the append script itself: one Redis round trip each.
   const appendToRoom = async (room: string, user: string, identity: string, text: string) => {
@@ -141,6 +166,8 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       if (handoutRooms.size >= MAX_ROOMS_PER_SOCKET) {
         throw new ChatError("INVALID_ARGUMENT", `a socket may be in at most ${MAX_ROOMS_PER_SOCKET} rooms`);
       }
+      // Handout rooms are never left, so the per-socket cap already bounds the rooms it counts.
+      await admitJoin(room, { replays: false, countRoom: false });
       handoutRooms.add(room);
       ctx.fanout.open(socket, room, "handout");
       try {
@@ -155,9 +182,10 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   });
 
   on("message", handoutMessageSchema, async ({ room, message }) => {
+    // Finding 11.9: writing needs a join (of either dialect), as chat:message does.
+    if (!handoutRooms.has(room) && !kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' (join_room) before writing to it`);
     const user = author();
-    const identity = socket.data.nicknameKey ?? (socket.data.tokenNickname ? nicknameKey(socket.data.tokenNickname) : `socket:${socket.id}`);
-    const stored = await appendToRoom(room, user, identity, message);
+    const stored = await appendToRoom(room, user, identity(), message);
     ctx.metrics.messagesIn.inc({ kind: "handout" });
     return { body: { message: stored } };
   });
@@ -209,6 +237,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
     if (!rejoin && kitRooms.size >= MAX_ROOMS_PER_SOCKET) {
       throw new ChatError("INVALID_ARGUMENT", `a socket may be in at most ${MAX_ROOMS_PER_SOCKET} rooms; leave one first`);
     }
+    await admitJoin(room, { replays: true, countRoom: true });
     ctx.fanout.open(socket, room, "kit");
     try {
       await socket.join(ioRooms.room(room));
@@ -222,6 +251,8 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       const mode = replay && !replay.unknown ? "replay" : "history";
       const recent = replay === undefined ? await ctx.history.recent(room) : undefined;
       const messages = recent?.messages ?? replay?.messages ?? [];
+      // Sent back now, paid for now: the next join is refused while this overdraws the budget.
+      await ctx.limiter.charge(identity(), "replay", replayCost(messages));
       const truncated = replay?.truncated ?? false;
       if (first) announce(room, me, "joined", members);
       // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.
@@ -272,14 +303,17 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   on("chat:typing", leaveSchema, async ({ room }) => {
     const me = nickname();
     if (!kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' first`);
+    const typing = typingBudget.hit();
+    if (!typing.allowed) throw rateLimited(typing.retryAfterMs, budgetNames.typing);
     // Volatile: a lost typing hint is not worth a retry. The sender's other tabs ignore it.
     socket.to(ioRooms.room(room)).volatile.emit("chat:typing", { room, nickname: me });
     return { body: {} };
   });
 
-  on("users:subscribe", usersSubscribeSchema, async ({ since }) => ({
-    body: { ...ctx.usersFeed.subscribe(socket, since), server: ctx.serverId },
-  }));
+  on("users:subscribe", usersSubscribeSchema, async ({ since }) => {
+    await spend(identity(), "join");
+    return { body: { ...ctx.usersFeed.subscribe(socket, since), server: ctx.serverId } };
+  });
 
   on("users:unsubscribe", z.strictObject({}).optional(), async () => {
     ctx.usersFeed.unsubscribe(socket);

@@ -21,6 +21,8 @@ end`;
 /**
  * Room membership. Fields are `<instance>|<nickname>` -> sockets; only fields of live instances
  * count, so a dead replica's members drop out of every list as soon as its heartbeat lapses.
+ * The instance's room set (KEYS[3]) holds exactly the rooms where it has a field: a leave that
+ * takes its last one out also takes the room out, so the set cannot grow past live membership.
  * op join/leave returns { that user's live sockets in the room, members };
  * op purge (a dead instance) returns { nicknames now gone from the room, members }.
  */
@@ -36,10 +38,12 @@ elseif op == 'leave' then
   end
 end
 local counts = {}
+local mine = false
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   local sep = string.find(fields[i], '|', 1, true)
   local owner, who = string.sub(fields[i], 1, sep - 1), string.sub(fields[i], sep + 1)
+  if owner == instance then mine = true end
   if op == 'purge' and owner == instance then
     redis.call('HDEL', KEYS[1], fields[i])
     table.insert(removed, who)
@@ -47,6 +51,7 @@ for i = 1, #fields, 2 do
     counts[who] = (counts[who] or 0) + tonumber(fields[i + 1])
   end
 end
+if op == 'leave' and not mine then redis.call('SREM', KEYS[3], room) end
 local members = {}
 for who in pairs(counts) do table.insert(members, who) end
 table.sort(members)
@@ -100,7 +105,11 @@ elseif op == 'release' or op == 'purge' then
   local current = redis.call('HGET', KEYS[1], 'owner')
   -- Gone with a Redis reset (and not restored yet), or someone else's since: nothing of ours.
   if not current or (op == 'release' and current ~= owner) then return 0 end
-  if op == 'purge' or redis.call('HINCRBY', KEYS[1], instance, -1) <= 0 then redis.call('HDEL', KEYS[1], instance) end
+  if op == 'purge' or redis.call('HINCRBY', KEYS[1], instance, -1) <= 0 then
+    redis.call('HDEL', KEYS[1], instance)
+    -- This instance holds the nickname no more: its set stays as small as its live users.
+    redis.call('SREM', KEYS[3], key)
+  end
   if #counted() > 0 then return 1 end
   local keep = tonumber(redis.call('HGET', KEYS[1], 'keep') or '0')
   if keep > 0 then

@@ -18,7 +18,62 @@ const hitScript = new LuaScript(`${spendBudgetLua("KEYS[1]", "ARGV[1]")}
 return { hits, redis.call('PTTL', KEYS[1]) }
 `);
 
+/** Adds ARGV[2] to the budget at KEYS[1] without refusing (the cost was only known afterwards). */
+const chargeScript = new LuaScript(`
+local spent = redis.call('INCRBY', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return spent
+`);
+
+/**
+ * A join, in one step: spends one hit of the join budget (KEYS[1], limit ARGV[1], window ARGV[2]);
+ * refuses if the replay budget (KEYS[3], limit ARGV[4]; 0 = not checked) is already spent; with a
+ * rooms cap (ARGV[5] > 0), refuses a room the identity has not been in within the idle TTL once it
+ * has been in that many (sorted set KEYS[2]: room -> Redis time its entry lapses); then keeps the
+ * room's stream (KEYS[4]) alive for another idle TTL (ARGV[6]). Returns { 1 } or
+ * { 0, ms until it may work again, which budget refused }.
+ */
+const admitJoinScript = new LuaScript(`${spendBudgetLua("KEYS[1]", "ARGV[2]")}
+if hits > tonumber(ARGV[1]) then return { 0, redis.call('PTTL', KEYS[1]), 'join' } end
+if tonumber(ARGV[4]) > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then
+  return { 0, redis.call('PTTL', KEYS[3]), 'replay' }
+end
+local ttl = tonumber(ARGV[6])
+if tonumber(ARGV[5]) > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if not redis.call('ZSCORE', KEYS[2], ARGV[3]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    return { 0, tonumber(oldest[2]) - now, 'rooms' }
+  end
+  redis.call('ZADD', KEYS[2], now + ttl, ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+redis.call('PEXPIRE', KEYS[4], ttl)
+return { 1 }
+`);
+
+/**
+ * What a client spends: `message` (room and private messages, /api changes), `join` (joins of
+ * either dialect, users:subscribe), `typing` (typing hints; per socket, see SocketBudget) and
+ * `replay` (messages sent back on a join, history or replay, charged by size after the read).
+ * Each has its own limit per window and identity.
+ */
+export type BudgetKind = "message" | "join" | "typing" | "replay";
+
+export interface RateLimits {
+  windowMs: number;
+  limits: Record<BudgetKind, number>;
+  /** Different rooms one identity may join within `roomIdleTtlMs` (kit dialect). */
+  roomsPerUser: number;
+  /** A room's stream lives this long after its last message or join. */
+  roomIdleTtlMs: number;
+}
+
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
+/** A refused join also says which budget refused it. */
+export type JoinDecision = { allowed: true } | { allowed: false; retryAfterMs: number; budget: "join" | "replay" | "rooms" };
 
 /** Where one identity's budget lives and its size, for a script that spends it along with a write. */
 export interface RateBudget {
@@ -27,21 +82,77 @@ export interface RateBudget {
   windowMs: number;
 }
 
-/** A per-user message budget kept in Redis, so it holds however the user's tabs are spread. */
+/**
+ * A fixed-window budget kept in the process for one socket, for events that store nothing and
+ * only fan out (typing hints): refusing them then costs no Redis round trip, and relaying them
+ * needs no Redis at all, as before budgets existed.
+ */
+export class SocketBudget {
+  private windowEnds = 0;
+  private hits = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  hit(now = Date.now()): RateDecision {
+    if (now >= this.windowEnds) {
+      this.windowEnds = now + this.windowMs;
+      this.hits = 0;
+    }
+    this.hits += 1;
+    return this.hits <= this.limit ? { allowed: true } : { allowed: false, retryAfterMs: this.windowEnds - now };
+  }
+}
+
+/** Per-user budgets kept in Redis, so they hold however the user's tabs are spread. */
 export class RateLimiter {
   constructor(
     private readonly redis: RedisClient,
-    private readonly options: { limit: number; windowMs: number },
+    private readonly options: RateLimits,
   ) {}
 
-  async hit(identity: string): Promise<RateDecision> {
-    const [hits, ttl] = (await hitScript.run(this.redis, [chatKeys.rate(identity)], [this.options.windowMs])) as [number, number];
-    if (hits <= this.options.limit) return { allowed: true };
+  async hit(identity: string, kind: BudgetKind = "message"): Promise<RateDecision> {
+    const { key, limit, windowMs } = this.budget(identity, kind);
+    const [hits, ttl] = (await hitScript.run(this.redis, [key], [windowMs])) as [number, number];
+    if (hits <= limit) return { allowed: true };
     return { allowed: false, retryAfterMs: Math.max(ttl, 0) };
   }
 
-  /** The budget `hit(identity)` spends, for a script that spends it itself. */
-  budget(identity: string): RateBudget {
-    return { key: chatKeys.rate(identity), limit: this.options.limit, windowMs: this.options.windowMs };
+  /** Adds a cost known only after the work (what a join sent back); the next request pays for an overdraft. */
+  async charge(identity: string, kind: BudgetKind, cost: number): Promise<void> {
+    if (cost <= 0) return;
+    const { key, windowMs } = this.budget(identity, kind);
+    await chargeScript.run(this.redis, [key], [windowMs, cost]);
+  }
+
+  /**
+   * Admits a join of `room`: one hit of the join budget; with `replays`, only while the replay
+   * budget has something left; with `countRoom`, within the rooms-per-user cap. Keeps the room's
+   * stream from expiring for another idle TTL.
+   */
+  async admitJoin(identity: string, room: string, opts: { replays: boolean; countRoom: boolean }): Promise<JoinDecision> {
+    const join = this.budget(identity, "join");
+    const replay = this.budget(identity, "replay");
+    const { roomsPerUser, roomIdleTtlMs } = this.options;
+    const [allowed, retryAfterMs, budget] = (await admitJoinScript.run(
+      this.redis,
+      [join.key, chatKeys.roomsVisited(identity), replay.key, chatKeys.roomLog(room)],
+      [join.limit, join.windowMs, room, opts.replays ? replay.limit : 0, opts.countRoom ? roomsPerUser : 0, roomIdleTtlMs],
+    )) as [number, number?, ("join" | "replay" | "rooms")?];
+    if (allowed === 1) return { allowed: true };
+    return { allowed: false, retryAfterMs: Math.max(Number(retryAfterMs), 0), budget: budget ?? "join" };
+  }
+
+  /** A fresh per-socket budget of `kind`'s size. */
+  socketBudget(kind: BudgetKind): SocketBudget {
+    return new SocketBudget(this.options.limits[kind], this.options.windowMs);
+  }
+
+  /** The budget `hit(identity, kind)` spends, for a script that spends it itself. */
+  budget(identity: string, kind: BudgetKind = "message"): RateBudget {
+    const key = kind === "message" ? chatKeys.rate(identity) : chatKeys.rate(`${kind}:${identity}`);
+    return { key, limit: this.options.limits[kind], windowMs: this.options.windowMs };
   }
 }

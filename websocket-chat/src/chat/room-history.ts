@@ -7,15 +7,17 @@ import { spendBudgetLua } from "./rate-limiter.js";
 
 /**
  * Spends one hit of the author's rate budget (KEYS[2]; limit ARGV[8], window ARGV[9]) and, if it
- * allows, appends to the room's capped stream and publishes the stored message, all in one atomic
- * step and one round trip. The order on the channel is the order of the ids: every replica
- * delivers a room's messages in id order, which is what lets a client resume from its last id
- * without gap or duplicate. Returns { 1, id }, or { 0, ms left in the window } when over budget.
+ * allows, appends to the room's capped stream, keeps it for another idle TTL (ARGV[10]) and
+ * publishes the stored message, all in one atomic step and one round trip. The order on the
+ * channel is the order of the ids: every replica delivers a room's messages in id order, which is
+ * what lets a client resume from its last id without gap or duplicate. Returns { 1, id }, or
+ * { 0, ms left in the window } when over budget.
  */
 export const appendScript = new LuaScript(`${spendBudgetLua("KEYS[2]", "ARGV[9]")}
 if hits > tonumber(ARGV[8]) then return { 0, redis.call('PTTL', KEYS[2]) } end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
   'user', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[10])
 local message = cjson.encode({ id = id, room = ARGV[3], user = ARGV[4], text = ARGV[5],
   server = ARGV[6], timestamp = ARGV[7] })
 redis.call('PUBLISH', ARGV[1], message)
@@ -26,13 +28,16 @@ return { 1, id }
  * A private message goes into two inboxes (the recipient's and the sender's), each a capped
  * stream published on the same channel as rooms under the pseudo-room `@<nickname key>`
  * (ARGV[8] the recipient's, ARGV[9] the sender's; the entries carry the names as shown): every
- * replica delivers a user's private messages in inbox order, like a room's.
+ * replica delivers a user's private messages in inbox order, like a room's. An inbox idle for
+ * the idle TTL (ARGV[10]) expires like a room, unless its owner is connected (the nickname
+ * script PERSISTs it while any socket holds the name).
  */
 const privateScript = new LuaScript(`
 local ids = {}
 for i, key in ipairs(KEYS) do
   ids[i] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[2], '*',
     'user', ARGV[3], 'to', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
+  redis.call('PEXPIRE', key, ARGV[10])
   local owner = i == 1 and ARGV[8] or ARGV[9]
   redis.call('PUBLISH', ARGV[1], cjson.encode({ id = ids[i], room = '@' .. owner, user = ARGV[3], to = ARGV[4],
     text = ARGV[5], server = ARGV[6], timestamp = ARGV[7] }))
@@ -85,7 +90,8 @@ function toMessage(room: string, entry: StreamEntry): StoredMessage {
 export class RoomHistory {
   constructor(
     private readonly redis: RedisClient,
-    private readonly options: { historySize: number; retention: number },
+    /** `idleTtlMs`: a stream expires this long after its last append (joins renew it too, see RateLimiter.admitJoin). */
+    private readonly options: { historySize: number; retention: number; idleTtlMs: number },
   ) {}
 
   /**
@@ -97,7 +103,7 @@ export class RoomHistory {
     const [allowed, result] = (await appendScript.run(
       this.redis,
       [chatKeys.roomLog(input.room), budget.key],
-      [chatKeys.roomMessagesChannel, this.options.retention, input.room, input.user, input.text, input.server, timestamp, budget.limit, budget.windowMs],
+      [chatKeys.roomMessagesChannel, this.options.retention, input.room, input.user, input.text, input.server, timestamp, budget.limit, budget.windowMs, this.options.idleTtlMs],
     )) as [number, string | number];
     if (allowed !== 1) return { retryAfterMs: Math.max(Number(result), 0) };
     return { message: { id: String(result), ...input, timestamp } };
@@ -109,7 +115,10 @@ export class RoomHistory {
     const [toId, fromId] = (await privateScript.run(
       this.redis,
       [chatKeys.roomLog(inboxOf(input.toKey)), chatKeys.roomLog(inboxOf(input.fromKey))],
-      [chatKeys.roomMessagesChannel, this.options.retention, input.from, input.to, input.text, input.server, timestamp, input.toKey, input.fromKey],
+      [
+        chatKeys.roomMessagesChannel, this.options.retention, input.from, input.to, input.text, input.server, timestamp,
+        input.toKey, input.fromKey, this.options.idleTtlMs,
+      ],
     )) as [string, string];
     return { toId, fromId, timestamp };
   }

@@ -19,8 +19,13 @@ export const chatKeys = {
    * ms; `<instance>` -> the owner's sockets there. Expires `keep` ms after the last socket.
    */
   nickname: (nicknameKey: string) => `chat:nick:${nicknameKey}`,
-  /** Fixed-window counter of one user's messages. */
+  /**
+   * Fixed-window counter of one user's messages; other budgets prefix the identity with their
+   * kind (`join:`, `typing:`, `replay:`), which no identity starts with.
+   */
   rate: (identity: string) => `chat:rate:${identity}`,
+  /** Sorted set: rooms one user joined lately -> when each stops counting (Redis clock, ms). */
+  roomsVisited: (identity: string) => `chat:rate:rooms:${identity}`,
   /** Pub/sub channel carrying every accepted room message, in stream order. */
   roomMessagesChannel: "chat:room-messages",
 } as const;

@@ -63,6 +63,12 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
   maxSocketsPerAddress: 10_000,
   maxConnectsPerAddress: 10_000,
   connectWindowMs: 10_000,
+  // Generous, like rateLimit: tests of the budgets themselves set them low.
+  joinRateLimit: 10_000,
+  typingRateLimit: 10_000,
+  replayRateLimit: 1_000_000,
+  roomsPerUser: 10_000,
+  roomIdleTtlMs: 86_400_000,
   maxPayloadBytes: 16_384,
   maxBufferedBytes: 1_048_576,
   presenceTtlMs: 1_500,

@@ -42,7 +42,7 @@ beforeAll(async () => {
   outside = await backend("127.1.0.1", 3000, "outside");
   const address = replica.server.address();
   if (address === null || typeof address === "string") throw new Error("no replica port");
-  nginx = await startNginx(dir, [`127.0.0.1:${address.port}`]);
+  nginx = await startNginx(dir, [`127.0.0.1:${address.port}`], { chatLb: "cookie" });
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.js";
@@ -81,23 +82,27 @@ export async function startNginx(dir: string, replicas: string[], options: Nginx
   await chmod(dir, 0o777);
   const port = await freePort();
   const config = await renderNginxConfig(dir, port, replicas, options);
+  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
+  const nginx = await runNginx(dir, config, () => fetch(`${url}/nginx-health`).then((r) => r.ok, () => false));
+  return { ...nginx, url };
+}
+
+/** Runs nginx on `config` in the foreground until `ready()` says it serves. */
+async function runNginx(dir: string, config: string, ready: () => Promise<boolean>): Promise<Omit<TestNginx, "url">> {
   const child: ChildProcess = spawn(nginxBin(), ["-p", dir, "-c", config, "-g", "daemon off;"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, "exit");
-  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${await readFile(join(dir, "error.log"), "utf8").catch(() => "")}`);
-    const healthy = await fetch(`${url}/nginx-health`).then((r) => r.ok, () => false);
-    if (healthy) break;
-    if (Date.now() > deadline) throw new Error(`nginx did not answer on ${url}: ${stderr}`);
+    if (await ready()) break;
+    if (Date.now() > deadline) throw new Error(`nginx (${config}) did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
-    url,
     config,
     async reload() {
       const result = spawnSync(nginxBin(), ["-p", dir, "-c", config, "-s", "reload"], { encoding: "utf8" });
@@ -109,4 +114,50 @@ export async function startNginx(dir: string, replicas: string[], options: Nginx
       await exited;
     },
   };
+}
+
+/**
+ * The kit's nginx/grpc.conf (the gRPC front door without Envoy), rewritten for loopback like
+ * renderNginxConfig: `users:50051` (Docker's DNS) becomes an upstream of `replicas`, and it listens
+ * on 127.0.0.1:`port`. `overrides` replaces whole directives (`{ grpc_read_timeout: "3s" }`), for
+ * tests that cannot wait for the shipped values. Returns the file's path.
+ */
+export async function renderGrpcConfig(dir: string, port: number, replicas: string[], overrides: Record<string, string> = {}): Promise<string> {
+  let text = await readFile(join(kitDir, "grpc.conf"), "utf8");
+  const swap = (from: RegExp, to: string) => {
+    if (!from.test(text)) throw new Error(`nginx/grpc.conf changed: ${from} not found; update test-support/nginx.ts`);
+    text = text.replace(from, to);
+  };
+  swap(/^pid .*;$/m, `pid ${dir}/nginx.pid;`);
+  swap(/^error_log .*;$/m, `error_log ${dir}/error.log notice;`);
+  swap(/^\s*access_log \/dev\/stdout grpc;$/m, `  access_log ${dir}/access.log grpc;`);
+  swap(/^\s*resolver 127\.0\.0\.11.*;$/m, "");
+  swap(/listen 9000 http2 default_server;/, `listen 127.0.0.1:${port} http2 default_server;`);
+  swap(/"users:50051"/g, "users_loopback");
+  for (const [directive, value] of Object.entries(overrides)) swap(new RegExp(`^(\\s*)${directive} [^;]+;$`, "m"), `$1${directive} ${value};`);
+  const upstream = replicas.map((target) => `    server ${target} max_fails=0;`).join("\n");
+  swap(
+    /^http \{$/m,
+    `http {\n  upstream users_loopback {\n${upstream}\n  }\n` +
+      ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};`).join("\n"),
+  );
+  const file = join(dir, "grpc.conf");
+  await writeFile(file, text);
+  return file;
+}
+
+/** Debian's nginx with the kit's gRPC front door (nginx/grpc.conf) in front of `replicas` (`host:port`). */
+export async function startGrpcNginx(dir: string, replicas: string[], overrides: Record<string, string> = {}): Promise<TestNginx & { target: string }> {
+  await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o777);
+  const port = await freePort();
+  const config = await renderGrpcConfig(dir, port, replicas, overrides);
+  const nginx = await runNginx(dir, config, async () => {
+    // A TCP connection is enough: nginx is up.
+    return new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => (socket.destroy(), resolve(true)));
+      socket.on("error", () => resolve(false));
+    });
+  });
+  return { ...nginx, url: `http://127.0.0.1:${port}`, target: `127.0.0.1:${port}` };
 }

@@ -5,13 +5,14 @@
  * http.Agent's localAddress: engine.io-client uses it for long-polling and WebSocket alike) is,
  * for nginx, a client from network 127.0.N.0/24.
  */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startNginx, writeChatReplicas, type ChatLb, type TestNginx } from "../../test-support/nginx.js";
+import { nginxBin, startNginx, writeChatReplicas, type ChatLb, type TestNginx } from "../../test-support/nginx.js";
 import { startChatCluster, type TestCluster } from "../../websocket-chat/test/support/chat-cluster.js";
 import type { AckResult, IdentifyResult } from "../../websocket-chat/src/contracts/events.js";
 
@@ -169,4 +170,20 @@ describe("nginx CHAT_LB=hash: `hash $remote_addr consistent` keys on the whole a
       await nginx.close();
     }
   });
+});
+
+describe("nginx/nginx.conf as shipped", () => {
+  for (const mode of ["ip_hash", "hash", "cookie"] as const) {
+    it(`passes nginx -t with CHAT_LB=${mode}, laid out as nginx/run.sh does`, () => {
+      const dir = mkdtempSync(path.join(tmpdir(), `nginx-t-${mode}-`));
+      dirs.push(dir);
+      const kit = path.resolve(import.meta.dirname, "../../nginx");
+      copyFileSync(path.join(kit, "nginx.conf"), path.join(dir, "nginx.conf"));
+      copyFileSync(path.join(kit, "chat-lb", `${mode}.conf`), path.join(dir, "chat-lb.conf"));
+      writeFileSync(path.join(dir, "chat-replicas.conf"), "server 172.18.0.3:3000;\nserver 172.18.0.4:3000;\n");
+      // stdout not a pipe: node's pipes are sockets, which nginx cannot open as /dev/stdout (its access log).
+      const result = spawnSync(nginxBin(), ["-t", "-c", path.join(dir, "nginx.conf")], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+      expect(result.stderr).toMatch(/test is successful/);
+    });
+  }
 });

@@ -36,7 +36,7 @@ services=(redis users chat nginx)
 profiles=(--profile all)
 # The gRPC front door on :9000: Envoy, else nginx/grpc.conf in its place (never both: one port).
 if [[ ${ENVOY_AVAILABLE:-0} == 1 ]]; then services+=(envoy); front_door="Envoy"
-else services+=(grpc-nginx); profiles+=(--profile grpc-nginx); front_door="nginx (Envoy's stand-in)"; fi
+else services+=(grpc-nginx); profiles+=(--profile grpc-nginx); front_door="nginx, Envoy's stand-in"; fi
 step "Starting profile all: ${services[*]} (chat x$chat_replicas, users x$users_replicas)"
 compose "${profiles[@]}" up -d --no-build --scale "chat=$chat_replicas" --scale "users=$users_replicas" "${services[@]}" \
   >.tmp/up.log 2>&1 || { tail -30 .tmp/up.log >&2; fail "compose up failed (log: .tmp/up.log)"; }

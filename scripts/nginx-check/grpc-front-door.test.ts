@@ -5,6 +5,8 @@
  * goes away, and a quiet stream is not cut by nginx's 60 s defaults.
  */
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createServer, type Server } from "node:net";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -167,5 +169,56 @@ describe("nginx/grpc.conf: a quiet stream", () => {
 
   it("is cut at grpc_read_timeout when nothing at all comes from the replica", async () => {
     expect((await quietStream(60_000)).code).toBe(grpc.status.INTERNAL);
+  });
+});
+
+describe("nginx/grpc.conf: a replica that dies with the call in flight", () => {
+  let redis: TestRedis;
+  let replica: UserReplica;
+  let dying: Server;
+  let door: Awaited<ReturnType<typeof startGrpcNginx>>;
+  let client: UserServiceClient;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    replica = await startUserReplica({ redisUrl: redis.url, serverId: "users-1" });
+    // Takes the connection and the call, then drops both without a word: a replica SIGKILLed mid-call.
+    dying = createServer((socket) => socket.once("data", () => setTimeout(() => socket.destroy(), 50)));
+    dying.listen(0, "127.0.0.1");
+    await once(dying, "listening");
+    const port = (dying.address() as { port: number }).port;
+    door = await startGrpcNginx(scratch("dying"), [`127.0.0.1:${port}`, replica.target]);
+    client = await connectUsers(door.target);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await door?.close();
+    dying?.close();
+    await replica?.close();
+    await redis?.close();
+  });
+
+  it("ends the call with a trailers-only UNAVAILABLE, which the client retries for reads: every GetUser is answered", async () => {
+    for (let i = 0; i < 6; i++) {
+      expect((await unary<GetUserResponse>((cb) => client.getUser({ id: 1 }, cb))).servedBy).toBe("users-1");
+    }
+  });
+
+  it("never sends a write twice: a create that reached the dying replica fails with UNAVAILABLE", async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const name = `once-${i}`;
+      outcomes.push(
+        await unary<CreateUserResponse>((cb) => client.createUser({ name, email: `${name}@example.com` }, cb)).then(
+          () => "created",
+          (error: grpc.ServiceError) => grpc.status[error.code],
+        ),
+      );
+    }
+    // Round robin: half of them went to the dying replica first.
+    expect(outcomes.filter((o) => o === "created").length).toBeGreaterThanOrEqual(1);
+    expect(outcomes.filter((o) => o === "UNAVAILABLE").length).toBeGreaterThanOrEqual(1);
+    expect(outcomes.every((o) => o === "created" || o === "UNAVAILABLE")).toBe(true);
   });
 });

@@ -52,11 +52,11 @@ export function pollFrom(url: string, localAddress: string): Promise<string> {
   });
 }
 
-/** Where every client lands with `mode` in front of the first `count` replicas. */
-async function placement(mode: ChatLb, count: number): Promise<string[]> {
+/** Where every client lands with `mode` in front of `replicas`. */
+async function placement(mode: ChatLb, replicas: string[]): Promise<string[]> {
   const dir = mkdtempSync(path.join(tmpdir(), `nginx-rehash-${mode}-`));
   dirs.push(dir);
-  const nginx = await startNginx(dir, REPLICAS.slice(0, count), { chatLb: mode });
+  const nginx = await startNginx(dir, replicas, { chatLb: mode });
   try {
     const landed: string[] = [];
     // In batches: 1,000 at once would only measure the accept queue.
@@ -82,8 +82,8 @@ describe("nginx: scaling the chat from 3 to 4 replicas (1,000 clients, one per /
 
   for (const mode of ["ip_hash", "hash"] as const) {
     it(`${mode}: spreads the clients over every replica, and says how many move`, async () => {
-      const before = await placement(mode, 3);
-      const after = await placement(mode, 4);
+      const before = await placement(mode, REPLICAS.slice(0, 3));
+      const after = await placement(mode, REPLICAS);
       for (const [replica, n] of Object.entries(spread(before))) expect(n, `${replica} of 3`).toBeGreaterThan(200);
       for (const [replica, n] of Object.entries(spread(after))) expect(n, `${replica} of 4`).toBeGreaterThan(150);
       expect(Object.keys(spread(after))).toHaveLength(4);
@@ -102,4 +102,22 @@ describe("nginx: scaling the chat from 3 to 4 replicas (1,000 clients, one per /
     expect(share(moved.ip_hash!)).toBeGreaterThan(60);
     expect(share(moved.hash!)).toBeLessThan(40);
   });
+});
+
+describe("nginx: one of 3 chat replicas going away (1,000 clients, one per /24)", () => {
+  for (const mode of ["ip_hash", "hash"] as const) {
+    it(`${mode}: says how many clients of the surviving replicas move too`, async () => {
+      const [a, gone, c] = REPLICAS;
+      const before = await placement(mode, [a!, gone!, c!]);
+      const after = await placement(mode, [a!, c!]);
+      const survivors = before.map((replica, i) => ({ replica, now: after[i] })).filter((p) => p.replica !== gone);
+      const movedNeedlessly = survivors.filter((p) => p.now !== p.replica).length;
+      console.info(
+        `[rehash] CHAT_LB=${mode}: 3 -> 2 replicas (the middle one gone) moves ${movedNeedlessly} of the ` +
+          `${survivors.length} clients whose replica is still there (${Math.round((movedNeedlessly / survivors.length) * 1000) / 10} %)`,
+      );
+      if (mode === "hash") expect(movedNeedlessly).toBe(0);
+      else expect(movedNeedlessly / survivors.length).toBeGreaterThan(0.3);
+    });
+  }
 });

@@ -6,7 +6,7 @@
 #   clusterkit/standin-redis:7     Debian bookworm + redis-server (7.0)
 #   clusterkit/standin-nginx:1.22  Debian bookworm + nginx (1.22)
 #
-# Envoy has no Debian package and no stand-in: without its image the grpc profile runs without it.
+# Envoy has no Debian package and no stand-in: without its image nginx (grpc-nginx) takes its place.
 #
 # How: debootstrap a minimal bookworm rootfs once (cached as a tarball), then for each image unpack
 # it, apt-get install inside a chroot, and `docker import` the result. Each image carries this

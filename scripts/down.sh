@@ -5,5 +5,5 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 docker_up || { ok "no Docker engine running: nothing to stop"; exit 0; }
 step "Stopping the kit (data kept)"
-compose --profile all down --remove-orphans
+compose --profile all --profile grpc-nginx down --remove-orphans
 ok "stopped; npm start brings it back with the same data"

@@ -3,7 +3,7 @@
 #   1. an *_IMAGE variable set by you wins;
 #   2. else the official image, if it is already here or can be pulled;
 #   3. else a stand-in built offline from Debian packages (scripts/build-standin-images.sh).
-#      Envoy has none: ENVOY_AVAILABLE=0, and the grpc profile runs without it.
+#      Envoy has none: ENVOY_AVAILABLE=0, and nginx (grpc-nginx) is the gRPC front door instead.
 # Then builds the kit's own images (users, chat) on the chosen Node image.
 # Writes the choices to .tmp/images.env, which compose-driving scripts and the container tests read,
 # and to compose/.env, which compose itself reads when run by hand.
@@ -76,8 +76,8 @@ mv "$IMAGES_ENV.tmp" "$IMAGES_ENV"
   done
 } >"$REPO_ROOT/compose/.env"
 if [[ $ENVOY_AVAILABLE == 0 ]]; then
-  warn "No Envoy image: the grpc profile runs WITHOUT Envoy. The CLI and the chat reach the users"
-  warn "replicas directly with client-side round_robin (npm run check:envoy still validates envoy.yaml)."
+  warn "No Envoy image: nginx (nginx/grpc.conf, service grpc-nginx) is the gRPC front door on :9000"
+  warn "in its place (npm run check:envoy still validates envoy.yaml)."
 fi
 
 if [[ ${#build_services[@]} -gt 0 ]]; then

@@ -6,5 +6,5 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 docker_up || { ok "no Docker engine running: nothing to reset"; exit 0; }
 step "Stopping the kit and dropping its data"
-compose --profile all down --remove-orphans --volumes
+compose --profile all --profile grpc-nginx down --remove-orphans --volumes
 ok "reset; npm start begins from an empty Redis"

@@ -35,9 +35,12 @@ load_images_env
 chat_replicas=${CHAT_REPLICAS:-3}
 users_replicas=${USERS_REPLICAS:-2}
 services=(redis users chat nginx)
-[[ ${ENVOY_AVAILABLE:-0} == 1 ]] && services+=(envoy)
+profiles=(--profile all)
+# The gRPC front door on :9000: Envoy, else nginx/grpc.conf in its place (never both: one port).
+if [[ ${ENVOY_AVAILABLE:-0} == 1 ]]; then services+=(envoy); front_door="Envoy"
+else services+=(grpc-nginx); profiles+=(--profile grpc-nginx); front_door="nginx, Envoy's stand-in"; fi
 step "Starting profile all: ${services[*]} (chat x$chat_replicas, users x$users_replicas)"
-compose --profile all up -d --no-build --scale "chat=$chat_replicas" --scale "users=$users_replicas" "${services[@]}" \
+compose "${profiles[@]}" up -d --no-build --scale "chat=$chat_replicas" --scale "users=$users_replicas" "${services[@]}" \
   >.tmp/up.log 2>&1 || { tail -30 .tmp/up.log >&2; fail "compose up failed (log: .tmp/up.log)"; }
 
 step "Waiting for every container to be healthy"
@@ -55,35 +58,36 @@ while :; do
 done
 while read -r service count; do ok "$service: $count healthy"; done < <(awk '{print $1}' <<<"$states" | sort | uniq -c | awk '{print $2, $1}')
 
-users_ports=$(for i in $(seq 1 "$users_replicas"); do compose port --index="$i" users 50051 2>/dev/null | sed 's/^0.0.0.0/127.0.0.1/'; done | paste -sd, -)
 nginx_port=${NGINX_PORT:-8080}
-if [[ ${ENVOY_AVAILABLE:-0} == 1 ]]; then grpc_target=localhost:${ENVOY_PORT:-9000}; else grpc_target=$users_ports; fi
+grpc_port=${ENVOY_PORT:-9000}
+grpc_target=localhost:$grpc_port
 
 step "Ready in $((SECONDS - began)) s"
 cat <<INFO
     Chat (web client, through nginx):   ${BOLD}http://localhost:${nginx_port}${RESET}   open it in two browsers or a private window
     REST (the page's users form):       POST/PUT/DELETE http://localhost:${nginx_port}/api/users
 INFO
+cat <<INFO
+    gRPC front door (${front_door}):  localhost:${grpc_port}    npm run -s grpc -- --target localhost:${grpc_port} list
+INFO
 if [[ ${ENVOY_AVAILABLE:-0} == 1 ]]; then
   cat <<INFO
-    gRPC through Envoy:                 localhost:${ENVOY_PORT:-9000}    npm run grpc -- --target localhost:${ENVOY_PORT:-9000} list
     Envoy admin (per-replica counts):   http://localhost:${ENVOY_ADMIN_PORT:-9901}/clusters
 INFO
 else
   cat <<INFO
-    gRPC, straight to the replicas:     ${users_ports}
-      ${YELLOW}No Envoy here (its image cannot be pulled and has no stand-in): clients balance
-      themselves with client-side round_robin over the replicas instead.${RESET}
-      npm run grpc -- --target ${users_ports} list
+      ${YELLOW}No Envoy image here (it cannot be pulled and has no stand-in): nginx/grpc.conf is the
+      front door instead, round robin per call over the users replicas.${RESET}
 INFO
 fi
 cat <<INFO
 
     Try next:
-      npm run grpc -- --target ${users_ports:-localhost:9000} subscribe      # live user changes; create one in another terminal
+      npm run -s grpc -- --target localhost:${grpc_port} subscribe      # live user changes; create one in another terminal
       docker kill \$(docker ps -q --filter label=com.docker.compose.project=$COMPOSE_PROJECT --filter label=com.docker.compose.service=chat | head -1)
                        # ^ kills one chat replica: its clients reconnect through nginx and lose nothing
       $(compose_cmd) -p $COMPOSE_PROJECT -f compose/compose.yaml --profile all up -d --no-build --scale chat=5 chat   # nginx picks them up
+      CHAT_LB=cookie npm start   # one laptop's tabs on different replicas (default ip_hash: one address, one replica)
       npm run down     # stop, keep data        npm run reset    # stop and drop the Redis volume
 INFO
 

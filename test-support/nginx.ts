@@ -1,25 +1,43 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.js";
 
-const kitConfig = fileURLToPath(new URL("../nginx/nginx.conf", import.meta.url));
+const kitDir = fileURLToPath(new URL("../nginx/", import.meta.url));
+const kitConfig = join(kitDir, "nginx.conf");
 
 export interface TestNginx {
   url: string;
+  /** The rendered config (for `nginx -t`, or to rewrite chat-replicas.conf and reload). */
+  config: string;
+  /** `nginx -s reload`: re-reads the config, as run.sh does after --scale. */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }
 
 
+/** How /socket.io/ is balanced: the kit's CHAT_LB (nginx/chat-lb/<mode>.conf). */
+export type ChatLb = "ip_hash" | "hash" | "cookie";
+
+export interface NginxOptions {
+  /** @default "ip_hash", the kit's default */
+  chatLb?: ChatLb;
+  /** Address nginx listens on. @default "127.0.0.1" */
+  host?: string;
+}
+
 /**
- * The kit's own nginx/nginx.conf, rewritten for loopback: Docker's `chat:3000` (found through
- * Docker's DNS) becomes an upstream of the given replica ports, and it listens, logs and keeps
- * its pid and temp files in `dir`. Everything else (WebSocket upgrade, timeouts, retry on a dead
- * replica) is the file the topology ships.
+ * Writes the kit's own nginx/nginx.conf into `dir`, rewritten for loopback, with what
+ * nginx/run.sh adds in the container: chat-lb.conf (the CHAT_LB mode's file) and
+ * chat-replicas.conf (one `server` line per replica). Docker's `chat:3000` (found through Docker's
+ * DNS) becomes an upstream of the given replicas, and nginx listens, logs and keeps its pid and
+ * temp files in `dir`. Everything else (stickiness, WebSocket upgrade, timeouts, retry on a dead
+ * replica) is the file the topology ships. Returns the main file's path.
  */
-export async function renderNginxConfig(dir: string, port: number, replicas: string[]): Promise<string> {
+export async function renderNginxConfig(dir: string, port: number, replicas: string[], options: NginxOptions = {}): Promise<string> {
   let text = await readFile(kitConfig, "utf8");
   const swap = (from: RegExp, to: string) => {
     if (!from.test(text)) throw new Error(`nginx/nginx.conf changed: ${from} not found; update test-support/nginx.ts`);
@@ -29,7 +47,7 @@ export async function renderNginxConfig(dir: string, port: number, replicas: str
   swap(/^error_log .*;$/m, `error_log ${dir}/error.log notice;`);
   swap(/^\s*access_log \/dev\/stdout upstream;$/m, `  access_log ${dir}/access.log upstream;`);
   swap(/^\s*resolver 127\.0\.0\.11.*;$/m, "");
-  swap(/listen 80 default_server;/, `listen 127.0.0.1:${port} default_server;`);
+  swap(/listen 80 default_server;/, `listen ${options.host ?? "127.0.0.1"}:${port} default_server;`);
   swap(/"chat:3000"/g, "chat_loopback");
   // max_fails=0: a replica that refused a connection is tried again on the next request. With
   // nginx's default (1 failure = out for 10 s), a rolling restart marks every replica out in turn
@@ -41,18 +59,38 @@ export async function renderNginxConfig(dir: string, port: number, replicas: str
     `http {\n  upstream chat_loopback {\n${upstream}\n  }\n` +
       ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};`).join("\n"),
   );
-  return text;
+  const mode = options.chatLb ?? "ip_hash";
+  const lb = (await readFile(join(kitDir, "chat-lb", `${mode}.conf`), "utf8")).replaceAll('"chat:3000"', "chat_loopback");
+  await writeFile(join(dir, "chat-lb.conf"), lb);
+  await writeChatReplicas(dir, replicas);
+  const file = join(dir, "nginx.conf");
+  await writeFile(file, text);
+  return file;
 }
 
+/** What run.sh writes for ip_hash and hash: one `server` line per replica, in the given order. */
+export async function writeChatReplicas(dir: string, replicas: string[]): Promise<void> {
+  await writeFile(join(dir, "chat-replicas.conf"), replicas.map((target) => `server ${target} max_fails=0;\n`).join(""));
+}
+
+export const nginxBin = (): string => process.env.NGINX_BIN ?? "/usr/sbin/nginx";
+
 /** Debian's nginx (`apt-get install nginx`) with the kit's config in front of `replicas` (`host:port`). */
-export async function startNginx(dir: string, replicas: string[]): Promise<TestNginx> {
+export async function startNginx(dir: string, replicas: string[], options: NginxOptions = {}): Promise<TestNginx> {
   await mkdir(dir, { recursive: true });
   // Workers run as `nobody` when started by root; they write proxy temp files here.
   await chmod(dir, 0o777);
   const port = await freePort();
-  await writeFile(join(dir, "nginx.conf"), await renderNginxConfig(dir, port, replicas));
-  const bin = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
-  const child: ChildProcess = spawn(bin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
+  const config = await renderNginxConfig(dir, port, replicas, options);
+  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
+  const nginx = await runNginx(dir, config, () => fetch(`${url}/nginx-health`).then((r) => r.ok, () => false));
+  return { ...nginx, url };
+}
+
+/** Runs nginx on `config` in the foreground until `ready()` says it serves. */
+async function runNginx(dir: string, config: string, ready: () => Promise<boolean>): Promise<Omit<TestNginx, "url">> {
+  const bin = nginxBin();
+  const child: ChildProcess = spawn(bin, ["-p", dir, "-c", config, "-g", "daemon off;"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   // A missing binary is an 'error' event, not an exit: without this it was an unhandled rejection.
@@ -61,22 +99,70 @@ export async function startNginx(dir: string, replicas: string[]): Promise<TestN
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, "exit");
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (spawnError) throw new Error(`cannot run ${bin} (npm test installs Debian's nginx: scripts/test-prepare.sh): ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${await readFile(join(dir, "error.log"), "utf8").catch(() => "")}`);
-    const healthy = await fetch(`${url}/nginx-health`).then((r) => r.ok, () => false);
-    if (healthy) break;
-    if (Date.now() > deadline) throw new Error(`nginx did not answer on ${url}: ${stderr}`);
+    if (await ready()) break;
+    if (Date.now() > deadline) throw new Error(`nginx (${config}) did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
-    url,
+    config,
+    async reload() {
+      const result = spawnSync(nginxBin(), ["-p", dir, "-c", config, "-s", "reload"], { encoding: "utf8" });
+      if (result.status !== 0) throw new Error(`nginx -s reload failed: ${result.stderr}`);
+    },
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGQUIT");
       await exited;
     },
   };
+}
+
+/**
+ * The kit's nginx/grpc.conf (the gRPC front door without Envoy), rewritten for loopback like
+ * renderNginxConfig: `users:50051` (Docker's DNS) becomes an upstream of `replicas`, and it listens
+ * on 127.0.0.1:`port`. `overrides` replaces whole directives (`{ grpc_read_timeout: "3s" }`), for
+ * tests that cannot wait for the shipped values. Returns the file's path.
+ */
+export async function renderGrpcConfig(dir: string, port: number, replicas: string[], overrides: Record<string, string> = {}): Promise<string> {
+  let text = await readFile(join(kitDir, "grpc.conf"), "utf8");
+  const swap = (from: RegExp, to: string) => {
+    if (!from.test(text)) throw new Error(`nginx/grpc.conf changed: ${from} not found; update test-support/nginx.ts`);
+    text = text.replace(from, to);
+  };
+  swap(/^pid .*;$/m, `pid ${dir}/nginx.pid;`);
+  swap(/^error_log .*;$/m, `error_log ${dir}/error.log notice;`);
+  swap(/^\s*access_log \/dev\/stdout grpc;$/m, `  access_log ${dir}/access.log grpc;`);
+  swap(/^\s*resolver 127\.0\.0\.11.*;$/m, "");
+  swap(/listen 9000 http2 default_server;/, `listen 127.0.0.1:${port} http2 default_server;`);
+  swap(/"users:50051"/g, "users_loopback");
+  for (const [directive, value] of Object.entries(overrides)) swap(new RegExp(`^(\\s*)${directive} [^;]+;$`, "m"), `$1${directive} ${value};`);
+  const upstream = replicas.map((target) => `    server ${target} max_fails=0;`).join("\n");
+  swap(
+    /^http \{$/m,
+    `http {\n  upstream users_loopback {\n${upstream}\n  }\n` +
+      ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};`).join("\n"),
+  );
+  const file = join(dir, "grpc.conf");
+  await writeFile(file, text);
+  return file;
+}
+
+/** Debian's nginx with the kit's gRPC front door (nginx/grpc.conf) in front of `replicas` (`host:port`). */
+export async function startGrpcNginx(dir: string, replicas: string[], overrides: Record<string, string> = {}): Promise<TestNginx & { target: string }> {
+  await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o777);
+  const port = await freePort();
+  const config = await renderGrpcConfig(dir, port, replicas, overrides);
+  const nginx = await runNginx(dir, config, async () => {
+    // A TCP connection is enough: nginx is up.
+    return new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => (socket.destroy(), resolve(true)));
+      socket.on("error", () => resolve(false));
+    });
+  });
+  return { ...nginx, url: `http://127.0.0.1:${port}`, target: `127.0.0.1:${port}` };
 }

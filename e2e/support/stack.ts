@@ -73,7 +73,9 @@ export async function startStack(
     for (let n = 1; n <= (options.replicas ?? 3); n++) chats.push(await startChat(`chat-${n}`));
     // Whatever replicas are current at close time (restartChat replaces entries).
     started.push({ close: async () => void (await Promise.all(chats.map((chat) => stopProcess(chat)))) });
-    const nginx = await startNginx(join(dir, "nginx"), chats.map((c) => new URL(c.url).host));
+    // CHAT_LB=cookie: every browser context here comes from 127.0.0.1, and ip_hash (the kit's
+    // default) would put them all on one replica; the cookie places each context on its own.
+    const nginx = await startNginx(join(dir, "nginx"), chats.map((c) => new URL(c.url).host), { chatLb: "cookie" });
     started.push(nginx);
     return {
       dir,

@@ -61,6 +61,9 @@ describe("compose/compose.yaml", () => {
     expect(inProfile("chat")).toEqual(["chat", "nginx", "redis"]);
     expect(inProfile("grpc")).toEqual(["envoy", "redis", "users"]);
     expect(inProfile("all")).toEqual(["chat", "envoy", "nginx", "redis", "users"]);
+    // Envoy's stand-in as the gRPC front door shares its host port: only started in its place.
+    expect(inProfile("grpc-nginx")).toEqual(["grpc-nginx"]);
+    expect(doc.services["grpc-nginx"].ports).toEqual(doc.services.envoy.ports.slice(0, 1));
     expect(doc.services.chat.deploy.replicas).toBe(3);
     expect(doc.services.users.deploy.replicas).toBe(2);
   });
@@ -75,11 +78,12 @@ describe("compose/compose.yaml", () => {
 
   it("waits on healthchecks and keeps Redis private with an append-only volume", () => {
     const doc = load();
-    for (const name of ["redis", "users", "chat", "nginx"]) expect(doc.services[name].healthcheck?.test).toBeDefined();
+    for (const name of ["redis", "users", "chat", "nginx", "grpc-nginx"]) expect(doc.services[name].healthcheck?.test).toBeDefined();
     expect(doc.services.chat.depends_on.redis.condition).toBe("service_healthy");
     expect(doc.services.users.depends_on.redis.condition).toBe("service_healthy");
     expect(doc.services.nginx.depends_on.chat.condition).toBe("service_healthy");
     expect(doc.services.envoy.depends_on.users.condition).toBe("service_healthy");
+    expect(doc.services["grpc-nginx"].depends_on.users.condition).toBe("service_healthy");
     expect(doc.services.redis.ports).toBeUndefined();
     expect(doc.services.redis.command).toContain("--appendonly");
     expect(doc.services.redis.volumes[0]).toMatch(/^redis-data:/);

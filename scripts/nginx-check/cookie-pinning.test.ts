@@ -42,7 +42,7 @@ beforeAll(async () => {
   outside = await backend("127.1.0.1", 3000, "outside");
   const address = replica.server.address();
   if (address === null || typeof address === "string") throw new Error("no replica port");
-  nginx = await startNginx(dir, [`127.0.0.1:${address.port}`]);
+  nginx = await startNginx(dir, [`127.0.0.1:${address.port}`], { chatLb: "cookie" });
 });
 
 afterAll(async () => {
@@ -56,7 +56,7 @@ async function poll(cookie: string, transport = "polling"): Promise<string> {
   return res.text();
 }
 
-describe("nginx: the chat_replica cookie", () => {
+describe("nginx CHAT_LB=cookie: the chat_replica cookie", () => {
   it("pins long-polling to a replica inside nginx's own network", async () => {
     expect(await poll("chat_replica=127.0.0.2:3000")).toBe("inside");
   });
@@ -72,4 +72,24 @@ describe("nginx: the chat_replica cookie", () => {
     expect(await poll("chat_replica=127.0.0.2:3000", "websocket")).toBe("replica");
     expect(inside.hits).toBe(before);
   });
+});
+
+describe("nginx CHAT_LB=ip_hash and hash: no cookie is read at all", () => {
+  for (const mode of ["ip_hash", "hash"] as const) {
+    it(`${mode}: a crafted chat_replica cookie sends nginx nowhere but a listed replica, and none is set`, async () => {
+      const address = replica.server.address() as { port: number };
+      const other = await startNginx(path.join(dir, mode), [`127.0.0.1:${address.port}`], { chatLb: mode });
+      try {
+        const before = { inside: inside.hits, outside: outside.hits };
+        for (const cookie of ["chat_replica=127.0.0.2:3000", "chat_replica=127.1.0.1:3000"]) {
+          const res = await fetch(`${other.url}/socket.io/?EIO=4&transport=polling`, { headers: { cookie } });
+          expect(await res.text()).toBe("replica");
+          expect(res.headers.get("set-cookie")).toBeNull();
+        }
+        expect({ inside: inside.hits, outside: outside.hits }).toEqual(before);
+      } finally {
+        await other.close();
+      }
+    });
+  }
 });

@@ -1,18 +1,20 @@
 /**
  * Profile `chat` in real containers: redis, chat x3 and nginx, every client going through nginx
- * as a browser would.
+ * as a browser would. With CHAT_LB=cookie: every client here comes from the host, i.e. from one
+ * address, like one laptop's browsers; the cookie is what places each on its own replica.
+ * (The default, ip_hash, is chat-ip-hash.test.ts.)
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { ChatTester, type ChatTesterOptions } from "./support/chat-client.js";
 import { Kit, docker } from "./support/kit.js";
 
-describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx)", () => {
+describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx, CHAT_LB=cookie)", () => {
   let kit: Kit;
   let url: string;
   const clients: ChatTester[] = [];
 
   beforeAll(async () => {
-    kit = await Kit.start({ profile: "chat", services: ["redis", "chat", "nginx"], scale: { chat: 3 } });
+    kit = await Kit.start({ profile: "chat", services: ["redis", "chat", "nginx"], scale: { chat: 3 }, env: { CHAT_LB: "cookie" } });
     const [nginx] = await kit.containers("nginx");
     url = `http://127.0.0.1:${await kit.hostPort(nginx!.id, 80)}`;
   });

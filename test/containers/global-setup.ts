@@ -17,7 +17,8 @@ declare module "vitest" {
 }
 
 const repoRoot = path.resolve(import.meta.dirname, "../..");
-const PROJECT_PREFIX = "ck-test-";
+// The same prefix as support/kit.ts (CLUSTERKIT_TEST_PROJECT_PREFIX).
+const PROJECT_PREFIX = process.env["CLUSTERKIT_TEST_PROJECT_PREFIX"] || "ck-test-";
 
 function dockerUp(): boolean {
   try {

@@ -1,28 +1,27 @@
 /**
- * Profile `grpc` in real containers: users x2 over one Redis (and Envoy where its image exists).
- * Without Envoy (no image here), clients balance themselves: client-side round_robin over the
- * replicas' published ports from the host, and over the compose DNS name from inside the network.
+ * Profile `grpc` in real containers: users x2 over one Redis behind the gRPC front door on :9000,
+ * as `npm start` runs it: Envoy where its image exists, else nginx (nginx/grpc.conf) in its place.
+ * Every client, on the host and in the network, uses that one address.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { connectUsers, unary, type GetUserResponse, type UserServiceClient } from "grpc-demo/client";
-import { Kit, docker } from "./support/kit.js";
+import { connectUsers, unary, type CreateUserResponse, type GetUserResponse, type UserServiceClient } from "grpc-demo/client";
+import { Output } from "../../grpc-demo/src/cli/output.js";
+import { followUpdates } from "../../grpc-demo/src/cli/subscribe.js";
+import { Kit, docker, frontDoor } from "./support/kit.js";
 import { CliContainer, runCli, servedByFromNetwork } from "./support/cli.js";
 
-describe.skipIf(!inject("dockerAvailable"))("grpc profile (users x2)", () => {
+describe.skipIf(!inject("dockerAvailable"))(`grpc profile (users x2 behind ${frontDoor().service} on :9000)`, () => {
   let kit: Kit;
   let client: UserServiceClient;
   let hostTarget: string;
 
   beforeAll(async () => {
-    kit = await Kit.start({ profile: "grpc", services: ["redis", "users"], scale: { users: 2 } });
-    if (kit.envoyAvailable) {
-      const [envoy] = await kit.containers("envoy");
-      hostTarget = `127.0.0.1:${await kit.hostPort(envoy!.id, 9000)}`;
-    } else {
-      const replicas = await kit.waitHealthy("users", 2);
-      const ports = await Promise.all(replicas.map((r) => kit.hostPort(r.id, 50051)));
-      hostTarget = ports.map((p) => `127.0.0.1:${p}`).join(",");
-    }
+    const door = frontDoor();
+    kit = await Kit.start({ profile: "grpc", extraProfiles: door.profiles, services: ["redis", "users", door.service], scale: { users: 2 } });
+    const [front] = await kit.containers(door.service);
+    if (!front) throw new Error(`no ${door.service} container was started`);
+    // One address, as `npm start` prints it: any spreading is the front door's.
+    hostTarget = `127.0.0.1:${await kit.hostPort(front.id, 9000)}`;
     client = await connectUsers(hostTarget);
   });
 
@@ -33,7 +32,7 @@ describe.skipIf(!inject("dockerAvailable"))("grpc profile (users x2)", () => {
 
   const getUser = (id: number) => unary<GetUserResponse>((cb) => client.getUser({ id }, cb));
 
-  it("spreads calls over both replicas (counted by x-served-by)", async () => {
+  it("spreads the calls of one client of localhost:<door> over both replicas (counted by x-served-by)", async () => {
     const replicas = await kit.containers("users");
     const servedBy = new Map<string, number>();
     for (let i = 0; i < 20; i++) {
@@ -47,13 +46,50 @@ describe.skipIf(!inject("dockerAvailable"))("grpc profile (users x2)", () => {
   it("puts a replica added with --scale users=3 into the rotation, with no other change", async () => {
     await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "users=3", "users");
     const replicas = await kit.waitHealthy("users", 3);
-    // A fresh channel resolves the name again (through Envoy: STRICT_DNS refreshes every 5 s).
+    // The front door re-resolves `users` (Envoy: STRICT_DNS every 5 s; nginx: resolver valid=5s).
     let seen: Record<string, number> = {};
     const deadline = Date.now() + 30_000;
     while (Object.keys(seen).length < 3 && Date.now() < deadline) seen = await servedByFromNetwork(kit, 30);
     expect(Object.keys(seen).sort()).toEqual(replicas.map((r) => r.hostname).sort());
     await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "users=2", "users");
     await kit.waitHealthy("users", 2);
+  });
+
+  it("keeps `subscribe` through the front door going across a `docker restart` of every users replica", async () => {
+    const replicas = await kit.waitHealthy("users", 2);
+    const lines: string[] = [];
+    const notes: string[] = [];
+    const out = new Output(true, (line) => lines.push(line), (line) => notes.push(line));
+    const abort = new AbortController();
+    let ready = 0;
+    const following = followUpdates(client, out, { since: "", count: 0, signal: abort.signal, maxBackoffMs: 1_000, onReady: () => (ready += 1) });
+    const until = async (check: () => boolean, what: string, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms; notes: ${notes.join(" | ")}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const names = () => lines.map((l) => (JSON.parse(l) as { user: { name: string } }).user.name);
+    try {
+      await until(() => ready === 1, "subscription");
+      await unary<CreateUserResponse>((cb) => client.createUser({ name: "pre-restart", email: "pre-restart@example.com" }, cb));
+      await until(() => names().includes("pre-restart"), "update before the restarts");
+      // Each in turn: SIGTERM (the replica drains and ends its streams), then the same container back.
+      for (const replica of replicas) {
+        await docker("restart", "-t", "15", replica.id);
+        await kit.waitHealthy("users", 2, 120_000);
+      }
+      await unary<CreateUserResponse>((cb) => client.createUser({ name: "post-restart", email: "post-restart@example.com" }, cb));
+      await until(() => names().includes("post-restart"), "update after the restarts");
+    } finally {
+      abort.abort();
+      await following;
+    }
+    expect(names()).toEqual(["pre-restart", "post-restart"]);
+    // The stream's replica was restarted under it: it was reopened through the same front door.
+    expect(ready).toBeGreaterThanOrEqual(2);
+    expect(notes.join("\n")).toMatch(/stream dropped .*resuming from \d+-\d+/);
   });
 
   it("keeps answering when a replica dies, and a subscriber resumes from its cursor", async () => {

@@ -1,16 +1,16 @@
 /**
- * The user service's CLI (userctl) run the way a participant without Envoy would: in a container
- * on the compose network, targeting the compose DNS name, so grpc-js round_robin spreads calls over
- * every replica the name resolves to (and re-resolves when one dies). Through Envoy when it exists.
+ * The user service's CLI (userctl) in a container on the compose network, through the gRPC front
+ * door (`envoy:9000`, or `grpc-nginx:9000` where Envoy's image cannot be had), which spreads the
+ * calls over every users replica and follows them when they die, restart or scale.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { docker, imagesEnv, type Kit } from "./kit.js";
+import { docker, frontDoor, imagesEnv, type Kit } from "./kit.js";
 
 const run = promisify(execFile);
 
 const usersImage = () => imagesEnv()["USERS_IMAGE"] || "clusterkit/users:dev";
-const inNetworkTarget = (kit: Kit) => (kit.envoyAvailable ? "envoy:9000" : "dns:///users:50051");
+const inNetworkTarget = (_kit: Kit) => `${frontDoor().service}:9000`;
 
 function cliArgs(kit: Kit, args: string[]): string[] {
   return ["--network", kit.network, usersImage(), "node", "--import", "tsx", "src/cli/main.ts", "--target", inNetworkTarget(kit), ...args];

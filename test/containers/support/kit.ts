@@ -17,8 +17,12 @@ const run = promisify(execFile);
 // cleans up itself (afterAll, and global-teardown for anything a crash left behind).
 process.env["TESTCONTAINERS_RYUK_DISABLED"] ??= "true";
 
-/** Prefix of every compose project the suite creates (global-teardown removes leftovers). */
-export const PROJECT_PREFIX = "ck-test-";
+/**
+ * Prefix of every compose project the suite creates (global-setup removes leftovers with it).
+ * CLUSTERKIT_TEST_PROJECT_PREFIX sets another, so two runs on one engine (a CI run and a
+ * developer's) do not remove each other's projects. @default "ck-test-"
+ */
+export const PROJECT_PREFIX = process.env["CLUSTERKIT_TEST_PROJECT_PREFIX"] || "ck-test-";
 
 /** The image variables shared with compose and `npm start` (written by prepare-images.sh). */
 export function imagesEnv(): Record<string, string> {
@@ -54,8 +58,23 @@ async function hasComposeV2(): Promise<boolean> {
 
 export interface KitOptions {
   profile: "chat" | "grpc" | "all";
+  /** More profiles to enable: `grpc-nginx` for Envoy's stand-in. */
+  extraProfiles?: string[];
   services: string[];
   scale?: Record<string, number>;
+  /** Compose variables for this project (`CHAT_LB`, …), over the image choices. */
+  env?: Record<string, string>;
+}
+
+/** The images prepare-images.sh chose include Envoy's. */
+export const envoyAvailable = (): boolean => imagesEnv()["ENVOY_AVAILABLE"] === "1";
+
+/**
+ * The gRPC front door on :9000, as `npm start` picks it: Envoy where its image exists, else nginx
+ * (nginx/grpc.conf) in its place. Its compose service, and the profile that enables it.
+ */
+export function frontDoor(): { service: "envoy" | "grpc-nginx"; profiles: string[] } {
+  return envoyAvailable() ? { service: "envoy", profiles: [] } : { service: "grpc-nginx", profiles: ["grpc-nginx"] };
 }
 
 export interface ContainerInfo {
@@ -83,12 +102,13 @@ export class Kit {
       ENVOY_PORT: "0",
       ENVOY_ADMIN_PORT: "0",
       LOG_LEVEL: "warn",
+      ...options.env,
     };
     const scale = Object.entries(options.scale ?? {}).flatMap(([service, n]) => ["--scale", `${service}=${n}`]);
     const standalone = !(await hasComposeV2());
     const environment = new DockerComposeEnvironment(composeDir, "compose.yaml")
       .withProjectName(project)
-      .withProfiles(options.profile)
+      .withProfiles(options.profile, ...(options.extraProfiles ?? []))
       .withEnvironment(env)
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(120_000)
@@ -96,16 +116,13 @@ export class Kit {
         commandOptions: ["--no-build", ...scale],
         ...(standalone ? { executable: { standalone: true } } : {}),
       });
-    if (env["ENVOY_AVAILABLE"] === "1") {
+    if (env["ENVOY_AVAILABLE"] === "1" && options.services.includes("envoy")) {
+      // Envoy's image has no healthcheck: wait for its ports instead.
       const name = standalone ? `${project}_envoy_1` : "envoy-1";
       environment.withWaitStrategy(name, Wait.forListeningPorts());
     }
     const started = await environment.up(options.services);
     return new Kit(project, env, started);
-  }
-
-  get envoyAvailable(): boolean {
-    return this.env["ENVOY_AVAILABLE"] === "1";
   }
 
   /** The compose network, for containers the tests run beside the kit (the CLI). */

@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { unary, type CreateUserResponse } from "../src/client/index.js";
-import { runCli } from "./support/run-cli.js";
+import { buildCli, runCli } from "./support/run-cli.js";
 import { useUserCluster } from "./support/user-cluster.js";
 
 const cluster = useUserCluster(2, { authToken: "cli-token" });
+beforeAll(buildCli, 180_000);
 
 const targets = () => cluster.replicas.map((r) => r.target).join(",");
 const cli = (args: string[], input?: string) => runCli(["--target", targets(), "--token", "cli-token", ...args], input);

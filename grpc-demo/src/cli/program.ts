@@ -98,12 +98,12 @@ export function buildProgram(): Command {
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
         try {
-          const { followUpdates } = await import("./subscribe.js");
+          const [{ followUpdates }, { by }] = await Promise.all([import("./subscribe.js"), import("./output.js")]);
           await followUpdates(ctx.client, ctx.out, {
             since: o.since,
             count: o.count,
             signal: abort.signal,
-            onReady: () => ctx.out.note("subscribed; waiting for changes (Ctrl-C to stop)"),
+            onReady: (servedBy) => ctx.out.note(`subscribed; waiting for changes (Ctrl-C to stop)${by(servedBy)}`),
           });
         } finally {
           process.off("SIGINT", stop);
@@ -127,9 +127,9 @@ export function buildProgram(): Command {
       withClient(async (ctx, opts) => {
         const health = await healthChecker(opts.target);
         try {
-          const state = await health.check(o.service, opts.deadline);
-          ctx.out.emit(`${o.service || "(server)"}: ${state}`, { service: o.service, status: state });
-          if (state !== "SERVING") process.exitCode = 1;
+          const [{ status, servedBy }, { by }] = await Promise.all([health.report(o.service, opts.deadline), import("./output.js")]);
+          ctx.out.emit(`${o.service || "(server)"}: ${status}${by(servedBy)}`, { service: o.service, status, servedBy });
+          if (status !== "SERVING") process.exitCode = 1;
         } finally {
           health.close();
         }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `userctl`: the compiled CLI (dist/cli/main.js) run by plain node, built first when src/ changed.
 // Running it through tsx instead cost about 1 s of TypeScript transpiling on every call.
-import { ensureBuilt } from "./ensure-built.mjs";
+import { ensureBuilt } from "../../scripts/ensure-built.mjs";
 
-ensureBuilt();
+ensureBuilt(["grpc-demo"]);
 await import("../dist/cli/main.js");

@@ -15,11 +15,11 @@ export interface CliRun {
 }
 
 /**
- * Compiles the CLI when src/ changed (bin/ensure-built.mjs, as `npm run grpc` does), so each run
+ * Compiles the CLI when src/ changed (scripts/ensure-built.mjs, as `npm run grpc` does), so each run
  * below starts at once. Call it in `beforeAll` with a timeout that allows a full `tsc -b`.
  */
 export function buildCli(): void {
-  const build = spawnSync(process.execPath, ["bin/ensure-built.mjs"], { cwd: workspace, encoding: "utf8" });
+  const build = spawnSync(process.execPath, ["../scripts/ensure-built.mjs", "grpc-demo"], { cwd: workspace, encoding: "utf8" });
   if (build.status !== 0) throw new Error(`building the CLI failed:\n${build.stdout}\n${build.stderr}`);
 }
 

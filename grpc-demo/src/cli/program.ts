@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { CommandContext } from "./commands.js";
 
@@ -115,7 +116,9 @@ export function buildProgram(): Command {
   program.command("import").argument("<file>", "JSON Lines or CSV (name,email); - for stdin")
     .description("ImportUsers (client streaming)")
     .action((file: string) => withClient(async (ctx) => {
-      const result = await (await commands()).importUsers(ctx, file, readStdin);
+      // `npm run grpc` runs in the repository root: a relative path means where npm was typed.
+      const path = file === "-" ? file : resolve(process.env.INIT_CWD ?? process.cwd(), file);
+      const result = await (await commands()).importUsers(ctx, path, readStdin);
       if (result.failedCount > 0) process.exitCode = 2;
     })());
 

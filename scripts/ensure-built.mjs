@@ -70,8 +70,9 @@ export function ensureBuilt(workspaces) {
       process.exit(1);
     }
     console.error(`compiling ${stale.join(", ")} (tsc -b; once after each change to src/)`);
+    // tsc reports on stdout: send it to stderr, which is where a command's output is not.
     const result = spawnSync(process.execPath, [tsc, "-b", ...stale.map((workspace) => join(root, workspace))], {
-      stdio: ["ignore", "inherit", "inherit"],
+      stdio: ["ignore", 2, 2],
     });
     if (result.status !== 0) process.exit(result.status ?? 1);
   });

@@ -70,11 +70,15 @@ describe("scripts/ensure-built.mjs", { timeout: 120_000 }, () => {
     expect(output()).toContain("43");
   });
 
-  it("fails with tsc's errors when the source does not compile", async () => {
+  it("fails with tsc's errors while the source does not type-check, every time", async () => {
     edit("export const answer: string = 44;\n");
     const failed = await run();
     expect(failed.code).not.toBe(0);
     // On stderr: stdout is the command's own output (userctl --json is piped into other tools).
     expect(failed.stderr).toMatch(/error TS2322/);
+    // ...and again on the next run, although tsc wrote dist/ and its build info anyway.
+    const again = await run();
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/error TS2322/);
   });
 });

@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/dist/**", "**/src/gen/**", "bench/results/**"] },
+  { ignores: ["**/node_modules/**", "**/dist/**", "**/src/gen/**", "bench/results/**", ".tsbuild/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

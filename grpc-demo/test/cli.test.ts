@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { unary, type CreateUserResponse } from "../src/client/index.js";
-import { runCli } from "./support/run-cli.js";
+import { buildCli, runCli } from "./support/run-cli.js";
 import { useUserCluster } from "./support/user-cluster.js";
 
 const cluster = useUserCluster(2, { authToken: "cli-token" });
+beforeAll(buildCli, 180_000);
 
 const targets = () => cluster.replicas.map((r) => r.target).join(",");
 const cli = (args: string[], input?: string) => runCli(["--target", targets(), "--token", "cli-token", ...args], input);
@@ -29,6 +30,46 @@ describe("userctl", () => {
     expect(out).toMatch(/deleted: #\d+ Charlie Brown/);
     expect(out).toMatch(/served by users-1/);
     expect(out).toMatch(/served by users-2/);
+  });
+
+  it("demo deletes the users it created before it exits", async () => {
+    const run = cli(["demo"]);
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toMatch(/Cleanup[\s\S]*deleted #\d+ Dana[\s\S]*deleted #\d+ Erin/);
+    for (const name of ["Charlie", "Dana", "Erin"]) {
+      const left = cli(["list", "--filter", name]);
+      expect(await left.exited).toBe(0);
+      expect(left.stdout()).toMatch(/^0 user\(s\)/m);
+    }
+  });
+
+  it("every command names the replica that answered: [served by …]", async () => {
+    const servedBy = /\[served by users-[12]\]/;
+    const runs = {
+      get: cli(["get", "1"]),
+      list: cli(["list", "--page-size", "1"]),
+      lookup: cli(["lookup", "1", "2"]),
+      health: cli(["health"]),
+      import: cli(["import", "-"], "Rita,rita@example.com\n"),
+    };
+    for (const [command, run] of Object.entries(runs)) {
+      expect(await run.exited, command).toBe(0);
+      expect(run.stdout(), command).toMatch(servedBy);
+    }
+    const created = cli(["create", "Sam", "sam@example.com"]);
+    expect(await created.exited).toBe(0);
+    expect(created.stdout()).toMatch(servedBy);
+    const id = /#(\d+) Sam/.exec(created.stdout())![1]!;
+    for (const args of [["update", id, "--name", "Samuel"], ["delete", id]]) {
+      const run = cli(args);
+      expect(await run.exited, args[0]).toBe(0);
+      expect(run.stdout(), args[0]).toMatch(servedBy);
+    }
+    const subscribe = cli(["subscribe", "--count", "1"]);
+    await subscribe.waitFor("subscribed");
+    expect(subscribe.stderr()).toMatch(servedBy);
+    subscribe.child.kill("SIGINT");
+    expect(await subscribe.exited).toBe(0);
   });
 
   it("get, create, update, list, lookup and delete print results; --json prints JSON lines", async () => {
@@ -64,7 +105,8 @@ describe("userctl", () => {
     const run = cli(["import", "-"], 'name,email\nPaul,paul@example.com\n{"name":"Quinn","email":"quinn@example.com"}\nNobody,bad\n');
     expect(await run.exited).toBe(2);
     expect(run.stdout()).toContain("imported: 2 created, 1 failed of 3 sent");
-    expect(run.stdout()).toContain("row 2: INVALID_ARGUMENT");
+    // Rows are numbered from 1 as a person counts them (the server's index is 0-based): the third sent.
+    expect(run.stdout()).toContain("row 3: INVALID_ARGUMENT");
   });
 
   it("health exits 0 while SERVING", async () => {
@@ -76,6 +118,7 @@ describe("userctl", () => {
   it("subscribe resumes from its last cursor on the other replica when its replica dies", async () => {
     const run = cli(["--json", "subscribe", "--count", "4"]);
     await run.waitFor("subscribed");
+    const firstReplica = /served by (users-\d)/.exec(run.stderr())?.[1];
     const create = (name: string) =>
       unary<CreateUserResponse>((cb) => cluster.clients[0]!.createUser({ name, email: `${name}@example.com` }, cb));
     await create("before1");
@@ -83,8 +126,11 @@ describe("userctl", () => {
     await run.waitFor("before2");
     const serving = cluster.replicas.find((r) => r.server.openSubscriptions > 0)!;
     const other = cluster.replicas.find((r) => r !== serving)!;
+    // It names the replica it streams from, and the one it resumes on.
+    expect(firstReplica).toBe(`users-${cluster.replicas.indexOf(serving) + 1}`);
     await serving.close();
     await run.waitFor("resuming from");
+    await run.waitFor(`served by users-${cluster.replicas.indexOf(other) + 1}`);
     // Written while the subscriber is between replicas: it must still get them, once.
     const writer = cluster.clients[cluster.replicas.indexOf(other)]!;
     for (const name of ["after1", "after2"]) {

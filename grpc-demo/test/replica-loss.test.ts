@@ -59,7 +59,7 @@ describe("losing a users replica under load", () => {
         cursors.push((JSON.parse(line) as { cursor: string }).cursor);
         progress.emit("update");
       }, () => undefined);
-      ready.push(new Promise((resolve) => following.push(followUpdates(sub, out, { since: startCursor, count: 0, signal: abort.signal, onReady: resolve, maxBackoffMs: 300 }))));
+      ready.push(new Promise<void>((resolve) => following.push(followUpdates(sub, out, { since: startCursor, count: 0, signal: abort.signal, onReady: () => resolve(), maxBackoffMs: 300 }))));
     }
     await Promise.all(ready);
 

@@ -1,11 +1,24 @@
-// Builds the browser client when web/dist is missing, so `npm start` works from a fresh clone.
-import { existsSync } from "node:fs";
+// Builds the browser client when web/dist is missing or older than its sources (web/src,
+// web/public, web/index.html, vite.config.ts), so `npm start` works from a fresh clone and serves
+// the page as the checkout has it.
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath, URL } from "node:url";
 
 const workspace = fileURLToPath(new URL("..", import.meta.url));
-if (!existsSync(`${workspace}/web/dist/index.html`)) {
-  console.log("web/dist is missing: building the browser client once (npm run build:web)");
+const built = join(workspace, "web", "dist", "index.html");
+
+function newest(path) {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
+}
+
+const sources = ["web/src", "web/public", "web/index.html", "vite.config.ts"].map((path) => newest(join(workspace, path)));
+if (!existsSync(built) || Math.max(...sources) > statSync(built).mtimeMs) {
+  console.log("web/dist is missing or older than web/: building the browser client (npm run build:web)");
   const result = spawnSync("npm", ["run", "build:web"], { cwd: workspace, stdio: "inherit" });
-  process.exit(result.status ?? 1);
+  if (result.status !== 0) process.exit(result.status ?? 1);
 }

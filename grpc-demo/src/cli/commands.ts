@@ -5,13 +5,14 @@ import type {
   CreateUserResponse,
   DeleteUserResponse,
   GetUserResponse,
+  ImportUsersRequest,
   ImportUsersResponse,
   LookupUsersResponse,
   UpdateUserResponse,
   UserServiceClient,
 } from "../gen/userservice/v1/user_service.js";
 import { parseImportRows } from "./import-rows.js";
-import { describeUser, userJson, type Output } from "./output.js";
+import { by, describeUser, userJson, type Output } from "./output.js";
 
 export interface CommandContext {
   client: UserServiceClient;
@@ -21,7 +22,12 @@ export interface CommandContext {
 }
 
 const options = (ctx: CommandContext): CallOptions => ({ deadline: new Date(Date.now() + ctx.deadlineMs) });
-const by = (servedBy: string | undefined) => (servedBy ? `  [served by ${servedBy}]` : "");
+/** Remembers the `x-served-by` response header of a streaming call once it arrives. */
+function servedByHeader(call: { once(event: "metadata", listener: (metadata: Metadata) => void): unknown }): () => string | undefined {
+  let servedBy: string | undefined;
+  call.once("metadata", (metadata) => (servedBy = servedByOf(metadata)));
+  return () => servedBy;
+}
 
 export async function getUser(ctx: CommandContext, id: number): Promise<void> {
   const { response, servedBy } = await unary<GetUserResponse>((cb) => ctx.client.getUser({ id }, new Metadata(), options(ctx), cb));
@@ -53,9 +59,9 @@ export async function listUsers(
   request: { pageSize: number; pageToken: string; nameFilter: string },
 ): Promise<void> {
   const stream = ctx.client.listUsers(request, options(ctx));
-  let servedBy: string | undefined;
-  stream.once("metadata", (metadata: Metadata) => (servedBy = servedByOf(metadata)));
+  const servedByOfStream = servedByHeader(stream);
   const items = await collect(stream);
+  const servedBy = servedByOfStream();
   for (const item of items) ctx.out.emit(`- ${describeUser(item.user)}`, { user: userJson(item.user), cursor: item.cursor });
   const last = items.at(-1);
   const summary = `${items.length} user(s)${by(servedBy)}${last?.cursor ? `  snapshot cursor ${last.cursor}` : ""}`;
@@ -65,28 +71,35 @@ export async function listUsers(
 
 export async function importUsers(ctx: CommandContext, source: string, readStdin: () => Promise<string>): Promise<ImportUsersResponse> {
   const text = source === "-" ? await readStdin() : await readFile(source, "utf8");
-  const rows = parseImportRows(text);
+  return importRows(ctx, parseImportRows(text));
+}
+
+/** Streams `rows` to ImportUsers and prints the summary, then each failed row numbered from 1 (the server's index + 1). */
+export async function importRows(ctx: CommandContext, rows: ImportUsersRequest[]): Promise<ImportUsersResponse> {
+  let servedBy: () => string | undefined = () => undefined;
   const response = await new Promise<ImportUsersResponse>((resolve, reject) => {
     const call = ctx.client.importUsers(options(ctx), (error, result) => (error ? reject(error) : resolve(result!)));
+    servedBy = servedByHeader(call);
     for (const row of rows) call.write(row);
     call.end();
   });
   ctx.out.emit(
-    `imported: ${response.createdCount} created, ${response.failedCount} failed of ${response.receivedCount} sent`,
-    response,
+    `imported: ${response.createdCount} created, ${response.failedCount} failed of ${response.receivedCount} sent${by(servedBy())}`,
+    { ...response, servedBy: servedBy() },
   );
-  if (!ctx.out.json) for (const e of response.errors) ctx.out.emit(`  row ${e.index}: ${e.code}: ${e.message}`, e);
+  if (!ctx.out.json) for (const e of response.errors) ctx.out.emit(`  row ${e.index + 1}: ${e.code}: ${e.message}`, e);
   return response;
 }
 
 export async function lookupUsers(ctx: CommandContext, ids: number[]): Promise<LookupUsersResponse[]> {
   const call = ctx.client.lookupUsers(options(ctx));
+  const servedBy = servedByHeader(call);
   const answers: LookupUsersResponse[] = [];
   const done = new Promise<void>((resolve, reject) => {
     call.on("data", (answer: LookupUsersResponse) => {
       answers.push(answer);
       const human = answer.user ? describeUser(answer.user) : `#${answer.id}: ${answer.error?.code}: ${answer.error?.message}`;
-      ctx.out.emit(`<- ${human}`, { id: answer.id, user: userJson(answer.user), error: answer.error ?? null });
+      ctx.out.emit(`<- ${human}`, { id: answer.id, user: userJson(answer.user), error: answer.error ?? null, servedBy: servedBy() });
     });
     call.on("error", reject);
     call.on("end", resolve);
@@ -94,5 +107,6 @@ export async function lookupUsers(ctx: CommandContext, ids: number[]): Promise<L
   for (const id of ids) call.write({ id });
   call.end();
   await done;
+  if (!ctx.out.json) ctx.out.emit(`${answers.length} answer(s)${by(servedBy())}`, null);
   return answers;
 }

@@ -37,6 +37,11 @@ export class Output {
   }
 }
 
+/** The `  [served by …]` suffix every command prints: the replica that answered (its `x-served-by` header). */
+export function by(servedBy: string | undefined): string {
+  return servedBy ? `  [served by ${servedBy}]` : "";
+}
+
 /** One user as a human line. */
 export function describeUser(user: User | undefined): string {
   if (!user) return "(no user)";

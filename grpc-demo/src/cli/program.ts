@@ -1,20 +1,10 @@
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { connectUsers } from "../client/index.js";
-import { HealthChecker } from "../client/health.js";
-import { resolveTarget } from "../client/target.js";
-import {
-  createUser,
-  deleteUser,
-  getUser,
-  importUsers,
-  listUsers,
-  lookupUsers,
-  updateUser,
-  type CommandContext,
-} from "./commands.js";
-import { runDemo } from "./demo.js";
-import { Output } from "./output.js";
-import { followUpdates } from "./subscribe.js";
+import type { CommandContext } from "./commands.js";
+
+// Each command imports what it uses when it runs (grpc-js, the generated client, the health
+// client), so `--help` and a single call load no more than they need: start-up is most of a call.
+const commands = () => import("./commands.js");
 
 interface GlobalOptions {
   target: string;
@@ -34,6 +24,11 @@ const positive = (value: string) => {
   return n;
 };
 const integers = (value: string, previous: number[] = []) => [...previous, integer(value)];
+
+async function healthChecker(target: string) {
+  const [{ HealthChecker }, { resolveTarget }] = await Promise.all([import("../client/health.js"), import("../client/target.js")]);
+  return new HealthChecker(await resolveTarget(target));
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -60,6 +55,7 @@ export function buildProgram(): Command {
 
   const withClient = (run: (ctx: CommandContext, opts: GlobalOptions) => Promise<unknown>) => async () => {
     const opts = program.opts<GlobalOptions>();
+    const [{ Output }, { connectUsers }] = await Promise.all([import("./output.js"), import("../client/connect.js")]);
     const out = new Output(opts.json);
     const client = await connectUsers(opts.target, { token: opts.token });
     try {
@@ -73,25 +69,25 @@ export function buildProgram(): Command {
   };
 
   program.command("get").argument("<id>", "user id", integer).description("GetUser (unary)")
-    .action((id: number) => withClient((ctx) => getUser(ctx, id))());
+    .action((id: number) => withClient(async (ctx) => (await commands()).getUser(ctx, id))());
 
   program.command("list").description("ListUsers (server streaming)")
     .option("--page-size <n>", "at most n users (0: all)", integer, 0)
     .option("--page-token <token>", "continue after a previous page", "")
     .option("--filter <text>", "case-insensitive name filter", "")
     .action((o: { pageSize: number; pageToken: string; filter: string }) =>
-      withClient((ctx) => listUsers(ctx, { pageSize: o.pageSize, pageToken: o.pageToken, nameFilter: o.filter }))(),
+      withClient(async (ctx) => (await commands()).listUsers(ctx, { pageSize: o.pageSize, pageToken: o.pageToken, nameFilter: o.filter }))(),
     );
 
   program.command("create").argument("<name>").argument("<email>").description("CreateUser (unary)")
-    .action((name: string, email: string) => withClient((ctx) => createUser(ctx, name, email))());
+    .action((name: string, email: string) => withClient(async (ctx) => (await commands()).createUser(ctx, name, email))());
 
   program.command("update").argument("<id>", "user id", integer).description("UpdateUser (unary)")
     .option("--name <name>").option("--email <email>")
-    .action((id: number, o: { name?: string; email?: string }) => withClient((ctx) => updateUser(ctx, id, o))());
+    .action((id: number, o: { name?: string; email?: string }) => withClient(async (ctx) => (await commands()).updateUser(ctx, id, o))());
 
   program.command("delete").argument("<id>", "user id", integer).description("DeleteUser (unary)")
-    .action((id: number) => withClient((ctx) => deleteUser(ctx, id))());
+    .action((id: number) => withClient(async (ctx) => (await commands()).deleteUser(ctx, id))());
 
   program.command("subscribe").description("SubscribeToUpdates (server streaming); resumes from its last cursor when the connection drops")
     .option("--since <cursor>", "replay everything after this cursor first", "")
@@ -103,11 +99,12 @@ export function buildProgram(): Command {
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
         try {
+          const [{ followUpdates }, { by }] = await Promise.all([import("./subscribe.js"), import("./output.js")]);
           await followUpdates(ctx.client, ctx.out, {
             since: o.since,
             count: o.count,
             signal: abort.signal,
-            onReady: () => ctx.out.note("subscribed; waiting for changes (Ctrl-C to stop)"),
+            onReady: (servedBy) => ctx.out.note(`subscribed; waiting for changes (Ctrl-C to stop)${by(servedBy)}`),
           });
         } finally {
           process.off("SIGINT", stop);
@@ -119,21 +116,23 @@ export function buildProgram(): Command {
   program.command("import").argument("<file>", "JSON Lines or CSV (name,email); - for stdin")
     .description("ImportUsers (client streaming)")
     .action((file: string) => withClient(async (ctx) => {
-      const result = await importUsers(ctx, file, readStdin);
+      // `npm run grpc` runs in the repository root: a relative path means where npm was typed.
+      const path = file === "-" ? file : resolve(process.env.INIT_CWD ?? process.cwd(), file);
+      const result = await (await commands()).importUsers(ctx, path, readStdin);
       if (result.failedCount > 0) process.exitCode = 2;
     })());
 
   program.command("lookup").argument("<ids...>", "user ids", integers).description("LookupUsers (bidirectional streaming)")
-    .action((ids: number[]) => withClient((ctx) => lookupUsers(ctx, ids))());
+    .action((ids: number[]) => withClient(async (ctx) => (await commands()).lookupUsers(ctx, ids))());
 
   program.command("health").description("grpc.health.v1 Check").option("--service <name>", "service name", "")
     .action((o: { service: string }) =>
       withClient(async (ctx, opts) => {
-        const health = new HealthChecker(await resolveTarget(opts.target));
+        const health = await healthChecker(opts.target);
         try {
-          const state = await health.check(o.service, opts.deadline);
-          ctx.out.emit(`${o.service || "(server)"}: ${state}`, { service: o.service, status: state });
-          if (state !== "SERVING") process.exitCode = 1;
+          const [{ status, servedBy }, { by }] = await Promise.all([health.report(o.service, opts.deadline), import("./output.js")]);
+          ctx.out.emit(`${o.service || "(server)"}: ${status}${by(servedBy)}`, { service: o.service, status, servedBy });
+          if (status !== "SERVING") process.exitCode = 1;
         } finally {
           health.close();
         }
@@ -143,7 +142,7 @@ export function buildProgram(): Command {
   program.command("demo").description("walk every RPC type once, like the handout's client")
     .action(() =>
       withClient(async (ctx, opts) => {
-        const health = new HealthChecker(await resolveTarget(opts.target));
+        const [health, { runDemo }] = await Promise.all([healthChecker(opts.target), import("./demo.js")]);
         try {
           await runDemo(ctx, health);
         } finally {

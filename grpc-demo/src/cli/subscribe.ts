@@ -1,6 +1,7 @@
 import { status, type Metadata, type ServiceError } from "@grpc/grpc-js";
 import type { SubscribeToUpdatesResponse, UserServiceClient } from "../gen/userservice/v1/user_service.js";
 import { UserAction } from "../gen/userservice/v1/user_service.js";
+import { servedByOf } from "../client/calls.js";
 import { describeUser, userJson, type Output } from "./output.js";
 
 /** Codes after which the stream is worth reopening from the last cursor. */
@@ -12,8 +13,8 @@ export interface SubscribeOptions {
   count: number;
   /** Stop when this aborts (Ctrl-C). */
   signal: AbortSignal;
-  /** Called once the server has registered the subscription. */
-  onReady?: () => void;
+  /** Called each time a replica has registered the subscription (again after each resume), with its name. */
+  onReady?: (servedBy: string | undefined) => void;
   /** Longest wait between reconnection attempts. @default 5000 */
   maxBackoffMs?: number;
 }
@@ -39,7 +40,7 @@ export async function followUpdates(client: UserServiceClient, out: Output, opti
         attempt = 0;
         const start = metadata.get("x-subscription-cursor")[0];
         if (cursor === "" && typeof start === "string") cursor = start;
-        options.onReady?.();
+        options.onReady?.(servedByOf(metadata));
       });
       call.on("data", (update: SubscribeToUpdatesResponse) => {
         cursor = update.cursor;

@@ -1,5 +1,6 @@
-import { credentials, makeClientConstructor, type Client, type ServiceError } from "@grpc/grpc-js";
+import { credentials, makeClientConstructor, type Client, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
+import { unary } from "./calls.js";
 
 const HealthClient = makeClientConstructor(healthService, "grpc.health.v1.Health");
 
@@ -13,7 +14,7 @@ function statusName(value: unknown): ServingStatus {
 }
 
 type HealthStub = Client & {
-  check(req: { service: string }, options: { deadline: Date }, cb: (e: ServiceError | null, r?: { status: unknown }) => void): void;
+  check(req: { service: string }, options: { deadline: Date }, cb: (e: ServiceError | null, r?: { status: unknown }) => void): ClientUnaryCall;
   watch(req: { service: string }): NodeJS.EventEmitter & { cancel(): void };
 };
 
@@ -25,12 +26,16 @@ export class HealthChecker {
     this.client = new HealthClient(target, credentials.createInsecure()) as unknown as HealthStub;
   }
 
-  check(service = "", deadlineMs = 3000): Promise<ServingStatus> {
-    return new Promise((resolve, reject) => {
-      this.client.check({ service }, { deadline: new Date(Date.now() + deadlineMs) }, (error, response) =>
-        error ? reject(error) : resolve(statusName(response?.status)),
-      );
-    });
+  async check(service = "", deadlineMs = 3000): Promise<ServingStatus> {
+    return (await this.report(service, deadlineMs)).status;
+  }
+
+  /** Like `check`, with the replica that answered (its `x-served-by` header). */
+  async report(service = "", deadlineMs = 3000): Promise<{ status: ServingStatus; servedBy: string | undefined }> {
+    const { response, servedBy } = await unary<{ status: unknown }>((cb) =>
+      this.client.check({ service }, { deadline: new Date(Date.now() + deadlineMs) }, cb),
+    );
+    return { status: statusName(response.status), servedBy };
   }
 
   /** Streams every status change of `service`; call the returned function to stop. */

@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const workspace = fileURLToPath(new URL("../../", import.meta.url));
-const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
 
 export interface CliRun {
   child: ChildProcess;
@@ -15,9 +14,18 @@ export interface CliRun {
   waitFor(text: string, timeoutMs?: number): Promise<void>;
 }
 
-/** Runs `userctl` (src/cli/main.ts) as its own process, as a participant would. */
+/**
+ * Compiles the CLI when src/ changed (scripts/ensure-built.mjs, as `npm run grpc` does), so each run
+ * below starts at once. Call it in `beforeAll` with a timeout that allows a full `tsc -b`.
+ */
+export function buildCli(): void {
+  const build = spawnSync(process.execPath, ["../scripts/ensure-built.mjs", "grpc-demo"], { cwd: workspace, encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`building the CLI failed:\n${build.stdout}\n${build.stderr}`);
+}
+
+/** Runs `userctl` as its own process, as a participant would: the compiled CLI on plain node (bin/userctl.mjs). */
 export function runCli(args: string[], input?: string): CliRun {
-  const child = spawn(tsx, ["src/cli/main.ts", ...args], { cwd: workspace, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["bin/userctl.mjs", ...args], { cwd: workspace, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
   const waiters: Array<() => void> = [];

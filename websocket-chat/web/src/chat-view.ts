@@ -145,8 +145,11 @@ export function createChatView({ session, notify, useToken, needsToken }: ChatVi
     const text = textInput.value;
     if (!text.trim()) return;
     try {
-      if (whisperTo) await session.whisper(whisperTo, text);
-      else if (active) await session.send(active, text);
+      if (whisperTo) {
+        await session.whisper(whisperTo, text);
+        // One private message per click on "message": the next one goes to the room again.
+        setWhisper(undefined);
+      } else if (active) await session.send(active, text);
       textInput.value = "";
       textInput.dispatchEvent(new Event("input"));
     } catch (error) {

@@ -72,6 +72,12 @@ export interface ChatServerHandle {
   abort(): Promise<void>;
 }
 
+/**
+ * users:subscribe calls per token subject (or per socket without tokens) and window: a page
+ * subscribes once per connection, again after a users-stream reset.
+ */
+const USERS_SUBSCRIBE_BUDGET = { limit: 10, windowMs: 10_000 };
+
 const securityHeaders = (_req: Request, res: Response, next: NextFunction) => {
   res.setHeader(
     "Content-Security-Policy",
@@ -144,6 +150,9 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     },
   });
 
+  /** What waits to be written to each open connection, in bytes (see slow-consumer.ts). */
+  const sendBuffers = new Map<EngineConnection, () => number>();
+
   const historyOptions = { historySize: config.historySize, retention: config.roomRetention };
   const history = new RoomHistory(redis, historyOptions);
   // After a Redis restart the subscriber may be back before the commands connection (which fails
@@ -156,7 +165,12 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       return { messages: replay.messages, reset: replay.unknown };
     },
   });
-  const metrics = createChatMetrics(config.serverId, { sockets: () => io.of("/").sockets.size, rooms: () => fanout.roomCount });
+  const metrics = createChatMetrics(config.serverId, {
+    sockets: () => io.of("/").sockets.size,
+    rooms: () => fanout.roomCount,
+    usersSubscribers: () => usersFeed.subscriberCount,
+    largestSendBuffer: () => [...sendBuffers.values()].reduce((max, waiting) => Math.max(max, waiting()), 0),
+  });
   // Labelled children looked up once: deliveries are counted per message, on the hot path.
   const deliveredBy = {
     kit: metrics.messagesOut.labels({ kind: "kit" }),
@@ -170,9 +184,19 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       io.to(ioRooms.room(room)).emit("chat:presence", { room, nickname, action: "left", members }),
   });
   const limiter = new RateLimiter(redis, { limit: config.rateLimit, windowMs: config.rateWindowMs });
+  const subscribeLimiter = new RateLimiter(redis, USERS_SUBSCRIBE_BUDGET);
   const usersFeed = new UsersFeed(
-    { users: deps.users, reader: usersReader, logger, onEvent: () => metrics.userEvents.inc() },
-    config.usersFeed,
+    {
+      users: deps.users,
+      reader: usersReader,
+      logger,
+      onEvent: () => metrics.userEvents.inc(),
+      onPageEncoded: () => metrics.usersPagesEncoded.inc(),
+      onReset: () => metrics.usersFeedResets.inc(),
+    },
+    // A page is a small share of what one connection may have waiting, so a page and the live
+    // events behind it always fit under the bound.
+    { pageBytes: Math.min(262_144, Math.floor(config.maxBufferedBytes / 4)), ...config.usersFeed },
   );
 
   // --- HTTP ---
@@ -237,12 +261,14 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   });
 
   // --- Socket.IO ---
-  io.engine.on("connection", (conn: EngineConnection) =>
-    boundSendBuffer(conn, config.maxBufferedBytes, (waitingBytes) => {
+  io.engine.on("connection", (conn: EngineConnection) => {
+    const waiting = boundSendBuffer(conn, config.maxBufferedBytes, (waitingBytes) => {
       metrics.slowConsumers.inc();
       logger.warn({ waitingBytes, address: conn.remoteAddress }, "cut off a client that stopped reading");
-    }),
-  );
+    });
+    sendBuffers.set(conn, waiting);
+    conn.once("close", () => sendBuffers.delete(conn));
+  });
   io.use(async (socket, next) => {
     socket.data.nickname = undefined;
     socket.data.tokenNickname = undefined;
@@ -259,7 +285,20 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   // One promise per connected socket, settled once it has disconnected and cleaned up after
   // itself: a graceful close waits for all of them.
   const cleanups = new Set<Promise<void>>();
-  const ctx = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, isAborted: () => aborted };
+  const ctx = {
+    io,
+    serverId: config.serverId,
+    presence,
+    history,
+    fanout,
+    limiter,
+    subscribeLimiter,
+    usersFeed,
+    metrics,
+    maxReplyBytes: Math.floor(config.maxBufferedBytes / 2),
+    logger,
+    isAborted: () => aborted,
+  };
   io.on("connection", (socket) => {
     const done = registerChatHandlers(socket, ctx);
     cleanups.add(done);

@@ -1,4 +1,9 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Server } from "socket.io";
+import { io as connect } from "socket.io-client";
+import { boundSendBuffer, type EngineConnection } from "../src/chat/slow-consumer.js";
 import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
 import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
 import { identified, ok, record } from "./support/wire.js";
@@ -49,5 +54,31 @@ describe("a client that stops reading", () => {
     expect(seen.items.map((m) => m.id)).toEqual([...sent, last]);
     const metrics = await (await fetch(`${near.url}/metrics`)).text();
     expect(metrics).toMatch(/^chat_slow_consumers_total\{replica="chat-1"\} 1$/m);
+  });
+});
+
+describe("finding 11.4: the bound counts every packet, the first one too", () => {
+  it("cuts a fresh connection off instead of queueing one reply bigger than CHAT_MAX_BUFFERED_BYTES", async () => {
+    const http = createServer();
+    const io = new Server(http);
+    const cutOff: number[] = [];
+    io.engine.on("connection", (conn: EngineConnection) => boundSendBuffer(conn, 16_384, (waiting) => cutOff.push(waiting)));
+    // The reply a non-reading socket used to get whole: one packet ten times the bound.
+    io.on("connection", (socket) => socket.on("big", (ack: (body: string) => void) => ack("x".repeat(163_840))));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const client = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports: ["websocket"], reconnection: false });
+    try {
+      await new Promise<void>((resolve) => client.once("connect", resolve));
+      const gone = new Promise<string>((resolve) => client.once("disconnect", resolve));
+      let got: string | undefined;
+      client.emit("big", (body: string) => (got = body));
+      expect(await gone).toBe("transport close");
+      expect(got).toBeUndefined();
+      expect(cutOff).toHaveLength(1);
+      expect(cutOff[0]).toBeGreaterThan(163_840);
+    } finally {
+      client.disconnect();
+      await io.close();
+    }
   });
 });

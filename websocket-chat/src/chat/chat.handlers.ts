@@ -9,6 +9,7 @@ import {
   leaveSchema,
   privateMessageSchema,
   roomMessageSchema,
+  usersPageSchema,
   usersSubscribeSchema,
 } from "../contracts/payloads.js";
 import { MAX_ROOMS_PER_SOCKET } from "../contracts/limits.js";
@@ -18,6 +19,7 @@ import type { UsersFeed } from "../users/users-feed.js";
 import { ChatError, parsePayload, splitArgs } from "./ack.js";
 import type { Presence } from "./presence.js";
 import type { RateLimiter } from "./rate-limiter.js";
+import { newestWithin } from "./reply-budget.js";
 import { toPrivateMessage, type RoomFanout } from "./room-fanout.js";
 import { START, inboxOf, type RoomHistory } from "./room-history.js";
 import type { ChatServerIo, ChatSocket } from "./socket-types.js";
@@ -29,8 +31,12 @@ export interface ChatContext {
   history: RoomHistory;
   fanout: RoomFanout;
   limiter: RateLimiter;
+  /** Budget of users:subscribe, per token subject or else per socket: each may cost a snapshot. */
+  subscribeLimiter: RateLimiter;
   usersFeed: UsersFeed;
   metrics: ChatMetrics;
+  /** Largest share of CHAT_MAX_BUFFERED_BYTES one join or identify reply may take (the oldest messages give way). */
+  maxReplyBytes: number;
   logger: Logger;
   /** True once the replica is being dropped without cleanup (tests' crash): skip Redis work. */
   isAborted: () => boolean;
@@ -178,7 +184,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       const since = request.privateSince;
       const replay = since ? await ctx.history.after(inbox, since) : undefined;
       // After a Redis reset (`unknown`) the inbox holds only what came since, all of it new to this tab.
-      const privates = replay ? replay.messages.map(toPrivateMessage) : [];
+      const privates = newestWithin(replay ? replay.messages.map(toPrivateMessage) : [], ctx.maxReplyBytes).messages;
       const privatePosition = replay ? (privates.at(-1)?.id ?? (replay.unknown ? START : since!)) : await ctx.history.position(inbox);
       return {
         body: { nickname: wanted, server: ctx.serverId, privates, privatePosition },
@@ -208,8 +214,9 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       // everything stored since the reset: `history`, so it drops its old position and ids.
       const mode = replay && !replay.unknown ? "replay" : "history";
       const recent = replay === undefined ? await ctx.history.recent(room) : undefined;
-      const messages = recent?.messages ?? replay?.messages ?? [];
-      const truncated = replay?.truncated ?? false;
+      const fitted = newestWithin(recent?.messages ?? replay?.messages ?? [], ctx.maxReplyBytes);
+      const messages = fitted.messages;
+      const truncated = (replay?.truncated ?? false) || (replay !== undefined && fitted.dropped);
       if (first) announce(room, me, "joined", members);
       // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.
       const lastId = recent?.position ?? messages.at(-1)?.id ?? (replay?.unknown ? START : since);
@@ -261,9 +268,17 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
     return { body: {} };
   });
 
-  on("users:subscribe", usersSubscribeSchema, async ({ since }) => ({
-    body: { ...ctx.usersFeed.subscribe(socket, since), server: ctx.serverId },
-  }));
+  on("users:subscribe", usersSubscribeSchema, async ({ since }) => {
+    const decision = await ctx.subscribeLimiter.hit(`users:${socket.data.tokenNickname ?? socket.id}`);
+    if (!decision.allowed) {
+      const wait = Math.ceil(decision.retryAfterMs / 1000);
+      throw new ChatError("RATE_LIMITED", `too many users:subscribe; try again in ${wait} s`, decision.retryAfterMs);
+    }
+    // No await from here to the ack: a live event cannot overtake the reply.
+    return { body: { ...ctx.usersFeed.subscribe(socket, since), server: ctx.serverId } };
+  });
+
+  on("users:page", usersPageSchema, async ({ after }) => ({ body: ctx.usersFeed.page(socket, after) }));
 
   on("users:unsubscribe", z.strictObject({}).optional(), async () => {
     ctx.usersFeed.unsubscribe(socket);

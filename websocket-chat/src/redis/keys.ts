@@ -17,6 +17,11 @@ export const chatKeys = {
   nickname: (nickname: string) => `chat:nick:${nickname}`,
   /** Fixed-window counter of one user's messages. */
   rate: (identity: string) => `chat:rate:${identity}`,
+  /**
+   * A random value the users feeds set once (SET NX) beside the users event stream: if it vanishes
+   * or changes, Redis was wiped and the stream they follow started over.
+   */
+  usersFeedEpoch: "chat:users-feed:epoch",
   /** Pub/sub channel carrying every accepted room message, in stream order. */
   roomMessagesChannel: "chat:room-messages",
 } as const;

@@ -88,7 +88,7 @@ try {
   console.log(`seeded ${USERS} users in ${Date.now() - seededAt} ms`);
   users = await startUserReplica({ redisUrl: redis.url, serverId: "users-1" });
   const chat = await startChatProcess(
-    { SERVER_ID: "chat-1", REDIS_URL: redis.url, USERS_TARGET: users.target, CHAT_MAX_BUFFERED_BYTES: String(BOUND), LOG_LEVEL: "warn" },
+    { SERVER_ID: "chat-1", REDIS_URL: redis.url, USERS_TARGET: users.target, CHAT_MAX_BUFFERED_BYTES: String(BOUND) },
     args["chat-dir"] ? { workspace: args["chat-dir"] } : {},
   );
   stopChat = () => stopProcess(chat);
@@ -179,7 +179,7 @@ try {
     chatRssBeforeMB: mb(before("process_resident_memory_bytes")),
     chatRssPeakMB: mb(Math.max(0, ...samples.map((s) => s.rss))),
     chatRssEndMB: mb(after("process_resident_memory_bytes")),
-    largestSendBufferMB: Number.isFinite(largest) ? mb(largest) : -1,
+    largestSendBufferKB: Number.isFinite(largest) ? Math.round(largest / 1024) : -1,
     redisUsedBeforeMB: mb(redisBefore),
     redisUsedAfterMB: mb(redisAfter),
     roundTripP50Ms: percentile(latencies, 50),

@@ -58,6 +58,27 @@ describe("a client that stops reading", () => {
 });
 
 describe("finding 11.4: the bound counts every packet, the first one too", () => {
+  it("a join or a replay bigger than half the bound gets its newest messages that fit, marked truncated, and stays connected", async () => {
+    const writer = await identified(cluster.client(cluster.replicas[0]!), "historian");
+    await ok(writer, "chat:join", { room: "long-history" });
+    const sent: string[] = [];
+    // ~240 KB of history, four times the bound.
+    for (let i = 0; i < 40; i++) sent.push((await ok(writer, "chat:message", { room: "long-history", text: `${i}${BIG.slice(String(i).length)}` })).message.id);
+    const reader = await identified(cluster.client(cluster.replicas[1]!), "late-reader");
+    const fresh = await ok(reader, "chat:join", { room: "long-history" });
+    const replay = await ok(writer, "chat:join", { room: "long-history", since: sent[0]! });
+    for (const reply of [fresh, replay]) {
+      expect(reply.messages.length).toBeGreaterThan(0);
+      expect(reply.messages.length).toBeLessThan(20);
+      expect(reply.messages.map((m) => m.id)).toEqual(sent.slice(-reply.messages.length));
+    }
+    expect(replay).toMatchObject({ mode: "replay", truncated: true });
+    // Still connected: the next message arrives live.
+    const seen = record(reader, "chat:message");
+    const last = (await ok(writer, "chat:message", { room: "long-history", text: "still here?" })).message.id;
+    expect((await seen.find((m) => m.id === last)).text).toBe("still here?");
+  });
+
   it("cuts a fresh connection off instead of queueing one reply bigger than CHAT_MAX_BUFFERED_BYTES", async () => {
     const http = createServer();
     const io = new Server(http);

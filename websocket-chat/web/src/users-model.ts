@@ -58,6 +58,15 @@ export class UsersModel {
    */
   async subscribe(): Promise<void> {
     const generation = ++this.generation;
+    try {
+      await this.read(generation);
+    } catch (error) {
+      // A superseded read fails as the server drops it (a reset): the newer one carries on.
+      if (generation === this.generation) throw error;
+    }
+  }
+
+  private async read(generation: number): Promise<void> {
     const reply = await this.api.subscribe(this.synced ? this.cursor : undefined);
     if (generation !== this.generation) return;
     this.server = reply.server;

@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Browser } from "playwright-core";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,6 +76,14 @@ describe(`finding 11.8: ${TOTAL.toLocaleString("en")} users in the live users pa
     await viewer.page.fill("input[aria-label='Search users']", `seeded-${target}@`);
     await viewer.page.waitForSelector(`tbody tr[data-id='${target}']`);
     expect(await rows().count()).toBe(1);
+    await viewer.page.fill("input[aria-label='Search users']", "");
+    await viewer.page.waitForSelector("tbody tr[data-id='1']");
+    // `E2E_SCREENSHOTS=docs/screenshots` keeps a picture of the windowed table, as the other e2e does.
+    if (process.env.E2E_SCREENSHOTS) {
+      const dir = resolve(process.env.INIT_CWD ?? process.cwd(), process.env.E2E_SCREENSHOTS);
+      await mkdir(dir, { recursive: true });
+      await viewer.page.screenshot({ path: join(dir, "live-users-directory.png") });
+    }
   });
 
   it("shows a user created meanwhile, found by search, live", async () => {

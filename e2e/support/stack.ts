@@ -44,7 +44,14 @@ function buildPage(outDir: string): void {
  * kit's config in front of them.
  */
 export async function startStack(
-  options: { replicas?: number; presenceTtlMs?: number; /** Extra environment for every chat replica. */ chatEnv?: Record<string, string> } = {},
+  options: {
+    replicas?: number;
+    presenceTtlMs?: number;
+    /** Extra environment for every chat replica. */
+    chatEnv?: Record<string, string>;
+    /** Runs once Redis is up, before any service starts (to seed data the services load at start). */
+    beforeServices?: (redis: TestRedis) => Promise<void>;
+  } = {},
 ): Promise<E2EStack> {
   const dir = await mkdtemp(join(tmpdir(), "clusterkit-e2e-"));
   const started: { close(): Promise<unknown> }[] = [];
@@ -53,6 +60,7 @@ export async function startStack(
     buildPage(webDist);
     const redis = await startRedis();
     started.push(redis);
+    await options.beforeServices?.(redis);
     const users = await startUserReplica({ redisUrl: redis.url, serverId: "users-1" });
     started.push(users);
     const chats: ChatReplicaProcess[] = [];

@@ -1,5 +1,7 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectUsers } from "grpc-demo/client";
+import { startUserReplica, type UserReplica } from "grpc-demo/testing";
 import { SeededRandom } from "../../test-support/seeded-random.js";
 import { ChatTokens } from "../../websocket-chat/src/auth/tokens.js";
 import { errorCodes } from "../../websocket-chat/src/contracts/events.js";
@@ -19,13 +21,25 @@ const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecti
 
 let open: TestCluster;
 let locked: TestCluster;
+/** The open cluster's user service: with it, the fuzz reaches the users feed (snapshot pages included). */
+let usersService: UserReplica | undefined;
 beforeAll(async () => {
   [open, locked] = await Promise.all([
-    startChatCluster(3, { config: { rateLimit: 40, rateWindowMs: 60_000 } }),
+    startChatCluster(3, {
+      config: { rateLimit: 40, rateWindowMs: 60_000 },
+      async users(redisUrl) {
+        usersService ??= await startUserReplica({ redisUrl, serverId: "users-1" });
+        return connectUsers(usersService.target);
+      },
+    }),
     startChatCluster(2, { config: { authSecret: SECRET, rateLimit: 5, rateWindowMs: 60_000 } }),
   ]);
+  await Promise.all(open.replicas.map((replica) => replica.server.usersFeedReady));
 });
 afterAll(async () => {
+  // The user service goes before its Redis does, or its reader would wait for Redis forever.
+  for (const replica of open?.replicas ?? []) await replica.close();
+  await usersService?.close();
   await Promise.all([open?.close(), locked?.close()]);
 });
 

@@ -96,10 +96,11 @@ const schema = z.object({
   /** Largest Socket.IO packet accepted; bigger ones close that connection. @default 16384 */
   CHAT_MAX_PAYLOAD_BYTES: positiveInt(16_384),
   /**
-   * Bytes one connection may have waiting to be written (Engine.IO's queue plus the WebSocket's)
-   * before the next packet to it cuts it off: a client that stops reading costs at most this
-   * much memory. One reply bigger than this still goes out to a client that keeps up; raise it if
-   * clients on slow links replay long histories (up to CHAT_ROOM_RETENTION messages). @default 1048576
+   * Bytes one connection may have waiting to be written (Engine.IO's queue plus the WebSocket's):
+   * a packet that would exceed it, the first one included, cuts the connection off, so a client
+   * that stops reading costs at most this much memory. Users snapshot pages are a quarter of it
+   * (256 KiB at most); join and identify replies drop their oldest messages rather than exceed
+   * half of it. @default 1048576
    */
   CHAT_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16_384).default(1_048_576),
   /**

@@ -90,6 +90,12 @@ export interface ChatServerHandle {
   abort(): Promise<void>;
 }
 
+/**
+ * users:subscribe calls per user (or per socket of an anonymous client) and window: a page
+ * subscribes once per connection, again after a users-stream reset.
+ */
+const USERS_SUBSCRIBE_LIMIT = 10;
+
 const securityHeaders = (_req: Request, res: Response, next: NextFunction) => {
   res.setHeader(
     "Content-Security-Policy",
@@ -179,6 +185,9 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     },
   });
 
+  /** What waits to be written to each open connection, in bytes (see slow-consumer.ts). */
+  const sendBuffers = new Map<EngineConnection, () => number>();
+
   const historyOptions = { historySize: config.historySize, retention: config.roomRetention, idleTtlMs: config.roomIdleTtlMs };
   const history = new RoomHistory(redis, historyOptions);
   // After a Redis restart the subscriber may be back before the commands connection (which fails
@@ -191,7 +200,12 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       return { messages: replay.messages, reset: replay.unknown };
     },
   });
-  const metrics = createChatMetrics(config.serverId, { sockets: () => io.of("/").sockets.size, rooms: () => fanout.roomCount });
+  const metrics = createChatMetrics(config.serverId, {
+    sockets: () => io.of("/").sockets.size,
+    rooms: () => fanout.roomCount,
+    usersSubscribers: () => usersFeed.subscriberCount,
+    largestSendBuffer: () => [...sendBuffers.values()].reduce((max, waiting) => Math.max(max, waiting()), 0),
+  });
   // Labelled children looked up once: deliveries are counted per message, on the hot path.
   const deliveredBy = {
     kit: metrics.messagesOut.labels({ kind: "kit" }),
@@ -215,13 +229,28 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   });
   const limiter = new RateLimiter(redis, {
     windowMs: config.rateWindowMs,
-    limits: { message: config.rateLimit, join: config.joinRateLimit, typing: config.typingRateLimit, replay: config.replayRateLimit },
+    limits: {
+      message: config.rateLimit,
+      join: config.joinRateLimit,
+      typing: config.typingRateLimit,
+      replay: config.replayRateLimit,
+      subscribe: USERS_SUBSCRIBE_LIMIT,
+    },
     roomsPerUser: config.roomsPerUser,
     roomIdleTtlMs: config.roomIdleTtlMs,
   });
   const usersFeed = new UsersFeed(
-    { users: deps.users, reader: usersReader, logger, onEvent: () => metrics.userEvents.inc() },
-    config.usersFeed,
+    {
+      users: deps.users,
+      reader: usersReader,
+      logger,
+      onEvent: () => metrics.userEvents.inc(),
+      onPageEncoded: () => metrics.usersPagesEncoded.inc(),
+      onReset: () => metrics.usersFeedResets.inc(),
+    },
+    // A page is a small share of what one connection may have waiting, so a page and the live
+    // events behind it always fit under the bound.
+    { pageBytes: Math.min(262_144, Math.floor(config.maxBufferedBytes / 4)), ...config.usersFeed },
   );
 
   // --- HTTP ---
@@ -317,7 +346,19 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   // One promise per connected socket, settled once it has disconnected and cleaned up after
   // itself: a graceful close waits for all of them.
   const cleanups = new Set<Promise<void>>();
-  const ctx = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, isAborted: () => aborted };
+  const ctx = {
+    io,
+    serverId: config.serverId,
+    presence,
+    history,
+    fanout,
+    limiter,
+    usersFeed,
+    metrics,
+    maxReplyBytes: Math.floor(config.maxBufferedBytes / 2),
+    logger,
+    isAborted: () => aborted,
+  };
   io.on("connection", (socket) => {
     if (socket.data.tokenExpiresAt !== undefined) {
       disconnectWhenExpired(socket, socket.data.tokenExpiresAt, () => metrics.rejected.inc({ code: "TOKEN_EXPIRED" }));

@@ -1,4 +1,9 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Server } from "socket.io";
+import { io as connect } from "socket.io-client";
+import { boundSendBuffer, type EngineConnection } from "../src/chat/slow-consumer.js";
 import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
 import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
 import { identified, ok, record } from "./support/wire.js";
@@ -49,5 +54,52 @@ describe("a client that stops reading", () => {
     expect(seen.items.map((m) => m.id)).toEqual([...sent, last]);
     const metrics = await (await fetch(`${near.url}/metrics`)).text();
     expect(metrics).toMatch(/^chat_slow_consumers_total\{replica="chat-1"\} 1$/m);
+  });
+});
+
+describe("finding 11.4: the bound counts every packet, the first one too", () => {
+  it("a join or a replay bigger than half the bound gets its newest messages that fit, marked truncated, and stays connected", async () => {
+    const writer = await identified(cluster.client(cluster.replicas[0]!), "historian");
+    await ok(writer, "chat:join", { room: "long-history" });
+    const sent: string[] = [];
+    // ~240 KB of history, four times the bound.
+    for (let i = 0; i < 40; i++) sent.push((await ok(writer, "chat:message", { room: "long-history", text: `${i}${BIG.slice(String(i).length)}` })).message.id);
+    const reader = await identified(cluster.client(cluster.replicas[1]!), "late-reader");
+    const fresh = await ok(reader, "chat:join", { room: "long-history" });
+    const replay = await ok(writer, "chat:join", { room: "long-history", since: sent[0]! });
+    for (const reply of [fresh, replay]) {
+      expect(reply.messages.length).toBeGreaterThan(0);
+      expect(reply.messages.length).toBeLessThan(20);
+      expect(reply.messages.map((m) => m.id)).toEqual(sent.slice(-reply.messages.length));
+    }
+    expect(replay).toMatchObject({ mode: "replay", truncated: true });
+    // Still connected: the next message arrives live.
+    const seen = record(reader, "chat:message");
+    const last = (await ok(writer, "chat:message", { room: "long-history", text: "still here?" })).message.id;
+    expect((await seen.find((m) => m.id === last)).text).toBe("still here?");
+  });
+
+  it("cuts a fresh connection off instead of queueing one reply bigger than CHAT_MAX_BUFFERED_BYTES", async () => {
+    const http = createServer();
+    const io = new Server(http);
+    const cutOff: number[] = [];
+    io.engine.on("connection", (conn: EngineConnection) => boundSendBuffer(conn, 16_384, (waiting) => cutOff.push(waiting)));
+    // The reply a non-reading socket used to get whole: one packet ten times the bound.
+    io.on("connection", (socket) => socket.on("big", (ack: (body: string) => void) => ack("x".repeat(163_840))));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const client = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports: ["websocket"], reconnection: false });
+    try {
+      await new Promise<void>((resolve) => client.once("connect", resolve));
+      const gone = new Promise<string>((resolve) => client.once("disconnect", resolve));
+      let got: string | undefined;
+      client.emit("big", (body: string) => (got = body));
+      expect(await gone).toBe("transport close");
+      expect(got).toBeUndefined();
+      expect(cutOff).toHaveLength(1);
+      expect(cutOff[0]).toBeGreaterThan(163_840);
+    } finally {
+      client.disconnect();
+      await io.close();
+    }
   });
 });

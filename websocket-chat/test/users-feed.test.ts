@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, type UserServiceClient } from "grpc-demo/client";
 import { startUserReplica } from "grpc-demo/testing";
 import type { UserEventEntry } from "../src/contracts/events.js";
+import { decodeUsersPage } from "../src/contracts/users-page.js";
 import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
 import { connected, ok, record } from "./support/wire.js";
 
@@ -48,7 +49,7 @@ describe("live users feed", () => {
     const first = await subscribePage(0);
     const second = await subscribePage(2);
     expect(first.reply).toMatchObject({ mode: "snapshot", server: "chat-1" });
-    const names = (first.reply.mode === "snapshot" ? first.reply.users : []).map((u) => u.name);
+    const names = (first.reply.mode === "snapshot" ? decodeUsersPage(first.reply.page) : []).map((u) => u.name);
     expect(names).toEqual(expect.arrayContaining(["Alice", "Bob"]));
 
     const created = await api(1, "", "POST", { name: "Carol", email: "carol@example.com" });

@@ -48,3 +48,5 @@ export async function startUserReplica(options: UserReplicaOptions): Promise<Use
   const port = await server.listen(0, "127.0.0.1");
   return { target: `127.0.0.1:${port}`, port, serverId: options.serverId, server, close: () => server.close() };
 }
+
+export { seedUsersDirectly, type SeedOptions } from "./seed-users.js";

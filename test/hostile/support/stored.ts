@@ -54,7 +54,7 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
       }
     } else if (nick) {
       if (!isNicknameKey(nick[1]!)) bad(`key for an invalid nickname: ${JSON.stringify(key)}`);
-    } else if (!/^chat:(instances|instance:.+:(rooms|nicks)|rate:.+|room-messages)$/s.test(key)) {
+    } else if (!/^chat:(instances|instance:.+:(rooms|nicks)|rate:.+|room-messages|users-feed:epoch)$/s.test(key)) {
       bad(`unexpected key ${JSON.stringify(key)}`);
     }
   }

@@ -10,6 +10,7 @@ import {
   leaveSchema,
   privateMessageSchema,
   roomMessageSchema,
+  usersPageSchema,
   usersSubscribeSchema,
 } from "../contracts/payloads.js";
 import { MAX_ROOMS_PER_SOCKET } from "../contracts/limits.js";
@@ -20,6 +21,7 @@ import type { UsersFeed } from "../users/users-feed.js";
 import { ChatError, parsePayload, splitArgs } from "./ack.js";
 import type { Presence } from "./presence.js";
 import type { BudgetKind, RateLimiter } from "./rate-limiter.js";
+import { newestWithin } from "./reply-budget.js";
 import { toPrivateMessage, type RoomFanout } from "./room-fanout.js";
 import { START, inboxOf, type RoomHistory } from "./room-history.js";
 import type { ChatServerIo, ChatSocket } from "./socket-types.js";
@@ -31,8 +33,11 @@ export interface ChatContext {
   history: RoomHistory;
   fanout: RoomFanout;
   limiter: RateLimiter;
+  /** Budget of users:subscribe, per token subject or else per socket: each may cost a snapshot. */
   usersFeed: UsersFeed;
   metrics: ChatMetrics;
+  /** Largest share of CHAT_MAX_BUFFERED_BYTES one join or identify reply may take (the oldest messages give way). */
+  maxReplyBytes: number;
   logger: Logger;
   /** True once the replica is being dropped without cleanup (tests' crash): skip Redis work. */
   isAborted: () => boolean;
@@ -53,6 +58,7 @@ const MAX_QUEUED_EVENTS = 100;
 const budgetNames: Record<BudgetKind | "rooms", string> = {
   message: "messages",
   join: "joins",
+  subscribe: "users:subscribe",
   typing: "typing hints",
   replay: "characters replayed",
   rooms: "different rooms joined lately",
@@ -219,7 +225,7 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       const since = request.privateSince;
       const replay = since ? await ctx.history.after(inbox, since) : undefined;
       // After a Redis reset (`unknown`) the inbox holds only what came since, all of it new to this tab.
-      const privates = replay ? replay.messages.map(toPrivateMessage) : [];
+      const privates = newestWithin(replay ? replay.messages.map(toPrivateMessage) : [], ctx.maxReplyBytes).messages;
       const privatePosition = replay ? (privates.at(-1)?.id ?? (replay.unknown ? START : since!)) : await ctx.history.position(inbox);
       return {
         body: { nickname: shown, server: ctx.serverId, privates, privatePosition },
@@ -250,10 +256,11 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
       // everything stored since the reset: `history`, so it drops its old position and ids.
       const mode = replay && !replay.unknown ? "replay" : "history";
       const recent = replay === undefined ? await ctx.history.recent(room) : undefined;
-      const messages = recent?.messages ?? replay?.messages ?? [];
+      const fitted = newestWithin(recent?.messages ?? replay?.messages ?? [], ctx.maxReplyBytes);
+      const messages = fitted.messages;
       // Sent back now, paid for now: the next join is refused while this overdraws the budget.
       await ctx.limiter.charge(identity(), "replay", replayCost(messages));
-      const truncated = replay?.truncated ?? false;
+      const truncated = (replay?.truncated ?? false) || (replay !== undefined && fitted.dropped);
       if (first) announce(room, me, "joined", members);
       // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.
       const lastId = recent?.position ?? messages.at(-1)?.id ?? (replay?.unknown ? START : since);
@@ -311,9 +318,15 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
   });
 
   on("users:subscribe", usersSubscribeSchema, async ({ since }) => {
+    // A subscribe is a join of the users feed (the join budget) and has a small budget of its
+    // own: a page subscribes once per connection, and again after a users-stream reset.
     await spend(identity(), "join");
+    await spend(identity(), "subscribe");
+    // No await from here to the ack: a live event cannot overtake the reply.
     return { body: { ...ctx.usersFeed.subscribe(socket, since), server: ctx.serverId } };
   });
+
+  on("users:page", usersPageSchema, async ({ after }) => ({ body: ctx.usersFeed.page(socket, after) }));
 
   on("users:unsubscribe", z.strictObject({}).optional(), async () => {
     ctx.usersFeed.unsubscribe(socket);

@@ -57,10 +57,10 @@ return { 1 }
 /**
  * What a client spends: `message` (room and private messages, /api changes), `join` (joins of
  * either dialect, users:subscribe), `typing` (typing hints; per socket, see SocketBudget) and
- * `replay` (messages sent back on a join, history or replay, charged by size after the read).
- * Each has its own limit per window and identity.
+ * `replay` (messages sent back on a join, history or replay, charged by size after the read) and
+ * `subscribe` (users:subscribe, which also spends a join). Each has its own limit per window and identity.
  */
-export type BudgetKind = "message" | "join" | "typing" | "replay";
+export type BudgetKind = "message" | "join" | "typing" | "replay" | "subscribe";
 
 export interface RateLimits {
   windowMs: number;

@@ -20,32 +20,45 @@ function sizeOf(data: unknown): number {
  * Bounds what one connection may have waiting to be written. A client that stops reading
  * leaves every packet for it queued, first in Engine.IO's write buffer, then in the WebSocket's,
  * and nothing drops them: the ping timeout does not either, since such a client may well keep
- * answering pings. So before each new packet, if what already waits exceeds `maxBytes`, the
- * connection is cut off at the TCP level (a polite close would queue behind the very bytes the
- * client does not read) and everything it held is freed. Counting only what already waits lets
- * one reply larger than the bound go out to a client that keeps up.
+ * answering pings. So each new packet is counted before it is queued: if it would bring what
+ * waits above `maxBytes`, the connection is cut off at the TCP level (a polite close would queue
+ * behind the very bytes the client does not read) and everything it held is freed. Every packet
+ * counts, the first one too, so no single reply may be larger than the bound: replies that
+ * could be (users snapshots) are paged well under it.
+ *
+ * Returns what waits for the connection right now, in bytes (for the metrics).
  */
-export function boundSendBuffer(conn: EngineConnection, maxBytes: number, onCutOff: (waitingBytes: number) => void): void {
+export function boundSendBuffer(conn: EngineConnection, maxBytes: number, onCutOff: (waitingBytes: number) => void): () => number {
   // Bytes of the packets in conn.writeBuffer: created, not yet handed to the transport.
   let queued = 0;
   let cut = false;
+  const raw = () => (conn.transport as { socket?: RawWebSocket }).socket;
+  const waiting = () => queued + (raw()?.bufferedAmount ?? 0);
   conn.on("flush", () => {
     queued = 0;
   });
-  conn.on("packetCreate", (packet: { data?: unknown }) => {
-    if (cut) return;
-    const raw = (conn.transport as { socket?: RawWebSocket }).socket;
-    const waiting = queued + (raw?.bufferedAmount ?? 0);
-    if (waiting <= maxBytes) {
-      queued += sizeOf(packet.data);
+  // Engine.IO queues the packet right after this event. Once the connection is being dropped its
+  // bytes need not be held until then: it becomes a no-op packet, which clients ignore.
+  const empty = (packet: { type: string; data?: unknown }) => {
+    packet.type = "noop";
+    packet.data = undefined;
+  };
+  conn.on("packetCreate", (packet: { type: string; data?: unknown }) => {
+    if (cut) return empty(packet);
+    const size = sizeOf(packet.data);
+    const before = waiting();
+    if (before + size <= maxBytes) {
+      queued += size;
       return;
     }
     cut = true;
+    empty(packet);
     // Not from inside this emit: the caller may be iterating the sockets of a room.
     process.nextTick(() => {
       conn.close(true);
-      raw?.terminate?.();
-      onCutOff(waiting);
+      raw()?.terminate?.();
+      onCutOff(before + size);
     });
   });
+  return () => (cut ? 0 : waiting());
 }

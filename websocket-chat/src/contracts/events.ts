@@ -6,6 +6,7 @@ import type {
   PrivateMessageRequest,
   RoomMessageRequest,
   UsersSubscribeRequest,
+  UsersPageRequest,
   HandoutMessageRequest,
 } from "./payloads.js";
 
@@ -111,13 +112,42 @@ export interface HandoutMessage {
   timestamp: string;
 }
 
-/** What a page needs to be current: a snapshot, or the events after its cursor. */
+/**
+ * One page of the users snapshot: the users with ids greater than `after`, in id order, as many
+ * as fit in a bounded number of bytes. `users` is the UTF-8 JSON of a `UserRecord[]`, sent as a
+ * binary attachment: the replica encodes each page once and shares the bytes between every
+ * socket that asks for it. Decode with `decodeUsersPage` (users-page.ts).
+ */
+export interface UsersPage {
+  after: number;
+  users: ArrayBuffer | Uint8Array;
+  /** Id of this page's last user when more follow: ask `users:page { after: next }`; null on the last page. */
+  next: number | null;
+}
+
+/**
+ * What a page needs to be current: a snapshot (its first page; `users:page` for the rest), or the
+ * events after its cursor. Each snapshot page shows the users as they are when it is sent, and
+ * every event after `cursor` follows live: a page replaces the rows in its id range, except rows
+ * a later event already changed.
+ */
 export type UsersCatchUp =
-  | { mode: "snapshot"; users: UserRecord[]; cursor: string }
+  | { mode: "snapshot"; page: UsersPage; cursor: string; total: number }
   | { mode: "events"; events: UserEventEntry[]; cursor: string };
 
 /** The ack of users:subscribe; `server` is the replica whose stream reader feeds the page. */
 export type UsersSubscription = UsersCatchUp & { server: string };
+
+/** The ack of users:page: the page, and the feed's cursor when it was taken. */
+export interface UsersPageResult {
+  page: UsersPage;
+  cursor: string;
+}
+
+/** Sent when the users event stream was reset (Redis wiped or restarted empty): subscribe again without `since`. */
+export interface UsersReset {
+  reason: string;
+}
 
 export interface ClientToServerEvents {
   join_room: (room: string) => void;
@@ -130,6 +160,8 @@ export interface ClientToServerEvents {
   /** "I am typing in this room"; send at most every couple of seconds. Not stored, may be dropped. */
   "chat:typing": (payload: LeaveRequest, ack: Ack) => void;
   "users:subscribe": (payload: UsersSubscribeRequest, ack: Ack<UsersSubscription>) => void;
+  /** The next page of a snapshot this socket is reading: `after` is the previous page's `next`. */
+  "users:page": (payload: UsersPageRequest, ack: Ack<UsersPageResult>) => void;
   "users:unsubscribe": (payload: Record<string, never>, ack: Ack) => void;
 }
 
@@ -142,6 +174,8 @@ export interface ServerToClientEvents {
   /** Errors for events sent without an acknowledgement callback (the handout client). */
   "chat:error": (error: ErrorBody & { event: string }) => void;
   "users:event": (event: UserEventEntry) => void;
+  /** The feed started over (its event stream was reset); live events stop until the page subscribes again. */
+  "users:reset": (reset: UsersReset) => void;
 }
 
 /** Names of every event a client may send; anything else gets UNKNOWN_EVENT. */
@@ -155,6 +189,7 @@ export const clientEventNames = [
   "chat:private",
   "chat:typing",
   "users:subscribe",
+  "users:page",
   "users:unsubscribe",
 ] as const satisfies readonly (keyof ClientToServerEvents)[];
 

@@ -51,6 +51,11 @@ export const usersSubscribeSchema = z.strictObject({
   since: messageIdSchema.optional(),
 });
 
+export const usersPageSchema = z.strictObject({
+  /** The `next` of the page before; pages of one snapshot are read in order. */
+  after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+
 /** The handout's own payloads, kept exactly as its HTML client sends them. */
 export const handoutJoinSchema = roomSchema;
 export const handoutMessageSchema = z.object({ room: roomSchema, message: textSchema });
@@ -61,4 +66,5 @@ export type LeaveRequest = z.infer<typeof leaveSchema>;
 export type RoomMessageRequest = z.infer<typeof roomMessageSchema>;
 export type PrivateMessageRequest = z.infer<typeof privateMessageSchema>;
 export type UsersSubscribeRequest = z.infer<typeof usersSubscribeSchema>;
+export type UsersPageRequest = z.infer<typeof usersPageSchema>;
 export type HandoutMessageRequest = z.infer<typeof handoutMessageSchema>;

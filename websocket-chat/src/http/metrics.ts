@@ -4,7 +4,10 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
  * This replica's metrics, in its own registry (never prom-client's global one): three replicas
  * in one test process each report their own numbers, all labelled with `replica`.
  */
-export function createChatMetrics(serverId: string, sample: { sockets: () => number; rooms: () => number }) {
+export function createChatMetrics(
+  serverId: string,
+  sample: { sockets: () => number; rooms: () => number; usersSubscribers: () => number; largestSendBuffer: () => number },
+) {
   const registry = new Registry();
   registry.setDefaultLabels({ replica: serverId });
   collectDefaultMetrics({ register: registry });
@@ -47,6 +50,32 @@ export function createChatMetrics(serverId: string, sample: { sockets: () => num
     slowConsumers: new Counter({
       name: "chat_slow_consumers_total",
       help: "Connections cut off because more than CHAT_MAX_BUFFERED_BYTES waited to be written to them",
+      registers: [registry],
+    }),
+    largestSendBuffer: new Gauge({
+      name: "chat_send_buffer_max_bytes",
+      help: "Bytes waiting to be written to this replica's most backed-up connection (bounded by CHAT_MAX_BUFFERED_BYTES)",
+      registers: [registry],
+      collect() {
+        this.set(sample.largestSendBuffer());
+      },
+    }),
+    usersSubscribers: new Gauge({
+      name: "chat_users_subscribers",
+      help: "Sockets subscribed to this replica's live users feed",
+      registers: [registry],
+      collect() {
+        this.set(sample.usersSubscribers());
+      },
+    }),
+    usersPagesEncoded: new Counter({
+      name: "chat_users_pages_encoded_total",
+      help: "Users snapshot pages encoded (each is then shared by every socket asking for it until a change in its range)",
+      registers: [registry],
+    }),
+    usersFeedResets: new Counter({
+      name: "chat_users_feed_resets_total",
+      help: "Times the users event stream was found reset (Redis wiped) and the feed reloaded its snapshot",
       registers: [registry],
     }),
     userEvents: new Counter({

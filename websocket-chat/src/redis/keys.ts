@@ -26,6 +26,11 @@ export const chatKeys = {
   rate: (identity: string) => `chat:rate:${identity}`,
   /** Sorted set: rooms one user joined lately -> when each stops counting (Redis clock, ms). */
   roomsVisited: (identity: string) => `chat:rate:rooms:${identity}`,
+  /**
+   * A random value the users feeds set once (SET NX) beside the users event stream: if it vanishes
+   * or changes, Redis was wiped and the stream they follow started over.
+   */
+  usersFeedEpoch: "chat:users-feed:epoch",
   /** Pub/sub channel carrying every accepted room message, in stream order. */
   roomMessagesChannel: "chat:room-messages",
 } as const;

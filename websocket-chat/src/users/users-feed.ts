@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Metadata, ServiceError } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import {
@@ -7,19 +8,22 @@ import {
   type UserRecord,
 } from "grpc-demo/events";
 import type { ListUsersResponse, User, UserServiceClient } from "grpc-demo/client";
-import type { UsersCatchUp } from "../contracts/events.js";
+import type { UsersCatchUp, UsersPage, UsersPageResult } from "../contracts/events.js";
 import { ChatError } from "../chat/ack.js";
 import type { ChatSocket } from "../chat/socket-types.js";
 import type { RedisClient } from "../redis/connect-redis.js";
-import { compareStreamIds } from "../redis/keys.js";
+import { chatKeys, compareStreamIds } from "../redis/keys.js";
+import { UsersTable, type EncodedPage } from "./users-table.js";
 
 export interface UsersFeedOptions {
   /** Recent events kept in memory so a returning page can catch up without a snapshot. @default 1000 */
   replayWindow?: number;
-  /** How long one XREAD blocks; bounds how long stop() waits. @default 2000 */
+  /** How long one XREAD blocks; bounds how long stop() waits and how soon a reset is noticed. @default 2000 */
   blockMs?: number;
   /** Pause after a failed snapshot or read. @default 1000 */
   retryMs?: number;
+  /** Largest snapshot page, in bytes of JSON; keep it well under CHAT_MAX_BUFFERED_BYTES. @default 262144 */
+  pageBytes?: number;
 }
 
 /** A gRPC user as the page shows it. */
@@ -33,21 +37,31 @@ export function toUserRecord(user: User): UserRecord {
   };
 }
 
+/** A subscribed socket, and the page of its snapshot it may ask for next (null: none). */
+interface Subscriber {
+  nextAfter: number | null;
+}
+
 /**
  * The live users view of this replica. It loads one snapshot through gRPC ListUsers (which
  * reports the event-stream position it was taken at), then a single blocking XREAD on the users
  * event stream continues from exactly that position and keeps the table current. Pages subscribe
- * in-process: a snapshot (or the events they missed) plus live events, handed over in one
- * synchronous step, so there is no gap and no duplicate between the two.
+ * in-process: the events they missed, or a snapshot read page by page, plus live events.
+ *
+ * A Redis wipe or an empty restart resets the event stream: this replica notices (its epoch key
+ * is gone, or the stream's newest id is behind its cursor), loads a new snapshot, and tells its
+ * subscribers to start over (`users:reset`).
  */
 export class UsersFeed {
-  private readonly users = new Map<number, UserRecord>();
+  private readonly table: UsersTable;
   private readonly recent: UserEventEntry[] = [];
   /** Position of the newest applied event; undefined until the snapshot has loaded. */
   private cursor: string | undefined;
   /** Position just before `recent[0]`: pages at or after it can be caught up from memory. */
   private recentFrom = "0-0";
-  private readonly subscribers = new Set<ChatSocket>();
+  /** The value of the epoch key when the current snapshot was taken. */
+  private epoch: string | undefined;
+  private readonly subscribers = new Map<ChatSocket, Subscriber>();
   private markReady: () => void = () => undefined;
   /** Resolves once the first snapshot has loaded. */
   readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -63,16 +77,24 @@ export class UsersFeed {
       reader: RedisClient;
       logger: Logger;
       onEvent?: () => void;
+      onPageEncoded?: () => void;
+      onReset?: () => void;
     },
     options: UsersFeedOptions = {},
   ) {
     this.replayWindow = options.replayWindow ?? 1000;
     this.blockMs = options.blockMs ?? 2000;
     this.retryMs = options.retryMs ?? 1000;
+    this.table = new UsersTable({ pageBytes: options.pageBytes ?? 262_144, onEncode: deps.onPageEncoded });
   }
 
   get ready(): boolean {
     return this.cursor !== undefined;
+  }
+
+  /** Sockets subscribed on this replica. */
+  get subscriberCount(): number {
+    return this.subscribers.size;
   }
 
   start(): void {
@@ -89,54 +111,112 @@ export class UsersFeed {
     await this.loop;
   }
 
-  /** Adds a page: returns what it needs to be current; live events follow on `users:event`. */
+  /**
+   * Adds a page: returns what it needs to be current; live events follow on `users:event`.
+   * Synchronous on purpose: the reply and the first live event are ordered on the socket.
+   */
   subscribe(socket: ChatSocket, since: string | undefined): UsersCatchUp {
-    if (this.cursor === undefined) {
-      const why = this.deps.users ? "is still loading (is the user service reachable?)" : "is not configured (USERS_TARGET)";
-      throw new ChatError("UNAVAILABLE", `the users feed ${why}; try again shortly`);
-    }
-    this.subscribers.add(socket);
+    const cursor = this.currentCursor();
     // A cursor ahead of ours (another replica reads faster, or the stream was reset) gets a
     // snapshot: the page reconciles its rows with it and continues from our cursor.
-    if (since !== undefined && compareStreamIds(since, this.recentFrom) >= 0 && compareStreamIds(since, this.cursor) <= 0) {
+    if (since !== undefined && compareStreamIds(since, this.recentFrom) >= 0 && compareStreamIds(since, cursor) <= 0) {
+      this.subscribers.set(socket, { nextAfter: null });
       const events = this.recent.filter((event) => compareStreamIds(event.cursor, since) > 0);
-      return { mode: "events", events, cursor: this.cursor };
+      return { mode: "events", events, cursor };
     }
-    const users = [...this.users.values()].sort((a, b) => a.id - b.id);
-    return { mode: "snapshot", users, cursor: this.cursor };
+    const page = this.table.page(0);
+    this.subscribers.set(socket, { nextAfter: page.next });
+    return { mode: "snapshot", page: toPage(0, page), cursor, total: this.table.size };
+  }
+
+  /** The next page of the snapshot this socket is reading. */
+  page(socket: ChatSocket, after: number): UsersPageResult {
+    const cursor = this.currentCursor();
+    const subscriber = this.subscribers.get(socket);
+    if (!subscriber) throw new ChatError("NOT_FOUND", "subscribe first (users:subscribe)");
+    if (subscriber.nextAfter === null || subscriber.nextAfter !== after) {
+      const expected = subscriber.nextAfter === null ? "no page: the snapshot is complete" : `after: ${subscriber.nextAfter}`;
+      throw new ChatError("INVALID_ARGUMENT", `after: pages are read in order; expected ${expected}`);
+    }
+    const page = this.table.page(after);
+    subscriber.nextAfter = page.next;
+    return { page: toPage(after, page), cursor };
   }
 
   unsubscribe(socket: ChatSocket): void {
     this.subscribers.delete(socket);
   }
 
+  private currentCursor(): string {
+    if (this.cursor !== undefined) return this.cursor;
+    const why = this.deps.users ? "is still loading (is the user service reachable?)" : "is not configured (USERS_TARGET)";
+    throw new ChatError("UNAVAILABLE", `the users feed ${why}; try again shortly`);
+  }
+
   private async run(): Promise<void> {
-    while (this.running && this.cursor === undefined) {
-      try {
-        await this.loadSnapshot();
-      } catch (error) {
-        this.deps.logger.warn({ err: error }, "users snapshot failed; retrying");
-        await this.pause();
-      }
-    }
     while (this.running) {
       try {
+        if (this.cursor === undefined) await this.loadSnapshot();
         const reply = await this.deps.reader.xRead(
           { key: USER_EVENTS_STREAM, id: this.cursor ?? "0-0" },
           { BLOCK: this.blockMs, COUNT: 100 },
         );
+        // Checked before applying: entries of a new stream must not land on the old table.
+        if (await this.wasReset()) {
+          await this.restart();
+          continue;
+        }
         for (const stream of reply ?? []) for (const entry of stream.messages) this.apply(entry.id, entry.message);
       } catch (error) {
         if (!this.running) break;
-        this.deps.logger.warn({ err: error }, "users event stream read failed; retrying");
+        this.deps.logger.warn({ err: error }, this.cursor === undefined ? "users snapshot failed; retrying" : "users event stream read failed; retrying");
         await this.pause();
       }
     }
   }
 
+  /**
+   * Claims the epoch key if it is missing and returns its value. The key lives beside the stream
+   * in Redis, so whatever empties Redis takes both: a value other than the one the snapshot was
+   * taken under means the stream this feed follows is not the one in Redis any more.
+   */
+  private async readEpoch(): Promise<string> {
+    const [, value] = (await this.deps.reader
+      .multi()
+      .set(chatKeys.usersFeedEpoch, randomUUID(), { NX: true })
+      .get(chatKeys.usersFeedEpoch)
+      .exec()) as [unknown, string];
+    return value;
+  }
+
+  private async wasReset(): Promise<boolean> {
+    if (this.cursor === undefined) return false;
+    const [epoch, newest] = await Promise.all([
+      this.readEpoch(),
+      this.deps.reader.xRevRange(USER_EVENTS_STREAM, "+", "-", { COUNT: 1 }),
+    ]);
+    if (epoch !== this.epoch) return true;
+    // Trimming never takes the newest entry: a stream whose newest id is behind ours went back
+    // (Redis restored from an older snapshot).
+    const newestId = newest[0]?.id ?? "0-0";
+    return compareStreamIds(newestId, this.cursor) < 0;
+  }
+
+  /** After a reset: a new snapshot, then every subscriber is told to start over. */
+  private async restart(): Promise<void> {
+    this.deps.logger.warn({ cursor: this.cursor }, "the users event stream was reset; loading a new snapshot");
+    this.deps.onReset?.();
+    await this.loadSnapshot();
+    const subscribers = [...this.subscribers.keys()];
+    this.subscribers.clear();
+    for (const socket of subscribers) socket.emit("users:reset", { reason: "the users event stream was reset" });
+  }
+
   private async loadSnapshot(): Promise<void> {
     const client = this.deps.users;
     if (!client) return;
+    // Read before the listing: a wipe during it changes the epoch, and the next check reloads.
+    const epoch = await this.readEpoch();
     const { users, cursor } = await new Promise<{ users: UserRecord[]; cursor: string }>((resolve, reject) => {
       const call = client.listUsers({ pageSize: 0, pageToken: "", nameFilter: "" });
       const users: UserRecord[] = [];
@@ -152,9 +232,10 @@ export class UsersFeed {
       call.on("error", (error: ServiceError) => reject(error));
       call.on("end", () => resolve({ users, cursor }));
     });
-    this.users.clear();
-    for (const user of users) this.users.set(user.id, user);
+    this.table.replaceAll(users);
+    this.epoch = epoch;
     this.cursor = cursor === "" ? "0-0" : cursor;
+    this.recent.length = 0;
     this.recentFrom = this.cursor;
     this.markReady();
     this.deps.logger.info({ users: users.length, cursor: this.cursor }, "users snapshot loaded");
@@ -169,15 +250,19 @@ export class UsersFeed {
       this.deps.logger.error({ err: error, id }, "skipping a malformed users event");
       return;
     }
-    if (event.type === "user.deleted") this.users.delete(event.user.id);
-    else this.users.set(event.user.id, event.user);
+    if (event.type === "user.deleted") this.table.delete(event.user.id);
+    else this.table.set(event.user);
     this.recent.push(event);
     if (this.recent.length > this.replayWindow) this.recentFrom = this.recent.shift()?.cursor ?? this.recentFrom;
     this.deps.onEvent?.();
-    for (const socket of this.subscribers) socket.emit("users:event", event);
+    for (const socket of this.subscribers.keys()) socket.emit("users:event", event);
   }
 
   private pause(): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, this.retryMs).unref());
   }
+}
+
+function toPage(after: number, page: EncodedPage): UsersPage {
+  return { after, users: page.data, next: page.next };
 }

@@ -12,11 +12,14 @@ export interface ChatProcess {
 }
 
 
-/** Runs `src/main.ts` as its own process, exactly as `npm start` does, and waits until it listens. */
-export async function startChatProcess(env: Record<string, string>): Promise<ChatProcess> {
+/**
+ * Runs `src/main.ts` as its own process, exactly as `npm start` does, and waits until it listens.
+ * `options.workspace`: another checkout's chat workspace (a drill comparing with main).
+ */
+export async function startChatProcess(env: Record<string, string>, options: { workspace?: string } = {}): Promise<ChatProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: workspace,
+    cwd: options.workspace ?? workspace,
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", WEB_DIST: "/nonexistent", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

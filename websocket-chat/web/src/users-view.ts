@@ -1,6 +1,8 @@
-import type { UserEventEntry, UserRecord, UsersSubscription } from "../../src/contracts/events.js";
+import type { UserEventEntry, UserRecord } from "../../src/contracts/events.js";
 import { h, timeOf } from "./dom.js";
-import { isAfter, type ChatSession } from "./session.js";
+import { AckError, type ChatSession } from "./session.js";
+import { UsersModel } from "./users-model.js";
+import { createUsersWindow } from "./users-window.js";
 
 export interface UsersViewOptions {
   session: ChatSession;
@@ -15,13 +17,19 @@ const typeLabel: Record<UserEventEntry["type"], string> = {
 };
 
 /**
- * The live users table and the event log. Rows are added, changed and removed one event at a
- * time; after a reconnect the page asks only for what it missed since its cursor.
+ * The live users table and the event log. The table is a window over every user the feed knows
+ * (users-window.ts), so 200,000 users cost no more to draw than 50. A snapshot is read page by
+ * page; after a reconnect the page asks only for what it missed since its cursor; when the feed
+ * says its stream was reset (a Redis wipe), the page starts over by itself.
  */
 export function createUsersView({ session, notify, token }: UsersViewOptions): HTMLElement {
-  let cursor: string | undefined;
   let editing: number | undefined;
-  const rows = new Map<number, HTMLTableRowElement>();
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const model = new UsersModel({
+    subscribe: (since) => session.request("users:subscribe", since ? { since } : {}),
+    page: (after) => session.request("users:page", { after }),
+  });
+  const table = createUsersWindow(model, { edit: (user) => startEditing(user), remove: (user) => void remove(user) });
 
   const nameInput = h("input", { name: "name", placeholder: "Name", maxlength: 100, required: true, "aria-label": "Name" });
   const emailInput = h("input", { name: "email", type: "email", placeholder: "Email", required: true, "aria-label": "Email" });
@@ -37,7 +45,6 @@ export function createUsersView({ session, notify, token }: UsersViewOptions): H
     cancel,
     formError,
   );
-  const tbody = h("tbody");
   const empty = h("p", { class: "muted empty" }, "Waiting for the users feed…");
   const count = h("span", { class: "muted" });
   const feedState = h("span", { class: "pill" }, "loading");
@@ -51,17 +58,7 @@ export function createUsersView({ session, notify, token }: UsersViewOptions): H
       { class: "users-main" },
       h("header", { class: "section-header" }, h("h2", {}, "Users"), count, feedState),
       form,
-      h(
-        "div",
-        { class: "table-wrap card" },
-        h(
-          "table",
-          {},
-          h("thead", {}, h("tr", {}, h("th", {}, "ID"), h("th", {}, "Name"), h("th", {}, "Email"), h("th", {}, "Updated"), h("th", {}, ""))),
-          tbody,
-        ),
-        empty,
-      ),
+      h("div", { class: "table-wrap card" }, table.element, empty),
     ),
     h(
       "aside",
@@ -71,55 +68,11 @@ export function createUsersView({ session, notify, token }: UsersViewOptions): H
     ),
   );
 
-  function cells(user: UserRecord): Node[] {
-    return [
-      h("td", { class: "num" }, user.id),
-      h("td", {}, user.name),
-      h("td", { class: "email" }, user.email),
-      h("td", { class: "muted" }, timeOf(user.updatedAt)),
-      h(
-        "td",
-        { class: "actions" },
-        h("button", { type: "button", class: "link", onclick: () => startEditing(user) }, "Edit"),
-        h("button", { type: "button", class: "link danger", onclick: () => void remove(user) }, "Delete"),
-      ),
-    ];
-  }
-
-  function flash(row: HTMLElement, kind: string) {
-    row.classList.remove("flash-added", "flash-updated");
-    void row.offsetWidth; // restart the animation
-    row.classList.add(`flash-${kind}`);
-  }
-
-  function upsert(user: UserRecord, animate: boolean) {
-    const existing = rows.get(user.id);
-    if (existing) {
-      existing.replaceChildren(...cells(user));
-      if (animate) flash(existing, "updated");
-      return;
-    }
-    const row = h("tr", { "data-id": user.id }, ...cells(user));
-    // Keep id order without re-rendering: insert before the first row with a larger id.
-    const next = [...rows.entries()].filter(([id]) => id > user.id).sort(([a], [b]) => a - b)[0]?.[1];
-    tbody.insertBefore(row, next ?? null);
-    rows.set(user.id, row);
-    if (animate) flash(row, "added");
-  }
-
-  function removeRow(id: number) {
-    const row = rows.get(id);
-    if (!row) return;
-    rows.delete(id);
-    row.classList.add("removing");
-    row.addEventListener("animationend", () => row.remove(), { once: true });
-    if (editing === id) stopEditing();
-  }
-
   function updateCount() {
-    count.textContent = `${rows.size} ${rows.size === 1 ? "user" : "users"}`;
-    empty.hidden = rows.size > 0;
+    count.textContent = `${model.size.toLocaleString()} ${model.size === 1 ? "user" : "users"}`;
+    empty.hidden = model.size > 0;
     empty.textContent = "No users yet: create one above.";
+    table.refresh();
   }
 
   function logEvent(event: UserEventEntry) {
@@ -135,41 +88,34 @@ export function createUsersView({ session, notify, token }: UsersViewOptions): H
     while (log.childElementCount > 200) log.lastElementChild?.remove();
   }
 
-  function apply(event: UserEventEntry) {
-    if (cursor !== undefined && !isAfter(event.cursor, cursor)) return;
-    cursor = event.cursor;
-    if (event.type === "user.deleted") removeRow(event.user.id);
-    else upsert(event.user, true);
-    logEvent(event);
-    updateCount();
-  }
-
-  /** A snapshot after a long absence: change only the rows that differ. */
-  function reconcile(users: UserRecord[], at: string) {
-    const seen = new Set<number>();
-    for (const user of users) {
-      seen.add(user.id);
-      upsert(user, cursor !== undefined);
+  model.onChange((change) => {
+    if (change.kind === "event") {
+      const { event } = change;
+      if (event.type === "user.deleted" && editing === event.user.id) stopEditing();
+      if (event.type !== "user.deleted") table.flash(event.user.id, event.type === "user.created" ? "added" : "updated");
+      logEvent(event);
+    } else if (!change.done) {
+      feedState.textContent = `loading · ${model.size.toLocaleString()} users`;
     }
-    for (const id of [...rows.keys()]) if (!seen.has(id)) removeRow(id);
-    cursor = at;
     updateCount();
-  }
+  });
 
   async function subscribe() {
+    clearTimeout(retry);
     feedState.textContent = "loading";
+    feedState.classList.remove("ok");
     try {
-      const reply: UsersSubscription = await session.request("users:subscribe", cursor ? { since: cursor } : {});
-      if (reply.mode === "snapshot") reconcile(reply.users, reply.cursor);
-      else for (const event of reply.events) apply(event);
-      feedState.textContent = `live · via ${reply.server}`;
-      feedState.title = `this page's events come from ${reply.server}'s reader of the users:events stream`;
+      await model.subscribe();
+      feedState.textContent = `live · via ${model.server}`;
+      feedState.title = `this page's events come from ${model.server}'s reader of the users:events stream`;
       feedState.classList.add("ok");
+      updateCount();
     } catch (error) {
       feedState.textContent = "unavailable";
-      feedState.classList.remove("ok");
       empty.textContent = (error as Error).message;
-      setTimeout(() => void subscribe(), 3_000);
+      // RATE_LIMITED says when to come back; anything else: a few seconds.
+      const wait = error instanceof AckError && error.body.retryAfterMs !== undefined ? error.body.retryAfterMs : 3_000;
+      if (session.socket.connected) retry = setTimeout(() => void subscribe(), wait);
     }
   }
 
@@ -222,7 +168,12 @@ export function createUsersView({ session, notify, token }: UsersViewOptions): H
     formError.textContent = "";
   }
 
-  session.socket.on("users:event", (event) => apply(event));
+  session.socket.on("users:event", (event) => model.apply(event));
+  session.socket.on("users:reset", () => {
+    notify("The users feed started over (its Redis was reset): reloading the users", "info");
+    model.reset();
+    void subscribe();
+  });
   session.socket.on("connect", () => void subscribe());
   session.socket.on("disconnect", () => {
     feedState.textContent = "reconnecting";

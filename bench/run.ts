@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(" ")}; ${machine.redis}`);
   const peers = preparePeers(repo, log);
   if (peers.problem) log(`peers: ${peers.problem}`);
-  const ctx: BenchContext = { repo, quick: values.quick!, peers, log };
+  const ctx: BenchContext = { repo, quick: values.quick, peers, log };
 
   const results: SuiteResult[] = [];
   const failures: { suite: string; error: string }[] = [];

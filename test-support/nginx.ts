@@ -109,9 +109,10 @@ async function runNginx(dir: string, config: string, ready: () => Promise<boolea
   }
   return {
     config,
-    async reload() {
+    reload() {
       const result = spawnSync(nginxBin(), ["-p", dir, "-c", config, "-s", "reload"], { encoding: "utf8" });
-      if (result.status !== 0) throw new Error(`nginx -s reload failed: ${result.stderr}`);
+      if (result.status !== 0) return Promise.reject(new Error(`nginx -s reload failed: ${result.stderr}`));
+      return Promise.resolve();
     },
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -23,7 +23,7 @@ export interface RawSocketIo {
 export async function connectRawSocketIo(url: string): Promise<RawSocketIo> {
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`);
   let tcp: Socket | undefined;
-  ws.once("upgrade", (response) => (tcp = response.socket as Socket));
+  ws.once("upgrade", (response) => (tcp = response.socket));
   let pongs: NodeJS.Timeout | undefined;
   const closed = new Promise<void>((resolve) => {
     ws.once("close", () => resolve());
@@ -37,7 +37,7 @@ export async function connectRawSocketIo(url: string): Promise<RawSocketIo> {
   const joined = new Promise<void>((resolve, reject) => {
     ws.once("error", reject);
     ws.on("message", (data) => {
-      const text = data.toString();
+      const text = Buffer.isBuffer(data) ? data.toString() : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString();
       if (text.startsWith("0")) ws.send("40"); // Engine.IO open: connect to the main namespace
       else if (text.startsWith("40")) resolve();
       else if (text === "2") ws.send("3"); // ping -> pong

@@ -50,12 +50,11 @@ if (mode === "rest") {
   const pkg = loadPackageDefinition(definition) as unknown as { userservice: { UserService: { service: never } } };
   const server = new GrpcServer();
   server.addService(pkg.userservice.UserService.service, {
-    getUser: async (call: ServerUnaryCall<{ id: number }, unknown>, callback: sendUnaryData<unknown>) => {
-      try {
-        callback(null, toJson(await store.get(call.request.id)));
-      } catch (error) {
-        callback({ code: status.NOT_FOUND, details: String(error) });
-      }
+    getUser: (call: ServerUnaryCall<{ id: number }, unknown>, callback: sendUnaryData<unknown>) => {
+      store.get(call.request.id).then(
+        (user) => callback(null, toJson(user)),
+        (error: unknown) => callback({ code: status.NOT_FOUND, details: String(error) }),
+      );
     },
   });
   server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error) => {

@@ -124,7 +124,7 @@ async function capacity(ctx: BenchContext, side: ChatSide, target: number, proce
     const rssAfter = replicas.map((r) => rssKb(r.pid));
     const growthKb = rssAfter.reduce((a, v) => a + v, 0) - rssBefore.reduce((a, v) => a + v, 0);
 
-    const sender = io(urls[0]!, { transports: ["websocket"], forceNew: true, reconnection: false });
+    const sender = io(urls[0], { transports: ["websocket"], forceNew: true, reconnection: false });
     await new Promise<void>((resolve, reject) => {
       sender.once("connect", resolve);
       sender.once("connect_error", reject);

@@ -123,7 +123,7 @@ async function importUsers(client: UserServiceClient, count: number): Promise<vo
   await new Promise<void>((resolve, reject) => {
     const stream = client.importUsers((error, response) => {
       if (error) return reject(error);
-      if (response!.createdCount !== count) return reject(new Error(`ImportUsers created ${response!.createdCount} of ${count}`));
+      if (response.createdCount !== count) return reject(new Error(`ImportUsers created ${response.createdCount} of ${count}`));
       resolve();
     });
     for (let i = 0; i < count; i++) stream.write({ name: `user ${i}`, email: `import-${i}.${runTag}@bench.example` });

@@ -16,11 +16,16 @@ interface Row extends ClosedLoopResult {
   serverRssMb: number;
 }
 
+interface Caller {
+  get: (id: number) => Promise<unknown>;
+  close: () => void;
+}
+
 interface Contender {
   protocol: string;
   start(): Promise<Service>;
   /** Builds a caller for `get user` against the started service; returns it and a closer. */
-  client(service: Service): Promise<{ get: (id: number) => Promise<unknown>; close: () => void }>;
+  client(service: Service): Promise<Caller> | Caller;
 }
 
 /**
@@ -52,7 +57,7 @@ export async function protocolsSuite(ctx: BenchContext): Promise<SuiteResult> {
     {
       protocol: "REST (express JSON, HTTP/1.1 keep-alive)",
       start: server("rest"),
-      async client(service) {
+      client(service) {
         const agent = new Agent({ keepAlive: true, maxSockets: 100 });
         const get = (id: number) =>
           new Promise<unknown>((resolve, reject) => {
@@ -71,7 +76,7 @@ export async function protocolsSuite(ctx: BenchContext): Promise<SuiteResult> {
     {
       protocol: "gRPC unary (grpc-js, proto-loader)",
       start: server("grpc"),
-      async client(service) {
+      client(service) {
         const client = handoutClient(ctx.repo, [`127.0.0.1:${service.port}`]);
         return { get: (id) => call((cb) => client.getUser({ id }, cb)), close: () => client.close() };
       },
@@ -97,8 +102,8 @@ export async function protocolsSuite(ctx: BenchContext): Promise<SuiteResult> {
     },
     {
       protocol: "gRPC unary, the kit's user service (interceptors, validation)",
-      start: async () => usersReplica,
-      async client(service) {
+      start: () => Promise.resolve(usersReplica),
+      client(service) {
         const client = handoutClient(ctx.repo, [`127.0.0.1:${service.port}`]);
         return { get: (id) => call((cb) => client.getUser({ id }, cb)), close: () => client.close() };
       },

@@ -23,7 +23,7 @@ export async function proxySuite(ctx: BenchContext): Promise<SuiteResult> {
     async start() {
       const base = await ours.start();
       const nginx = await startNginx(base.replicas.map((r) => r.port));
-      return { ...base, cluster: cluster([nginx, ...base.cluster.services]), entry: [nginx.url], proxyPids: nginx.pids };
+      return { ...base, cluster: cluster([nginx, ...base.cluster.services]), entry: [nginx.url], proxyPids: () => nginx.pids() };
     },
   };
   const rows: ChatRow[] = (await sideBySide(ctx, [ours, viaNginx], settings)).sort((a, b) => (a.side === b.side ? a.offered - b.offered : a.side === "ours" ? -1 : 1));

@@ -87,7 +87,7 @@ async function connectAll(): Promise<{ connected: number; failed: number; error?
   const open = (local: number) =>
     new Promise<void>((resolve) => {
       const g = setup.first + local;
-      const socket = io(setup.urls[g % setup.urls.length]!, { transports: ["websocket"], forceNew: true, reconnection: false, timeout: 20_000 });
+      const socket = io(setup.urls[g % setup.urls.length], { transports: ["websocket"], forceNew: true, reconnection: false, timeout: 20_000 });
       sockets[local] = socket;
       socket.on("message", (payload: { message?: string }) => onMessage(local, payload));
       socket.on("chat:error", () => errors++);

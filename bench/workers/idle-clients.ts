@@ -24,7 +24,7 @@ async function open(msg: Extract<ToIdle, { type: "open" }>): Promise<void> {
   let next = 0;
   const one = (i: number) =>
     new Promise<void>((resolve) => {
-      const socket = io(msg.urls[(msg.offset + i) % msg.urls.length]!, { transports: ["websocket"], forceNew: true, reconnection: false, timeout: 60_000 });
+      const socket = io(msg.urls[(msg.offset + i) % msg.urls.length], { transports: ["websocket"], forceNew: true, reconnection: false, timeout: 60_000 });
       sockets.push(socket);
       socket.on("message", (payload: { message?: string }) => {
         if (!payload?.message?.startsWith("broadcast|")) return;

@@ -28,7 +28,7 @@ function interpolate(text: string, env: Record<string, string> = {}): string {
 }
 
 function load(env: Record<string, string> = {}): Doc {
-  return parse(interpolate(composeText, env), { merge: true }) as Doc;
+  return parse(interpolate(composeText, env), { merge: true });
 }
 
 function schemaErrors(doc: Doc): string[] {

@@ -14,7 +14,7 @@ const realFile = path.join(repoRoot, "envoy/envoy.yaml");
 type Doc = any;
 
 function realConfig(): Doc {
-  return parse(readFileSync(realFile, "utf8")) as Doc;
+  return parse(readFileSync(realFile, "utf8"));
 }
 
 function hcmOf(doc: Doc): Doc {

@@ -312,7 +312,7 @@ function checkReferences(config: Record<string, Json>, problems: EnvoyProblem[])
   const clusters = (config["static_resources"] as Record<string, Json> | undefined)?.["clusters"];
   const names = new Set(Array.isArray(clusters) ? clusters.map((c) => (isObject(c) ? c["name"] : undefined)) : []);
   for (const [hcm, at] of hcmConfigs(config)) {
-    const filters = Array.isArray(hcm["http_filters"]) ? hcm["http_filters"] : [];
+    const filters: Json[] = Array.isArray(hcm["http_filters"]) ? (hcm["http_filters"] as Json[]) : [];
     const last = filters.at(-1);
     const lastType = isObject(last) && isObject(last["typed_config"]) ? String(last["typed_config"]["@type"]) : "";
     if (!lastType.endsWith(`/${ROUTER}`)) {

@@ -136,7 +136,7 @@ describe("nginx/grpc.conf: a quiet stream", () => {
 
   async function quietStream(keepaliveMs: number): Promise<{ code: number; data: string[] }> {
     const server = new grpc.Server({ "grpc.keepalive_time_ms": keepaliveMs, "grpc.keepalive_timeout_ms": 1_000 });
-    server.addService({ watch } as unknown as grpc.ServiceDefinition, {
+    server.addService({ watch }, {
       watch: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
         call.sendMetadata(new grpc.Metadata()); // the subscription's x-subscription-cursor header
         const timer = setTimeout(() => (call.write(Buffer.from("after 4 s of silence")), call.end()), 4_000);

@@ -106,6 +106,6 @@ describe("finding 11.6: connections per address", () => {
     expect(await tryConnect(replica.url, { transports: ["websocket"] })).toEqual({ refused: "websocket error" });
     const refused = await pollingHandshake(replica.url);
     expect(refused.status).toBe(403);
-    expect(JSON.parse(refused.body).message).toMatch(/^too many new connections from 127\.0\.0\.1: at most 5 per 60 s; try again in \d+ s$/);
+    expect((JSON.parse(refused.body) as { message: string }).message).toMatch(/^too many new connections from 127\.0\.0\.1: at most 5 per 60 s; try again in \d+ s$/);
   });
 });

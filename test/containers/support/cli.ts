@@ -56,8 +56,12 @@ export async function runCli(kit: Kit, args: string[]): Promise<CliResult> {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- CLI JSON lines
-type JsonLine = any;
+/** One line of `subscribe --json`: an event with its cursor. */
+export interface JsonLine {
+  action: string;
+  cursor: string;
+  user: { id: number; name: string; email: string };
+}
 
 /** A long-running CLI command (subscribe) in its own container. */
 export class CliContainer {

@@ -127,7 +127,7 @@ export class ChatSession {
 
   on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): void {
     const list = this.listeners.get(event) ?? [];
-    list.push(listener as (...args: never[]) => void);
+    list.push(listener);
     this.listeners.set(event, list);
   }
 

@@ -4,8 +4,9 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, URL } from "node:url";
 
 const workspace = fileURLToPath(new URL("..", import.meta.url));
-if (!existsSync(`${workspace}/web/dist/index.html`)) {
-  console.log("web/dist is missing: building the browser client once (npm run build:web)");
+// Both pages: a dist built before the cluster view existed lacks cluster.html.
+if (!["index.html", "cluster.html"].every((page) => existsSync(`${workspace}/web/dist/${page}`))) {
+  console.log("web/dist is missing or out of date: building the browser client once (npm run build:web)");
   const result = spawnSync("npm", ["run", "build:web"], { cwd: workspace, stdio: "inherit" });
   process.exit(result.status ?? 1);
 }

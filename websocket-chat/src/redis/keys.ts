@@ -17,6 +17,10 @@ export const chatKeys = {
   nickname: (nickname: string) => `chat:nick:${nickname}`,
   /** Fixed-window counter of one user's messages. */
   rate: (identity: string) => `chat:rate:${identity}`,
+  /** Set of instances that publish a cluster-view heartbeat (pruned by the writers as records expire). */
+  heartbeats: "chat:heartbeats",
+  /** One instance's cluster-view record (JSON), expiring one lease after its last beat. */
+  heartbeat: (instance: string) => `chat:heartbeat:${instance}`,
   /** Pub/sub channel carrying every accepted room message, in stream order. */
   roomMessagesChannel: "chat:room-messages",
 } as const;

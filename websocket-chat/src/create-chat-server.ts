@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { UserServiceClient } from "grpc-demo/client";
 import type { ChatConfig } from "./config.js";
 import { ChatTokens, bearerToken } from "./auth/tokens.js";
+import { logActivity } from "./chat/activity-log.js";
 import { registerChatHandlers, ioRooms } from "./chat/chat.handlers.js";
 import { Presence } from "./chat/presence.js";
 import { RateLimiter } from "./chat/rate-limiter.js";
@@ -314,6 +315,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   const cleanups = new Set<Promise<void>>();
   const ctx = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, isAborted: () => aborted };
   io.on("connection", (socket) => {
+    logActivity(socket, logger);
     const done = registerChatHandlers(socket, ctx);
     cleanups.add(done);
     void done.finally(() => cleanups.delete(done));

@@ -7,6 +7,7 @@ import { startStack, type E2EStack } from "./support/stack.js";
 /**
  * /cluster.html in real Chromium, through nginx, over three chat processes, one user-service
  * replica and one redis-server: the boxes are there and their counters move as people chat.
+ * Also the chat page's Log out button, which needs the same stack.
  */
 let stack: E2EStack;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
@@ -67,5 +68,23 @@ describe("the cluster page", () => {
     });
     await watcher.page.screenshot({ path: join(screenshots, "cluster.png"), fullPage: true });
     expect(watcher.dialogs).toEqual([]);
+  });
+});
+
+describe("the chat page's Log out button", () => {
+  it("returns to the login card and gives the nickname back to another browser", async () => {
+    const first = await openPage(chromium.browser, stack.url);
+    await enterChat(first, "hopper", "logout-room");
+    const second = await openPage(chromium.browser, stack.url);
+    await second.page.fill("input[name=nickname]", "hopper");
+    await second.page.fill("input[name=room]", "logout-room");
+    await second.page.click("form.login button[type=submit]");
+    await second.page.waitForSelector("form.login .form-error:has-text('already used')");
+
+    await first.page.click(".topbar button:has-text('Log out')");
+    await first.page.waitForSelector("form.login");
+    await second.page.click("form.login button[type=submit]");
+    await second.page.waitForSelector(".chat-layout:not([hidden])");
+    expect(await second.page.locator(".topbar .who").textContent()).toBe("signed in as hopper");
   });
 });

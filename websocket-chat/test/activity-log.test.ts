@@ -47,13 +47,14 @@ const INFO = 30;
 const DEBUG = 20;
 
 describe("the chat's activity log", () => {
-  it("logs connect, identify, join, leave and disconnect at info, with replica, room and nickname", async () => {
+  it("logs connect, identify, join, leave, logout and disconnect at info, with replica, room and nickname", async () => {
     const socket = cluster.client(cluster.replicas[0]!);
     await connected(socket);
     const id = socket.id;
     await identified(socket, "lovelace");
     await ok(socket, "chat:join", { room: "engines" });
     await ok(socket, "chat:leave", { room: "engines" });
+    await ok(socket, "chat:logout", {});
     socket.disconnect();
 
     const ofSocket = (msg: string) => line((l) => l.msg === msg && l.socket === id);
@@ -61,7 +62,10 @@ describe("the chat's activity log", () => {
     expect(await ofSocket("identify")).toMatchObject({ level: INFO, replica: "chat-1", nickname: "lovelace" });
     expect(await ofSocket("join")).toMatchObject({ level: INFO, replica: "chat-1", nickname: "lovelace", room: "engines" });
     expect(await ofSocket("leave")).toMatchObject({ level: INFO, replica: "chat-1", nickname: "lovelace", room: "engines" });
-    expect(await ofSocket("disconnect")).toMatchObject({ level: INFO, replica: "chat-1", nickname: "lovelace", reason: "client namespace disconnect" });
+    expect(await ofSocket("logout")).toMatchObject({ level: INFO, replica: "chat-1", nickname: "lovelace" });
+    const disconnect = await ofSocket("disconnect");
+    expect(disconnect).toMatchObject({ level: INFO, replica: "chat-1", reason: "client namespace disconnect" });
+    expect(disconnect.nickname).toBeUndefined();
   });
 
   it("logs a refused event not as a success", async () => {
@@ -83,5 +87,10 @@ describe("the chat's activity log", () => {
     const message = await line((l) => l.msg === "message" && l.nickname === "babbage");
     expect(message).toMatchObject({ level: DEBUG, room: "engines", text });
     expect(lines.filter((l) => l.level >= INFO && JSON.stringify(l).includes(text))).toEqual([]);
+
+    // Disconnecting while identified: the line names who left.
+    const id = socket.id;
+    socket.disconnect();
+    expect(await line((l) => l.msg === "disconnect" && l.socket === id)).toMatchObject({ level: INFO, nickname: "babbage" });
   });
 });

@@ -37,7 +37,8 @@ export function logActivity(socket: ChatSocket, logger: Logger): void {
       const ack = last as (body: AckBody) => void;
       packet[packet.length - 1] = (body: AckBody) => {
         if (body?.ok) {
-          if (line) logger.info({ ...who(), ...(body.room ? { room: body.room } : {}) }, line);
+          // After a logout the socket has no nickname any more: the ack names the one it gave back.
+          if (line) logger.info({ ...who(), ...(body.nickname ? { nickname: body.nickname } : {}), ...(body.room ? { room: body.room } : {}) }, line);
           else if (body.message) logger.debug({ ...who(), room: body.message.room, id: body.message.id, text: body.message.text }, "message");
         }
         ack(body);

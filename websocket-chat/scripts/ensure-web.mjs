@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { fileURLToPath, URL } from "node:url";
 
 const workspace = fileURLToPath(new URL("..", import.meta.url));
-const built = join(workspace, "web", "dist", "index.html");
+// Both pages: a dist built before the cluster view existed lacks cluster.html.
+const pages = ["index.html", "cluster.html"].map((page) => join(workspace, "web", "dist", page));
 
 function newest(path) {
   if (!existsSync(path)) return 0;
@@ -17,7 +18,8 @@ function newest(path) {
 }
 
 const sources = ["web/src", "web/public", "web/index.html", "vite.config.ts"].map((path) => newest(join(workspace, path)));
-if (!existsSync(built) || Math.max(...sources) > statSync(built).mtimeMs) {
+const oldest = Math.min(...pages.map((page) => (existsSync(page) ? statSync(page).mtimeMs : 0)));
+if (Math.max(...sources) > oldest) {
   console.log("web/dist is missing or older than web/: building the browser client (npm run build:web)");
   const result = spawnSync("npm", ["run", "build:web"], { cwd: workspace, stdio: "inherit" });
   if (result.status !== 0) process.exit(result.status ?? 1);

@@ -10,13 +10,17 @@ import type { UserServiceClient } from "grpc-demo/client";
 import type { ChatConfig } from "./config.js";
 import { disconnectWhenExpired } from "./auth/token-expiry.js";
 import { ChatTokens, bearerToken } from "./auth/tokens.js";
+import { logActivity } from "./chat/activity-log.js";
 import { registerChatHandlers, ioRooms } from "./chat/chat.handlers.js";
 import { Presence } from "./chat/presence.js";
 import { RateLimiter } from "./chat/rate-limiter.js";
 import { RoomFanout } from "./chat/room-fanout.js";
 import { RoomHistory } from "./chat/room-history.js";
+import { ChatHeartbeat } from "./cluster/heartbeat.js";
+import { ClusterViewReader } from "./cluster/cluster-view.js";
 import { boundSendBuffer, type EngineConnection } from "./chat/slow-consumer.js";
 import type { ChatServerIo } from "./chat/socket-types.js";
+import { clusterRouter } from "./http/cluster.routes.js";
 import { clientAddress, type ProxyTrust } from "./http/client-address.js";
 import { ConnectionLimits } from "./http/connection-limits.js";
 import { corsMiddleware, originAllowed } from "./http/cors.js";
@@ -194,7 +198,11 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   // fast while offline, for senders): catch-up reads go through their own, queueing connection.
   const catchUpHistory = new RoomHistory(roomReader, historyOptions);
   const fanout = new RoomFanout(roomSub, io, logger, {
-    onDelivered: (dialect, count) => deliveredBy[dialect].inc(count),
+    onDelivered: (dialect, count, message) => {
+      deliveredBy[dialect].inc(count);
+      // Private messages stay out of the cluster view: their "room" is a nickname.
+      if (dialect !== "private") heartbeat.delivered(message, count);
+    },
     readAfter: async (room, after) => {
       const replay = await catchUpHistory.after(room, after);
       return { messages: replay.messages, reset: replay.unknown };
@@ -238,6 +246,18 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     },
     roomsPerUser: config.roomsPerUser,
     roomIdleTtlMs: config.roomIdleTtlMs,
+  });
+  const total = async (counter: ChatMetrics["messagesIn"]) => (await counter.get()).values.reduce((sum, { value }) => sum + value, 0);
+  const heartbeat = new ChatHeartbeat(redis, logger, {
+    serverId: config.serverId,
+    instance: presence.instance,
+    leaseMs: config.presenceTtlMs,
+    sample: async () => ({
+      connections: io.of("/").sockets.size,
+      rooms: fanout.roomCount,
+      messagesIn: await total(metrics.messagesIn),
+      messagesOut: await total(metrics.messagesOut),
+    }),
   });
   const usersFeed = new UsersFeed(
     {
@@ -284,6 +304,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       }
     });
   }
+  app.use("/api/cluster", clusterRouter(new ClusterViewReader(redis, config.serverId), logger));
   // Changes share the chat's budget: per token subject, else per client address (behind a
   // trusted proxy, the address it forwards; see CHAT_TRUST_PROXY).
   app.use("/api/users", async (req, res, next) => {
@@ -363,6 +384,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     if (socket.data.tokenExpiresAt !== undefined) {
       disconnectWhenExpired(socket, socket.data.tokenExpiresAt, () => metrics.rejected.inc({ code: "TOKEN_EXPIRED" }));
     }
+    logActivity(socket, logger);
     const done = registerChatHandlers(socket, ctx);
     cleanups.add(done);
     void done.finally(() => cleanups.delete(done));
@@ -370,6 +392,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
 
   await fanout.start();
   await presence.start();
+  await heartbeat.start();
   usersFeed.start();
 
   const closeConnections = async () => {
@@ -405,6 +428,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       fanout.stop();
       await usersFeed.stop();
       await presence.stop(true).catch((error: unknown) => logger.warn({ err: error }, "could not withdraw presence"));
+      await heartbeat.stop(true).catch((error: unknown) => logger.warn({ err: error }, "could not withdraw the cluster heartbeat"));
       await io.close().catch(() => undefined);
       http.closeAllConnections();
       await closeConnections();
@@ -414,6 +438,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       draining = true;
       fanout.stop();
       await presence.stop(false);
+      await heartbeat.stop(false);
       await Promise.all(ownConnections.map((client) => (client.isOpen ? client.disconnect().catch(() => undefined) : undefined)));
       io.engine.close();
       http.closeAllConnections();

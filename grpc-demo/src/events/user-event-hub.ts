@@ -74,6 +74,11 @@ export class UserEventHub {
     this.gapCheckAt = Math.min(READ_BATCH, options.retention ?? 10_000);
   }
 
+  /** Id of the last event the reader has read ("0-0" for an empty stream). */
+  get cursor(): string {
+    return this.lastId;
+  }
+
   /** Number of local subscribers. */
   get size(): number {
     return this.listeners.size;

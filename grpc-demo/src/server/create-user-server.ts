@@ -11,6 +11,7 @@ import type { RedisClient } from "../store/redis-script.js";
 import { UserCache } from "../store/user-cache.js";
 import { RedisUserStore } from "../store/user-store.js";
 import type { UserServiceConfig } from "../config.js";
+import { UsersHeartbeat } from "./heartbeat.js";
 import { authInterceptor, loggingInterceptor } from "./interceptors.js";
 import { createReflection } from "./reflection.js";
 
@@ -67,7 +68,12 @@ export async function createUserServer(
   await hub.start();
 
   const ctx: ServiceContext = { store, hub, logger, subscriptions: new OpenSubscriptions() };
-  const interceptors = [loggingInterceptor(logger, config.serverId)];
+  // For the chat's cluster view: this replica's calls, subscribers and reader position, in Redis.
+  const heartbeat = new UsersHeartbeat(redis, logger, {
+    serverId: config.serverId,
+    sample: () => ({ subscribers: ctx.subscriptions.size, cursor: hub.cursor }),
+  });
+  const interceptors = [heartbeat.interceptor(), loggingInterceptor(logger, config.serverId)];
   if (config.authToken) interceptors.push(authInterceptor(config.authToken));
   const server = new Server({
     interceptors,
@@ -107,6 +113,7 @@ export async function createUserServer(
         ),
       );
       setHealth("SERVING");
+      await heartbeat.start();
       logger.info({ port: bound, replica: config.serverId }, "user service listening");
       return bound;
     },
@@ -125,6 +132,7 @@ export async function createUserServer(
             resolve();
           });
         });
+        await heartbeat.stop(true).catch((error: unknown) => logger.warn({ err: error }, "could not withdraw the heartbeat"));
         await hub.stop();
         if (redis.isOpen) await redis.quit().catch(() => undefined);
         logger.info("user service stopped");

@@ -10,12 +10,13 @@ import {
 import type { Logger } from "pino";
 
 /**
- * Logs one line per call when it ends (method, status code, duration, replica) and stamps
+ * Logs one line per call when it ends (method, status code, duration, replica): at debug for a
+ * call that succeeded (LOG_LEVEL=debug shows every RPC), at warn for one that failed. It stamps
  * `x-served-by` on the response headers and trailers, so load balancing is visible to clients.
  *
  * It runs on every call, so it does the least it can: one responder object per call (no
  * builder), one shared headers hook, and the log fields are built only when their level is
- * enabled, so at LOG_LEVEL=warn a successful call serializes and allocates nothing for logging.
+ * enabled, so at the default LOG_LEVEL=info a successful call serializes and allocates nothing for logging.
  */
 export function loggingInterceptor(logger: Logger, serverId: string): ServerInterceptor {
   const sendMetadata = (metadata: Metadata, next: (metadata: Metadata) => void) => {
@@ -29,10 +30,10 @@ export function loggingInterceptor(logger: Logger, serverId: string): ServerInte
       sendStatus(callStatus, next) {
         const ok = callStatus.code === status.OK || callStatus.code === status.CANCELLED;
         // Checked per call, not once, so a level changed at run time takes effect.
-        if (logger.isLevelEnabled(ok ? "info" : "warn")) {
+        if (logger.isLevelEnabled(ok ? "debug" : "warn")) {
           const ms = Math.round((performance.now() - started) * 100) / 100;
           const fields = { method: method.path, code: status[callStatus.code] ?? String(callStatus.code), ms, replica: serverId };
-          if (ok) logger.info(fields, "rpc");
+          if (ok) logger.debug(fields, "rpc");
           else logger.warn({ ...fields, details: callStatus.details }, "rpc");
         }
         const trailers = callStatus.metadata ?? new Metadata();

@@ -54,7 +54,21 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
       }
     } else if (nick) {
       if (!isNicknameKey(nick[1]!)) bad(`key for an invalid nickname: ${JSON.stringify(key)}`);
-    } else if (!/^chat:(instances|instance:.+:(rooms|nicks)|rate:.+|room-messages|users-feed:epoch)$/s.test(key)) {
+    } else if (/^chat:heartbeat:/.test(key)) {
+      // The cluster view's record: its message paths name only rooms a valid client could join.
+      const raw = await redis.get(key);
+      if (raw === null) continue; // expired since the scan saw it
+      try {
+        const beat = JSON.parse(raw) as { id?: unknown; recent?: { room?: unknown; takenBy?: unknown }[] };
+        if (typeof beat.id !== "string" || !replicas.includes(beat.id)) bad(`${key}: replica ${JSON.stringify(beat.id)}`);
+        for (const hop of beat.recent ?? []) {
+          if (typeof hop.room !== "string" || !ROOM_PATTERN.test(hop.room)) bad(`${key}: a path in room ${JSON.stringify(hop.room)}`);
+          if (typeof hop.takenBy !== "string" || !replicas.includes(hop.takenBy)) bad(`${key}: a path taken by ${JSON.stringify(hop.takenBy)}`);
+        }
+      } catch {
+        bad(`${key}: not JSON`);
+      }
+    } else if (!/^chat:(instances|instance:.+:(rooms|nicks)|rate:.+|room-messages|users-feed:epoch|heartbeats)$/s.test(key)) {
       bad(`unexpected key ${JSON.stringify(key)}`);
     }
   }

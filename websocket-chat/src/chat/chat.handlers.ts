@@ -19,6 +19,7 @@ import { isRedisUnavailable } from "../redis/connect-redis.js";
 import type { ChatMetrics } from "../http/metrics.js";
 import type { UsersFeed } from "../users/users-feed.js";
 import { ChatError, parsePayload, splitArgs } from "./ack.js";
+import { logout } from "./logout.js";
 import type { Presence } from "./presence.js";
 import type { BudgetKind, RateLimiter } from "./rate-limiter.js";
 import { newestWithin } from "./reply-budget.js";
@@ -282,6 +283,15 @@ export function registerChatHandlers(socket: ChatSocket, ctx: ChatContext): Prom
     if (!kitRooms.has(room)) throw new ChatError("NOT_FOUND", `you are not in '${room}'`);
     await leaveRoom(room, me);
     return { body: { room } };
+  });
+
+  on("chat:logout", z.strictObject({}).optional(), async () => {
+    const me = nickname();
+    const key = socket.data.nicknameKey!;
+    const proof = owner!;
+    owner = undefined;
+    await logout({ socket, nicknameKey: key, owner: proof, rooms: kitRooms, leaveRoom: (room) => leaveRoom(room, me), presence: ctx.presence, fanout: ctx.fanout });
+    return { body: { nickname: me } };
   });
 
   on("chat:message", roomMessageSchema, async ({ room, text }) => {

@@ -111,7 +111,8 @@ elseif op == 'release' or op == 'purge' then
     redis.call('SREM', KEYS[3], key)
   end
   if #counted() > 0 then return 1 end
-  local keep = tonumber(redis.call('HGET', KEYS[1], 'keep') or '0')
+  -- A logout (ARGV[5] 'drop') gives the nickname back at once: no reservation, no inbox left.
+  local keep = ARGV[5] == 'drop' and 0 or tonumber(redis.call('HGET', KEYS[1], 'keep') or '0')
   if keep > 0 then
     redis.call('PEXPIRE', KEYS[1], keep)
     redis.call('PEXPIRE', KEYS[4], keep)
@@ -228,11 +229,15 @@ export class Presence {
   }
 
   /** Releases one socket of `owner`'s; the reservation then runs for `reservationMs` (or ends now, without one). */
-  async releaseNickname(key: string, owner: string): Promise<void> {
+  /**
+   * One socket of `owner` lets go of the nickname. When it was the last one, the reservation
+   * starts (the nickname and its inbox expire after it), or with `drop` (a logout) both go now.
+   */
+  async releaseNickname(key: string, owner: string, opts: { drop?: boolean } = {}): Promise<void> {
     const local = this.localNicks.get(key);
     if (!local || local.owner !== owner) return; // lost to someone else in a restore
     if (--local.sockets <= 0) this.localNicks.delete(key);
-    await nicknameScript.run(this.redis, this.nickKeys(key), ["release", this.instance, owner, key]);
+    await nicknameScript.run(this.redis, this.nickKeys(key), ["release", this.instance, owner, key, opts.drop ? "drop" : "keep"]);
   }
 
   /** The nickname as shown, if a live socket of its owner holds it. */

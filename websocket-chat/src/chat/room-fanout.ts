@@ -86,8 +86,8 @@ export class RoomFanout {
     private readonly io: ChatServerIo,
     private readonly logger: Logger,
     private readonly options: {
-      /** `count` sockets of `dialect` were just handed one message. */
-      onDelivered: (dialect: Dialect, count: number) => void;
+      /** `message` went to `count` local sockets of one dialect (for the metrics and the cluster view). */
+      onDelivered: (dialect: Dialect, count: number, message: RoomMessage) => void;
       /** Reads a room's stored messages after an id, to fill what pub/sub lost during a reconnect. */
       readAfter: (room: string, after: string) => Promise<CatchUp>;
     },
@@ -253,7 +253,7 @@ export class RoomFanout {
       if (dialect === "kit") this.io.local.to(liveRoom).emit("chat:message", message);
       else if (dialect === "private") this.io.local.to(liveRoom).emit("chat:private", toPrivateMessage(message));
       else this.io.local.to(liveRoom).emit("message", toHandoutMessage(message));
-      this.options.onDelivered(dialect, count);
+      this.options.onDelivered(dialect, count, message);
     }
     for (const sub of state.tracked) {
       if (sub.pending) sub.pending.push(message);
@@ -309,7 +309,7 @@ export class RoomFanout {
     if (sub.dialect === "kit") sub.socket.emit("chat:message", message);
     else if (sub.dialect === "private") sub.socket.emit("chat:private", toPrivateMessage(message));
     else sub.socket.emit("message", toHandoutMessage(message));
-    this.options.onDelivered(sub.dialect, 1);
+    this.options.onDelivered(sub.dialect, 1, message);
   }
 }
 

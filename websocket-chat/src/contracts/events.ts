@@ -155,6 +155,12 @@ export interface ClientToServerEvents {
   "chat:identify": (payload: IdentifyRequest, ack: Ack<IdentifyResult>) => void;
   "chat:join": (payload: JoinRequest, ack: Ack<JoinResult>) => void;
   "chat:leave": (payload: LeaveRequest, ack: Ack<{ room: string }>) => void;
+  /**
+   * Leaves every room, stops private messages and gives the nickname back (another session key
+   * may take it once no other socket of this user holds it); the socket stays connected and may
+   * identify again.
+   */
+  "chat:logout": (payload: Record<string, never>, ack: Ack<{ nickname: string }>) => void;
   "chat:message": (payload: RoomMessageRequest, ack: Ack<{ message: RoomMessage }>) => void;
   "chat:private": (payload: PrivateMessageRequest, ack: Ack<{ message: PrivateMessage }>) => void;
   /** "I am typing in this room"; send at most every couple of seconds. Not stored, may be dropped. */
@@ -185,6 +191,7 @@ export const clientEventNames = [
   "chat:identify",
   "chat:join",
   "chat:leave",
+  "chat:logout",
   "chat:message",
   "chat:private",
   "chat:typing",

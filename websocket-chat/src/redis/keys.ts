@@ -31,6 +31,10 @@ export const chatKeys = {
    * or changes, Redis was wiped and the stream they follow started over.
    */
   usersFeedEpoch: "chat:users-feed:epoch",
+  /** Set of instances that publish a cluster-view heartbeat (pruned by the writers as records expire). */
+  heartbeats: "chat:heartbeats",
+  /** One instance's cluster-view record (JSON), expiring one lease after its last beat. */
+  heartbeat: (instance: string) => `chat:heartbeat:${instance}`,
   /** Pub/sub channel carrying every accepted room message, in stream order. */
   roomMessagesChannel: "chat:room-messages",
 } as const;

@@ -1,4 +1,4 @@
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { io as connect, type Socket } from "socket.io-client";
 import type { UserServiceClient } from "grpc-demo/client";
 import { startRedis, type TestRedis } from "../../../test-support/redis-server.js";
@@ -90,10 +90,15 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
  */
 export async function startChatCluster(
   count: number,
-  options: { config?: Partial<ChatServerConfig>; users?: (redisUrl: string) => Promise<UserServiceClient> } = {},
+  options: {
+    config?: Partial<ChatServerConfig>;
+    users?: (redisUrl: string) => Promise<UserServiceClient>;
+    /** Where the replicas log (each through a child with its `replica`); silent unless TEST_LOG_LEVEL. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestCluster> {
   const redis = await startRedis();
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const inspect = await connectRedis(redis.url, logger, "test-inspect");
   const clients = new Set<ChatClient>();
   const replicas: TestReplica[] = [];

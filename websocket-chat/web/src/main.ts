@@ -24,6 +24,22 @@ function notify(text: string, kind: "info" | "error") {
 
 const status = h("span", { class: "status connecting" }, "connecting…");
 const who = h("span", { class: "who muted" });
+const logoutButton = h(
+  "button",
+  {
+    type: "button",
+    class: "link",
+    hidden: true,
+    onclick: () => {
+      // The page starts over at its login card: the simplest way to drop every room's state.
+      session.logout().then(
+        () => location.reload(),
+        (error: unknown) => notify(`could not log out: ${(error as Error).message}`, "error"),
+      );
+    },
+  },
+  "Log out",
+);
 function showState(state: ConnectionState) {
   refused = state.kind === "refused";
   const text: Record<ConnectionState["kind"], string> = {
@@ -42,6 +58,7 @@ function showState(state: ConnectionState) {
         : text[state.kind];
   status.title = state.kind === "reconnecting" || state.kind === "refused" ? (state.kind === "refused" ? state.message : state.reason) : "";
   who.textContent = session.nickname ? `signed in as ${session.nickname}` : "";
+  logoutButton.hidden = !session.nickname;
 }
 session.on("state", showState);
 session.on("notice", notify);
@@ -92,7 +109,8 @@ append(
     { class: "topbar" },
     h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "◆"), "clusterkit", h("span", { class: "muted" }, "chat")),
     h("nav", { class: "tabs", role: "tablist" }, ...tabButtons),
-    h("div", { class: "topbar-right" }, who, status),
+    h("a", { class: "nav-link", href: "/cluster.html" }, "Cluster view"),
+    h("div", { class: "topbar-right" }, who, logoutButton, status),
   ),
   h("div", { class: "views" }, chatView, usersView),
   toasts,

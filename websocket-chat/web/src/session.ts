@@ -172,6 +172,17 @@ export class ChatSession {
     if (!this.resuming) this.emit("state", { kind: "connected", server: this.server });
   }
 
+  /**
+   * Leaves every room and gives the nickname back (another browser may take it); the socket
+   * stays connected, and this session forgets its rooms and nickname.
+   */
+  async logout(): Promise<void> {
+    await this.request("chat:logout", {});
+    this.nickname = undefined;
+    this.rooms.clear();
+    this.privateLastId = undefined;
+  }
+
   async join(name: string): Promise<RoomState> {
     const existing = this.rooms.get(name);
     const reply = await this.request("chat:join", existing?.lastId ? { room: name, since: existing.lastId } : { room: name });

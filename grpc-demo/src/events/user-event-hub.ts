@@ -38,7 +38,8 @@ export interface UserEventHubOptions {
   follower?: UserEventFollower;
 }
 
-const REPLAY_BATCH = 500;
+/** Small enough that one batch stays well under a subscriber's buffer bound (see `pace`). */
+const REPLAY_BATCH = 100;
 const READ_BATCH = 500;
 
 /**
@@ -103,8 +104,16 @@ export class UserEventHub {
    * `listener`, in stream order. Without a cursor, only events from now on.
    * Throws INVALID_ARGUMENT for a malformed cursor, OUT_OF_RANGE for one older than the
    * retained history or ahead of the stream.
+   *
+   * `pace` runs between replay batches and resolves once the subscriber has taken enough of what
+   * it was given (false: it is gone, stop); without it a replay would read the whole retained
+   * history into a client that reads slowly or not at all.
    */
-  async subscribe(sinceCursor: string | undefined, listener: UserEventListener): Promise<Subscription> {
+  async subscribe(
+    sinceCursor: string | undefined,
+    listener: UserEventListener,
+    pace?: () => Promise<boolean>,
+  ): Promise<Subscription> {
     let delivered = sinceCursor ?? this.lastId;
     let replaying = sinceCursor !== undefined;
     const held: UserEventEntry[] = [];
@@ -125,6 +134,7 @@ export class UserEventHub {
         const entries = await this.redis.xRange(userKeys.events, `(${delivered}`, "+", { COUNT: REPLAY_BATCH });
         for (const entry of entries) deliver(parseUserEventEntry(entry.id, entry.message));
         if (entries.length < REPLAY_BATCH || !this.listeners.has(onLive)) break;
+        if (pace && !(await pace())) break;
       }
       replaying = false;
       for (const event of held.splice(0)) deliver(event);

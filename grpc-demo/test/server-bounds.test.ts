@@ -1,0 +1,133 @@
+import { connect, constants as http2 } from "node:http2";
+import { status, type ServiceError } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import {
+  connectUsers,
+  unary,
+  type CreateUserResponse,
+  type ImportUsersResponse,
+  type SubscribeToUpdatesResponse,
+  type UserServiceClient,
+} from "../src/client/index.js";
+import { StreamRecorder } from "./support/recorder.js";
+import { useUserCluster } from "./support/user-cluster.js";
+
+const MAX_BUFFERED = 256 * 1024;
+const MAX_STREAMS = 4;
+const cluster = useUserCluster(1, {
+  subscriberMaxBufferedBytes: MAX_BUFFERED,
+  subscriberStallTimeoutMs: 500,
+  maxConcurrentStreams: MAX_STREAMS,
+});
+
+/** A client on a connection of its own (grpc-js otherwise shares one per target). */
+const ownConnection = () => connectUsers(cluster.replicas[0]!.target, { channelOptions: { "grpc.use_local_subchannel_pool": 1 } });
+
+/** `count` users with ~190-byte names in one ImportUsers stream: a burst of about 300 bytes of updates each. */
+function importBurst(client: UserServiceClient, tag: string, count: number): Promise<ImportUsersResponse> {
+  return new Promise((resolve, reject) => {
+    const call = client.importUsers((error, response) => (error ? reject(error) : resolve(response!)));
+    for (let i = 0; i < count; i += 1) call.write({ name: `${"é".repeat(85)}${tag}${i}`, email: `${tag}-${i}@example.com` });
+    call.end();
+  });
+}
+
+const waitFor = async (predicate: () => boolean, what: string, timeoutMs = 10_000) => {
+  const started = Date.now();
+  while (!predicate()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+describe("finding 11.5: gRPC server bounds", () => {
+  it("resets a subscriber that never reads with RESOURCE_EXHAUSTED, holding at most the bound for it, while a reader gets everything", { timeout: 60_000 }, async () => {
+    const slowClient = await ownConnection();
+    const slow = slowClient.subscribeToUpdates({ sinceCursor: "" });
+    const slowRecorder = new StreamRecorder<SubscribeToUpdatesResponse>(slow);
+    const reader = cluster.a.subscribeToUpdates({ sinceCursor: "" });
+    const readerRecorder = new StreamRecorder<SubscribeToUpdatesResponse>(reader);
+    await Promise.all([slowRecorder.ready(), readerRecorder.ready()]);
+    slow.pause();
+
+    // 2,500 updates of ~300 bytes: about 3x what the bound and the client's HTTP/2 window hold.
+    const imported = await importBurst(cluster.a, "burst", 2_500);
+    expect(imported.createdCount).toBe(2_500);
+    const error = await slowRecorder.failed(20_000);
+    expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    const replica = cluster.replicas[0]!.server;
+    expect(replica.peakSubscriberBufferedBytes).toBeGreaterThan(MAX_BUFFERED / 2);
+    expect(replica.peakSubscriberBufferedBytes).toBeLessThanOrEqual(MAX_BUFFERED);
+
+    // The reader took the same burst as it came and was never cut off.
+    await readerRecorder.count(2_500, 20_000);
+    expect(readerRecorder.error).toBeUndefined();
+    reader.cancel();
+    slowClient.close();
+    await waitFor(() => replica.openSubscriptions === 0, "both subscriptions to be released");
+  });
+
+  it("paces a replay to a slow reader, and cuts off one that stops reading mid-replay", { timeout: 60_000 }, async () => {
+    const first = (await unary<CreateUserResponse>((cb) => cluster.a.createUser({ name: "Replay Start", email: "replay-start@example.com" }, cb))).response;
+    const recorder = new StreamRecorder<SubscribeToUpdatesResponse>(cluster.a.subscribeToUpdates({ sinceCursor: "" }));
+    await recorder.ready();
+    await importBurst(cluster.a, "history", 2_500);
+    await recorder.count(2_500, 20_000);
+    const from = recorder.items[0]!.cursor;
+    expect(first.user?.name).toBe("Replay Start");
+
+    // The whole history again (~750 KB, 3x the bound) to a client that reads: paced, not cut.
+    const replay = new StreamRecorder<SubscribeToUpdatesResponse>(cluster.a.subscribeToUpdates({ sinceCursor: from }));
+    await replay.count(2_499, 20_000);
+    expect(replay.error).toBeUndefined();
+
+    // The same replay to a client that never reads: cut off once it has taken nothing for the stall timeout.
+    const slowClient = await ownConnection();
+    const slow = slowClient.subscribeToUpdates({ sinceCursor: from });
+    const slowRecorder = new StreamRecorder<SubscribeToUpdatesResponse>(slow);
+    slow.pause();
+    const error: ServiceError = await slowRecorder.failed(20_000);
+    expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(cluster.replicas[0]!.server.peakSubscriberBufferedBytes).toBeLessThanOrEqual(MAX_BUFFERED);
+    slowClient.close();
+  });
+
+  it("refuses calls beyond GRPC_MAX_CONCURRENT_STREAMS on one connection (each holding a message it never finishes)", async () => {
+    const session = connect(`http://${cluster.replicas[0]!.target}`);
+    session.on("error", () => undefined);
+    const outcomes = Array.from({ length: MAX_STREAMS * 2 }, () => {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/userservice.v1.UserService/GetUser",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      stream.on("error", () => undefined);
+      // A length prefix announcing 1,000 bytes, and 10 of them: the server waits for the rest.
+      stream.write(Buffer.concat([Buffer.from([0, 0, 0, 0x03, 0xe8]), Buffer.alloc(10)]));
+      return new Promise<number>((resolve) => stream.once("close", () => resolve(stream.rstCode ?? -1)));
+    });
+    const refused = await Promise.race([
+      Promise.all(outcomes.slice(MAX_STREAMS)),
+      new Promise<"none">((resolve) => setTimeout(() => resolve("none"), 5_000)),
+    ]);
+    expect(refused).toEqual(Array(MAX_STREAMS).fill(http2.NGHTTP2_REFUSED_STREAM));
+    // The connection itself, and everyone else's, still serve.
+    const other = await unary((cb) => cluster.a.getUser({ id: 1 }, cb));
+    expect(other.response).toBeDefined();
+    session.destroy();
+  });
+
+  it("answers a message over GRPC_MAX_RECEIVE_MESSAGE_BYTES with RESOURCE_EXHAUSTED, a long but smaller one with INVALID_ARGUMENT", async () => {
+    const huge = await unary((cb) => cluster.a.createUser({ name: "x".repeat(20_000), email: "huge@example.com" }, cb)).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
+    expect(huge?.code).toBe(status.RESOURCE_EXHAUSTED);
+    const long = await unary((cb) => cluster.a.createUser({ name: "x".repeat(2_000), email: "long@example.com" }, cb)).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
+    expect(long?.code).toBe(status.INVALID_ARGUMENT);
+  });
+});

@@ -118,6 +118,24 @@ describe("finding 11.5: gRPC server bounds", () => {
     session.destroy();
   });
 
+  it("stops a client uploading a message it refused: RESOURCE_EXHAUSTED, then the stream is reset", async () => {
+    const session = connect(`http://${cluster.replicas[0]!.target}`);
+    session.on("error", () => undefined);
+    const stream = session.request({ ":method": "POST", ":path": "/userservice.v1.UserService/CreateUser", "content-type": "application/grpc", te: "trailers" });
+    stream.on("error", () => undefined);
+    stream.resume();
+    const answered = new Promise<unknown>((resolve) => stream.once("response", (headers) => resolve(headers["grpc-status"])));
+    const closed = new Promise<number | undefined>((resolve) => stream.once("close", () => resolve(stream.rstCode)));
+    // Announces 1 MB and keeps sending without ever ending the request.
+    stream.write(Buffer.from([0, 0, 0x10, 0, 0]));
+    const chunk = Buffer.alloc(16 * 1024, 0x41);
+    const pump = setInterval(() => stream.writable && stream.write(chunk), 5);
+    expect(await answered).toBe(String(status.RESOURCE_EXHAUSTED));
+    expect(await closed).toBe(http2.NGHTTP2_NO_ERROR);
+    clearInterval(pump);
+    session.destroy();
+  });
+
   it("answers a message over GRPC_MAX_RECEIVE_MESSAGE_BYTES with RESOURCE_EXHAUSTED, a long but smaller one with INVALID_ARGUMENT", async () => {
     const huge = await unary((cb) => cluster.a.createUser({ name: "x".repeat(20_000), email: "huge@example.com" }, cb)).then(
       () => undefined,

@@ -4,6 +4,7 @@ import { quote } from "../store/quote.js";
 import { UserError } from "../store/user-errors.js";
 import { userKeys } from "../store/user-keys.js";
 import { compareCursors, parseCursor } from "./cursor.js";
+import { Slots } from "./slots.js";
 import { parseUserEventEntry, type UserEventEntry } from "./user-event.js";
 
 export type UserEventListener = (event: UserEventEntry) => void;
@@ -36,6 +37,8 @@ export interface UserEventHubOptions {
   /** Events the writers keep in the stream (USERS_EVENTS_RETENTION), to tell when the reader may have fallen behind it. @default 10000 */
   retention?: number;
   follower?: UserEventFollower;
+  /** Replay batches read and delivered at once, across all subscribers; the rest wait their turn. @default 4 */
+  concurrentReplays?: number;
 }
 
 /** Small enough that one batch stays well under a subscriber's buffer bound (see `pace`). */
@@ -60,6 +63,7 @@ export class UserEventHub {
   private readonly follower: UserEventFollower | undefined;
   /** A read returning this many entries may have come after trimmed ones; fewer cannot (see follow). */
   private readonly gapCheckAt: number;
+  private readonly replaySlots: Slots;
 
   constructor(
     /** Used for replays and cursor checks. */
@@ -73,6 +77,7 @@ export class UserEventHub {
     this.retryMs = options.retryMs ?? 500;
     this.follower = options.follower;
     this.gapCheckAt = Math.min(READ_BATCH, options.retention ?? 10_000);
+    this.replaySlots = new Slots(options.concurrentReplays ?? 4);
   }
 
   /** Number of local subscribers. */
@@ -131,9 +136,12 @@ export class UserEventHub {
     try {
       await this.checkCursor(sinceCursor);
       for (;;) {
-        const entries = await this.redis.xRange(userKeys.events, `(${delivered}`, "+", { COUNT: REPLAY_BATCH });
-        for (const entry of entries) deliver(parseUserEventEntry(entry.id, entry.message));
-        if (entries.length < REPLAY_BATCH || !this.listeners.has(onLive)) break;
+        const count = await this.replaySlots.run(async () => {
+          const entries = await this.redis.xRange(userKeys.events, `(${delivered}`, "+", { COUNT: REPLAY_BATCH });
+          for (const entry of entries) deliver(parseUserEventEntry(entry.id, entry.message));
+          return entries.length;
+        });
+        if (count < REPLAY_BATCH || !this.listeners.has(onLive)) break;
         if (pace && !(await pace())) break;
       }
       replaying = false;

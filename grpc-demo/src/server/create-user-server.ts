@@ -11,7 +11,7 @@ import type { RedisClient } from "../store/redis-script.js";
 import { UserCache } from "../store/user-cache.js";
 import { RedisUserStore } from "../store/user-store.js";
 import type { UserServiceConfig } from "../config.js";
-import { authInterceptor, loggingInterceptor } from "./interceptors.js";
+import { authInterceptor, loggingInterceptor, stopUploadInterceptor } from "./interceptors.js";
 import { createReflection } from "./reflection.js";
 import { serverOptions } from "./server-options.js";
 
@@ -60,7 +60,7 @@ export async function createUserServer(
     | "cacheSize"
     | "cacheFence"
   > & {
-    /** A replaying subscriber that takes nothing for this long is cut off (tests shorten it). @default 10000 */
+    /** A replaying subscriber that takes nothing for this long is cut off (tests shorten it). @default 5000 */
     subscriberStallTimeoutMs?: number;
   },
 ): Promise<UserServerHandle> {
@@ -83,7 +83,8 @@ export async function createUserServer(
     subscriptions: new OpenSubscriptions(),
     subscriberLimits: { maxBufferedBytes: config.subscriberMaxBufferedBytes, stallTimeoutMs: config.subscriberStallTimeoutMs },
   };
-  const interceptors = [loggingInterceptor(logger, config.serverId)];
+  // The first wraps grpc-js's own call: it must see every call end, even one refused below it.
+  const interceptors = [stopUploadInterceptor(), loggingInterceptor(logger, config.serverId)];
   if (config.authToken) interceptors.push(authInterceptor(config.authToken));
   const server = new Server({ interceptors, ...serverOptions(config) });
   server.addService(UserServiceService, createUserServiceV1(ctx));

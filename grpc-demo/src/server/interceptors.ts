@@ -7,7 +7,9 @@ import {
   status,
   type ServerInterceptor,
 } from "@grpc/grpc-js";
+import { constants as http2 } from "node:http2";
 import type { Logger } from "pino";
+import { resetStream } from "../service/stream-writer.js";
 
 /**
  * Logs one line per call when it ends (method, status code, duration, replica) and stamps
@@ -40,6 +42,30 @@ export function loggingInterceptor(logger: Logger, serverId: string): ServerInte
         next({ ...callStatus, metadata: trailers });
       },
     });
+  };
+}
+
+/**
+ * When a call ends while its client is still sending (a message over the size limit, a
+ * client-streaming call answered early), resets the stream with NO_ERROR after the status, as
+ * gRPC over HTTP/2 allows, so the client stops uploading what nobody will read. grpc-js leaves
+ * the stream open: a client announcing a 1 MB message kept sending all of it after its
+ * RESOURCE_EXHAUSTED, and the replica kept reading it.
+ */
+export function stopUploadInterceptor(): ServerInterceptor {
+  return (_method, call) => {
+    let halfClosed = false;
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveHalfClose((next) => {
+        halfClosed = true;
+        next();
+      })
+      .withOnCancel(() => {
+        // grpc-js calls onCancel at the end of every call, after its status went out.
+        if (!halfClosed) resetStream(call, http2.NGHTTP2_NO_ERROR);
+      })
+      .build();
+    return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
   };
 }
 

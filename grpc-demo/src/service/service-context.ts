@@ -17,7 +17,7 @@ export interface ServiceContext {
 export interface SubscriberLimits {
   /** USERS_SUBSCRIBER_MAX_BUFFERED_BYTES. */
   maxBufferedBytes: number;
-  /** A replay waiting this long for a client that takes nothing cuts it off. @default 10000 */
+  /** A replay waiting this long for a client that takes nothing cuts it off. @default 5000 */
   stallTimeoutMs?: number;
 }
 

@@ -4,7 +4,7 @@ import { status, type ServerWritableStream } from "@grpc/grpc-js";
 export interface BoundedWriterOptions {
   /** Bytes that may wait for the client before it is cut off (USERS_SUBSCRIBER_MAX_BUFFERED_BYTES). */
   maxBufferedBytes: number;
-  /** How long {@link BoundedStreamWriter.whenBelow} may wait before the client counts as not reading. @default 10000 */
+  /** How long {@link BoundedStreamWriter.whenBelow} may wait before the client counts as not reading. @default 5000 */
   stallTimeoutMs?: number;
   /** Told once when the client is cut off, with the bytes it had waiting. */
   onCutOff?: (bufferedBytes: number) => void;
@@ -77,7 +77,7 @@ export class BoundedStreamWriter<E, T> {
       const stall = setInterval(() => {
         if (this.buffered < progressAt) progressAt = this.buffered;
         else this.cutOff();
-      }, this.options.stallTimeoutMs ?? 10_000);
+      }, this.options.stallTimeoutMs ?? 5_000);
       const check = () => {
         if (!this.over && this.buffered > bytes) return;
         clearInterval(stall);
@@ -143,19 +143,21 @@ interface Http2StreamLike {
 }
 
 /**
- * Resets the HTTP/2 stream under a grpc-js server call. grpc-js has no public way to do it: the
- * stream sits on its innermost call object (`BaseServerInterceptingCall.stream`), under one
- * `nextCall` per interceptor, under the handler's `call`. Returns false when it is not there.
+ * Resets the HTTP/2 stream under a grpc-js server call (a handler's `call`, or the call an
+ * interceptor is given). grpc-js has no public way to do it: the stream sits on its innermost
+ * call object (`BaseServerInterceptingCall.stream`), under one `nextCall` per interceptor, under
+ * the handler's `call`. Returns false when it is not there.
  */
 export function resetStream(call: object, code: number): boolean {
-  let layer = (call as { call?: unknown }).call;
+  let layer: unknown = call;
   for (let depth = 0; depth < 16 && layer && typeof layer === "object"; depth += 1) {
     const stream = (layer as { stream?: Partial<Http2StreamLike> }).stream;
     if (stream && typeof stream.close === "function") {
       if (!stream.destroyed) stream.close(code);
       return true;
     }
-    layer = (layer as { nextCall?: unknown }).nextCall;
+    const next = layer as { nextCall?: unknown; call?: unknown };
+    layer = next.nextCall ?? next.call;
   }
   return false;
 }

@@ -10,6 +10,7 @@ import {
 import { constants as http2 } from "node:http2";
 import type { Logger } from "pino";
 import { resetStream } from "../service/stream-writer.js";
+import { isRead } from "./method-access.js";
 
 /**
  * Logs one line per call when it ends (method, status code, duration, replica) and stamps
@@ -69,18 +70,10 @@ export function stopUploadInterceptor(): ServerInterceptor {
   };
 }
 
-/** Methods that change users: they need the bearer token when one is configured. */
-export const MUTATING_METHODS = new Set([
-  "/userservice.v1.UserService/CreateUser",
-  "/userservice.v1.UserService/UpdateUser",
-  "/userservice.v1.UserService/DeleteUser",
-  "/userservice.v1.UserService/ImportUsers",
-  "/userservice.UserService/CreateUser",
-]);
-
 /**
- * Rejects mutating calls without `authorization: Bearer <token>` with UNAUTHENTICATED before
- * any handler runs. Reads stay open, as in the handout.
+ * Rejects every call without `authorization: Bearer <token>` with UNAUTHENTICATED before any
+ * handler runs, except the methods classified as reads (method-access.ts), which stay open as
+ * in the handout. It fails closed: a new RPC nobody classified needs the token.
  */
 export function authInterceptor(token: string): ServerInterceptor {
   const expected = Buffer.from(`Bearer ${token}`);
@@ -91,7 +84,7 @@ export function authInterceptor(token: string): ServerInterceptor {
     return candidate.length === expected.length && timingSafeEqual(candidate, expected);
   };
   return (method, call) => {
-    if (!MUTATING_METHODS.has(method.path)) return new ServerInterceptingCall(call);
+    if (isRead(method.path)) return new ServerInterceptingCall(call);
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         if (authorized(metadata)) return next(metadata);

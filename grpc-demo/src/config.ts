@@ -16,7 +16,7 @@ const schema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
   /** Name of this replica in logs, events and the `x-served-by` header. @default hostname */
   SERVER_ID: z.string().min(1).default(hostname()),
-  /** When set, mutating RPCs need `authorization: Bearer <token>`. @default unset */
+  /** When set, every RPC but the reads (server/method-access.ts) needs `authorization: Bearer <token>`. @default unset */
   USERS_AUTH_TOKEN: z.string().min(1).optional(),
   /** pino level. @default "info" */
   LOG_LEVEL: z.enum(logLevels).default("info"),

@@ -20,7 +20,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, type ClientHttp2Session } from "node:http2";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -69,13 +71,19 @@ const percentile = (values: number[], p: number) => {
 };
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
+/** CPU seconds (user + system) the process has used so far. */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssOf(pid: number): { rss: number; peak: number } {
   const text = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? Number.NaN) * 1024;
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
 }
 
-async function startReplica(redisUrl: string): Promise<{ child: ChildProcess; target: string; cutOffs: () => number }> {
+async function startReplica(redisUrl: string, logFile: string): Promise<{ child: ChildProcess; target: string; cutOffs: () => number }> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: workspace,
@@ -93,12 +101,11 @@ async function startReplica(redisUrl: string): Promise<{ child: ChildProcess; ta
       GRPC_MAX_RECEIVE_MESSAGE_BYTES: String(BOUNDS.GRPC_MAX_RECEIVE_MESSAGE_BYTES),
       USERS_SUBSCRIBER_MAX_BUFFERED_BYTES: String(BOUNDS.USERS_SUBSCRIBER_MAX_BUFFERED_BYTES),
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    // Into a file: through a pipe the replica's synchronous log writes would wait on this busy
+    // process, and the drill would measure itself.
+    stdio: ["ignore", openSync(logFile, "w"), "inherit"],
   });
-  let cutOffs = 0;
-  child.stdout!.on("data", (chunk: Buffer) => {
-    cutOffs += chunk.toString().split("subscriber is not reading").length - 1;
-  });
+  const cutOffs = () => readFileSync(logFile, "utf8").split("subscriber is not reading").length - 1;
   const target = `127.0.0.1:${port}`;
   const health = new HealthChecker(target);
   const deadline = Date.now() + 30_000;
@@ -109,7 +116,7 @@ async function startReplica(redisUrl: string): Promise<{ child: ChildProcess; ta
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   health.close();
-  return { child, target, cutOffs: () => cutOffs };
+  return { child, target, cutOffs };
 }
 
 /** GetUser back to back, from a process of its own (get-user-timer.ts), until `stop` resolves. */
@@ -191,7 +198,8 @@ async function slowSubscribers(target: string, since: string, stop: Promise<void
 }
 
 const redis = await startRedis();
-const replica = await startReplica(redis.url);
+const logDir = mkdtempSync(join(tmpdir(), "drill-grpc-"));
+const replica = await startReplica(redis.url, join(logDir, "replica.log"));
 const pid = replica.child.pid!;
 const client = await connectUsers(replica.target);
 const rows: Array<Record<string, string>> = [];
@@ -200,6 +208,8 @@ try {
   await seed(client);
   const phase = async (name: string, attack: (stop: Promise<void>) => Promise<() => Record<string, unknown>>) => {
     const before = rssOf(pid).rss;
+    const cpuBefore = cpuOf(pid);
+    const startedAt = Date.now();
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid).rss)), 100);
     let end!: () => void;
@@ -210,6 +220,7 @@ try {
     end();
     const { latencies, errors } = await timing;
     const details = finish();
+    const cpu = (cpuOf(pid) - cpuBefore) / ((Date.now() - startedAt) / 1000);
     clearInterval(sampler);
     peak = Math.max(peak, rssOf(pid).rss);
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -220,6 +231,7 @@ try {
       "RSS after": mb(rssOf(pid).rss),
       "GetUser p50": ms(percentile(latencies, 50)),
       "GetUser p99": ms(percentile(latencies, 99)),
+      "replica CPU": `${Math.round(cpu * 100)}%`,
       calls: String(latencies.length),
       errors: String(errors),
       detail: JSON.stringify(details),
@@ -264,4 +276,5 @@ try {
   replica.child.kill("SIGTERM");
   await once(replica.child, "exit");
   await redis.close();
+  rmSync(logDir, { recursive: true, force: true });
 }

@@ -64,6 +64,9 @@ export class UserEventHub {
   /** A read returning this many entries may have come after trimmed ones; fewer cannot (see follow). */
   private readonly gapCheckAt: number;
   private readonly replaySlots: Slots;
+  /** Full replay batches by the cursor they follow, least recently used first (see replayBatch). */
+  private readonly replayBatches = new Map<string, Promise<UserEventEntry[]>>();
+  private readonly maxReplayBatches: number;
 
   constructor(
     /** Used for replays and cursor checks. */
@@ -78,6 +81,8 @@ export class UserEventHub {
     this.follower = options.follower;
     this.gapCheckAt = Math.min(READ_BATCH, options.retention ?? 10_000);
     this.replaySlots = new Slots(options.concurrentReplays ?? 4);
+    // About one copy of the retained history.
+    this.maxReplayBatches = Math.ceil((options.retention ?? 10_000) / REPLAY_BATCH) + 1;
   }
 
   /** Number of local subscribers. */
@@ -137,9 +142,9 @@ export class UserEventHub {
       await this.checkCursor(sinceCursor);
       for (;;) {
         const count = await this.replaySlots.run(async () => {
-          const entries = await this.redis.xRange(userKeys.events, `(${delivered}`, "+", { COUNT: REPLAY_BATCH });
-          for (const entry of entries) deliver(parseUserEventEntry(entry.id, entry.message));
-          return entries.length;
+          const events = await this.replayBatch(delivered);
+          for (const event of events) deliver(event);
+          return events.length;
         });
         if (count < REPLAY_BATCH || !this.listeners.has(onLive)) break;
         if (pace && !(await pace())) break;
@@ -151,6 +156,32 @@ export class UserEventHub {
       subscription.close();
       throw error;
     }
+  }
+
+  /**
+   * The (up to) REPLAY_BATCH events after `after`. A full batch never changes (the stream only
+   * grows at its end), so it is kept, parsed, and shared by every subscriber replaying past that
+   * point: a hundred clients resuming from one cursor after a replica restart, or a hundred
+   * attackers replaying the whole history, cost one XRANGE and one parse per batch, not one each.
+   */
+  private replayBatch(after: string): Promise<UserEventEntry[]> {
+    const cached = this.replayBatches.get(after);
+    if (cached) {
+      // Least recently used goes first: move this one to the end.
+      this.replayBatches.delete(after);
+      this.replayBatches.set(after, cached);
+      return cached;
+    }
+    const batch = this.redis
+      .xRange(userKeys.events, `(${after}`, "+", { COUNT: REPLAY_BATCH })
+      .then((entries) => entries.map((entry) => parseUserEventEntry(entry.id, entry.message)));
+    this.replayBatches.set(after, batch);
+    const forget = () => {
+      if (this.replayBatches.get(after) === batch) this.replayBatches.delete(after);
+    };
+    batch.then((events) => events.length < REPLAY_BATCH && forget(), forget);
+    if (this.replayBatches.size > this.maxReplayBatches) this.replayBatches.delete(this.replayBatches.keys().next().value!);
+    return batch;
   }
 
   private async checkCursor(cursor: string): Promise<void> {

@@ -52,7 +52,9 @@ export async function serveSubscription<T>(
   call.once("finish", stop);
   // A replay waits for the client to take most of a batch before reading the next, so a slow
   // reader slows its own replay; a live burst is never held back, so it counts against the bound.
-  const pace = () => writer.whenBelow(Math.min(64 * 1024, maxBufferedBytes / 4));
+  // 16 KiB keeps a replay's pipe full (HTTP/2 lets 64 KB more be in flight) while a client that
+  // stops reading is given little before the replay waits on it.
+  const pace = () => writer.whenBelow(Math.min(16 * 1024, maxBufferedBytes / 4));
   try {
     subscription = await ctx.hub.subscribe(
       since,

@@ -1,8 +1,8 @@
 /**
- * At most `size` tasks at a time; the rest wait their turn in order. The hub runs replay batches
- * through one, so hundreds of subscribers replaying at once take turns instead of queueing
- * hundreds of XRANGEs on the shared Redis connection and hundreds of batches on the event loop,
- * ahead of every GetUser.
+ * At most `size` tasks at a time; the rest wait their turn in order. The hub runs replays through
+ * them, so hundreds of subscribers replaying at once take turns instead of queueing hundreds of
+ * XRANGEs on the shared Redis connection and hundreds of batches on the event loop, ahead of
+ * every GetUser.
  */
 export class Slots {
   private busy = 0;

@@ -37,7 +37,7 @@ export interface UserEventHubOptions {
   /** Events the writers keep in the stream (USERS_EVENTS_RETENTION), to tell when the reader may have fallen behind it. @default 10000 */
   retention?: number;
   follower?: UserEventFollower;
-  /** Replay batches read and delivered at once, across all subscribers; the rest wait their turn. @default 4 */
+  /** Subscribers replaying at once; the rest wait their turn (live-only subscribers never wait). @default 32 */
   concurrentReplays?: number;
 }
 
@@ -63,7 +63,8 @@ export class UserEventHub {
   private readonly follower: UserEventFollower | undefined;
   /** A read returning this many entries may have come after trimmed ones; fewer cannot (see follow). */
   private readonly gapCheckAt: number;
-  private readonly replaySlots: Slots;
+  private readonly replays: Slots;
+  private readonly batchSlots: Slots;
   /** Full replay batches by the cursor they follow, least recently used first (see replayBatch). */
   private readonly replayBatches = new Map<string, Promise<UserEventEntry[]>>();
   private readonly maxReplayBatches: number;
@@ -80,7 +81,8 @@ export class UserEventHub {
     this.retryMs = options.retryMs ?? 500;
     this.follower = options.follower;
     this.gapCheckAt = Math.min(READ_BATCH, options.retention ?? 10_000);
-    this.replaySlots = new Slots(options.concurrentReplays ?? 4);
+    this.replays = new Slots(options.concurrentReplays ?? 32);
+    this.batchSlots = new Slots(4);
     // About one copy of the retained history.
     this.maxReplayBatches = Math.ceil((options.retention ?? 10_000) / REPLAY_BATCH) + 1;
   }
@@ -140,15 +142,20 @@ export class UserEventHub {
     if (sinceCursor === undefined) return subscription;
     try {
       await this.checkCursor(sinceCursor);
-      for (;;) {
-        const count = await this.replaySlots.run(async () => {
-          const events = await this.replayBatch(delivered);
-          for (const event of events) deliver(event);
-          return events.length;
-        });
-        if (count < REPLAY_BATCH || !this.listeners.has(onLive)) break;
-        if (pace && !(await pace())) break;
-      }
+      // A replay holds one of `replays` from its first batch to its end (a client that stops
+      // reading is cut off by its pace within seconds), and each batch one of `batchSlots`: the
+      // cost of replays has a ceiling however many clients ask at once; the rest wait their turn.
+      await this.replays.run(async () => {
+        for (;;) {
+          const count = await this.batchSlots.run(async () => {
+            const events = await this.replayBatch(delivered);
+            for (const event of events) deliver(event);
+            return events.length;
+          });
+          if (count < REPLAY_BATCH || !this.listeners.has(onLive)) return;
+          if (pace && !(await pace())) return;
+        }
+      });
       replaying = false;
       for (const event of held.splice(0)) deliver(event);
       return subscription;

@@ -9,6 +9,7 @@ import {
   type SubscribeToUpdatesResponse,
   type UserServiceClient,
 } from "../src/client/index.js";
+import { rawSession, rawSubscriber } from "./support/raw-subscriber.js";
 import { StreamRecorder } from "./support/recorder.js";
 import { useUserCluster } from "./support/user-cluster.js";
 
@@ -47,7 +48,12 @@ describe("finding 11.5: gRPC server bounds", () => {
     const slowRecorder = new StreamRecorder<SubscribeToUpdatesResponse>(slow);
     const reader = cluster.a.subscribeToUpdates({ sinceCursor: "" });
     const readerRecorder = new StreamRecorder<SubscribeToUpdatesResponse>(reader);
+    // And one that reads nothing at all, even at the HTTP/2 level (grpc-js's pause() still lets
+    // the connection take data into the client's memory, only more slowly).
+    const session = rawSession(cluster.replicas[0]!.target);
+    const silent = rawSubscriber(session, "");
     await Promise.all([slowRecorder.ready(), readerRecorder.ready()]);
+    await waitFor(() => cluster.replicas[0]!.server.openSubscriptions === 3, "the three subscriptions to register");
     slow.pause();
 
     // 2,500 updates of ~300 bytes: about 3x what the bound and the client's HTTP/2 window hold.
@@ -55,6 +61,9 @@ describe("finding 11.5: gRPC server bounds", () => {
     expect(imported.createdCount).toBe(2_500);
     const error = await slowRecorder.failed(20_000);
     expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    // RST_STREAM(ENHANCE_YOUR_CALM) is what a gRPC client reports as RESOURCE_EXHAUSTED.
+    expect(await silent.closed).toBe(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+    session.destroy();
     const replica = cluster.replicas[0]!.server;
     expect(replica.peakSubscriberBufferedBytes).toBeGreaterThan(MAX_BUFFERED / 2);
     expect(replica.peakSubscriberBufferedBytes).toBeLessThanOrEqual(MAX_BUFFERED);
@@ -81,15 +90,14 @@ describe("finding 11.5: gRPC server bounds", () => {
     await replay.count(2_499, 20_000);
     expect(replay.error).toBeUndefined();
 
-    // The same replay to a client that never reads: cut off once it has taken nothing for the stall timeout.
-    const slowClient = await ownConnection();
-    const slow = slowClient.subscribeToUpdates({ sinceCursor: from });
-    const slowRecorder = new StreamRecorder<SubscribeToUpdatesResponse>(slow);
-    slow.pause();
-    const error: ServiceError = await slowRecorder.failed(20_000);
-    expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    // The same replay to a client that never reads (a raw HTTP/2 stream left paused): reset with
+    // ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED, once it has taken
+    // nothing for the stall timeout, with no more than its window and one batch ever waiting.
+    const session = rawSession(cluster.replicas[0]!.target);
+    const slow = rawSubscriber(session, from);
+    expect(await slow.closed).toBe(http2.NGHTTP2_ENHANCE_YOUR_CALM);
     expect(cluster.replicas[0]!.server.peakSubscriberBufferedBytes).toBeLessThanOrEqual(MAX_BUFFERED);
-    slowClient.close();
+    session.destroy();
   });
 
   it("refuses calls beyond GRPC_MAX_CONCURRENT_STREAMS on one connection (each holding a message it never finishes)", async () => {

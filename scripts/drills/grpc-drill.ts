@@ -11,9 +11,11 @@
  * 1. partial messages: `--connections` raw HTTP/2 connections each open `--streams` GetUser calls
  *    and send all but the last byte of a message, first announcing 1 MB (the finding's attack),
  *    then exactly GRPC_MAX_RECEIVE_MESSAGE_BYTES (the most the limit lets through);
- * 2. slow subscribers: `--subscribers` SubscribeToUpdates calls, spread over connections of their
- *    own, replaying from the first event and never reading; each one cut off subscribes again, and
- *    `--write-rate` users/s are created meanwhile so the live feed runs too.
+ * 2. slow subscribers: `--subscribers` SubscribeToUpdates calls, 50 to a connection, replaying
+ *    from the first event, first as raw HTTP/2 streams that read nothing (the real non-reader),
+ *    then as grpc-js calls left paused (grpc-js still drains the connection into the client, so
+ *    the replica sees fast readers and pays for whole replays); each one ended subscribes again,
+ *    and `--write-rate` users/s are created meanwhile so the live feed runs too.
  *
  * Prints the replica's RSS (before, peak, after) and GetUser p50/p99 for each phase next to the
  * bounds it runs with, and exits 1 when GetUser p99 under attack is 50 ms or more.
@@ -29,6 +31,7 @@ import { parseArgs } from "node:util";
 import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { connectUsers, unary, type ImportUsersResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../../grpc-demo/src/client/index.js";
 import { HealthChecker } from "../../grpc-demo/src/client/health.js";
+import { rawSession, rawSubscriber } from "../../grpc-demo/test/support/raw-subscriber.js";
 import { freePort } from "../../test-support/free-port.js";
 import { startRedis } from "../../test-support/redis-server.js";
 
@@ -164,7 +167,37 @@ function partialMessages(target: string, announced: number): { sessions: ClientH
   return { sessions, outcome: () => Object.fromEntries(outcomes) };
 }
 
-/** `SUBSCRIBERS` non-reading subscribers replaying from `since`; each one ended subscribes again until `stop`. */
+/**
+ * `SUBSCRIBERS` subscribers replaying from `since` that read nothing, even at the HTTP/2 level
+ * (raw streams left paused), 50 to a connection; each one reset subscribes again until `stop`.
+ */
+function silentSubscribers(target: string, since: string, stop: Promise<void>) {
+  let running = true;
+  void stop.then(() => (running = false));
+  const sessions = Array.from({ length: Math.ceil(SUBSCRIBERS / PER_SUBSCRIBER_CONNECTION) }, () => rawSession(target));
+  const ends = new Map<string, number>();
+  const subscribe = (session: ClientHttp2Session) => {
+    void rawSubscriber(session, since).closed.then((code) => {
+      const what = code === 11 ? "reset ENHANCE_YOUR_CALM (RESOURCE_EXHAUSTED)" : `closed, http2 code ${code}`;
+      ends.set(what, (ends.get(what) ?? 0) + 1);
+      if (running && !session.destroyed) subscribe(session);
+    });
+  };
+  for (let i = 0; i < SUBSCRIBERS; i += 1) subscribe(sessions[Math.floor(i / PER_SUBSCRIBER_CONNECTION)]!);
+  return {
+    ends: () => Object.fromEntries(ends),
+    close() {
+      running = false;
+      for (const session of sessions) session.destroy();
+    },
+  };
+}
+
+/**
+ * `SUBSCRIBERS` grpc-js subscribers replaying from `since` that call `pause()` and never read;
+ * grpc-js still takes their data off the connection (into this process), so to the replica
+ * they are readers. Each one ended subscribes again until `stop`.
+ */
 async function slowSubscribers(target: string, since: string, stop: Promise<void>) {
   let running = true;
   void stop.then(() => (running = false));
@@ -251,9 +284,7 @@ try {
       };
     });
   }
-  await phase(`${SUBSCRIBERS} non-reading subscribers replaying ${USERS} events, ${WRITE_RATE} writes/s`, async (stop) => {
-    // "0-1": before the first event, so each subscriber is replayed the whole history.
-    const attack = await slowSubscribers(replica.target, "0-1", stop);
+  const liveWrites = () => {
     let written = 0;
     const writer = WRITE_RATE > 0
       ? setInterval(() => {
@@ -263,8 +294,27 @@ try {
       : undefined;
     return () => {
       clearInterval(writer);
+      return written;
+    };
+  };
+  // "0-1": before the first event, so each subscriber is replayed the whole history.
+  await phase(`${SUBSCRIBERS} subscribers replaying ${USERS} events that read nothing (raw HTTP/2), ${WRITE_RATE} writes/s`, async (stop) => {
+    const attack = silentSubscribers(replica.target, "0-1", stop);
+    const stopWrites = liveWrites();
+    return () => {
+      const written = stopWrites();
+      const ends = attack.ends();
       attack.close();
-      return { cutOffWithResourceExhausted: attack.result.cutOff, otherEnds: attack.result.other, replicaCutOffLogLines: replica.cutOffs(), liveWrites: written };
+      return { ends, replicaCutOffLogLines: replica.cutOffs(), liveWrites: written };
+    };
+  });
+  await phase(`${SUBSCRIBERS} grpc-js subscribers replaying ${USERS} events, paused (the client buffers), ${WRITE_RATE} writes/s`, async (stop) => {
+    const attack = await slowSubscribers(replica.target, "0-1", stop);
+    const stopWrites = liveWrites();
+    return () => {
+      const written = stopWrites();
+      attack.close();
+      return { cutOffWithResourceExhausted: attack.result.cutOff, otherEnds: attack.result.other, liveWrites: written };
     };
   });
   const worst = Math.max(...rows.slice(1).map((r) => Number.parseFloat(r["GetUser p99"]!)));

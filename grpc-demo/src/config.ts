@@ -16,7 +16,7 @@ const schema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
   /** Name of this replica in logs, events and the `x-served-by` header. @default hostname */
   SERVER_ID: z.string().min(1).default(hostname()),
-  /** When set, mutating RPCs need `authorization: Bearer <token>`. @default unset */
+  /** When set, every RPC but the reads (server/method-access.ts) needs `authorization: Bearer <token>`. @default unset */
   USERS_AUTH_TOKEN: z.string().min(1).optional(),
   /** pino level. @default "info" */
   LOG_LEVEL: z.enum(logLevels).default("info"),
@@ -49,6 +49,31 @@ const schema = z.object({
    * subscriber resumes with its cursor. @default 600000
    */
   GRPC_MAX_CONNECTION_AGE_GRACE_MS: z.coerce.number().int().min(0).default(600_000),
+  /**
+   * HTTP/2 streams (calls) one connection may have open at once; more are refused with
+   * REFUSED_STREAM. grpc-js sets no limit, so one connection could open thousands of calls that
+   * each hold a partly received message. @default 100
+   */
+  GRPC_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /**
+   * Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED before they are
+   * buffered. The largest valid request (a 100-character name and a 254-byte email) is under 1 KB:
+   * 16 KiB leaves room for a too-long field to still get its clear INVALID_ARGUMENT, while a stream
+   * that sends a message and never finishes it holds at most this much. @default 16384
+   */
+  GRPC_MAX_RECEIVE_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(4 * 1024 * 1024).default(16 * 1024),
+  /**
+   * A connection with no open call for this long is closed (GOAWAY), so idle connections do not
+   * pile up; clients reconnect on their next call. @default 120000
+   */
+  GRPC_MAX_CONNECTION_IDLE_MS: z.coerce.number().int().min(1000).default(120_000),
+  /**
+   * Bytes of updates one SubscribeToUpdates call may have waiting for its client (queued, or sent
+   * but not yet taken by the client's flow-control window). A subscriber past it is not reading:
+   * its stream is reset with RESOURCE_EXHAUSTED and it resumes from its last cursor. Replays wait
+   * for the client to keep up, so only live bursts count against it. @default 524288
+   */
+  USERS_SUBSCRIBER_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).default(512 * 1024),
   /** On SIGTERM, how long to wait for calls and streams to finish before forcing. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -68,6 +93,10 @@ export type UserServiceConfig = {
   cacheFence: boolean;
   maxConnectionAgeMs: number;
   maxConnectionAgeGraceMs: number;
+  maxConcurrentStreams: number;
+  maxReceiveMessageBytes: number;
+  maxConnectionIdleMs: number;
+  subscriberMaxBufferedBytes: number;
   shutdownTimeoutMs: number;
 };
 
@@ -91,6 +120,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): UserServiceCon
     cacheFence: c.USERS_CACHE_FENCE,
     maxConnectionAgeMs: c.GRPC_MAX_CONNECTION_AGE_MS,
     maxConnectionAgeGraceMs: c.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
+    maxConcurrentStreams: c.GRPC_MAX_CONCURRENT_STREAMS,
+    maxReceiveMessageBytes: c.GRPC_MAX_RECEIVE_MESSAGE_BYTES,
+    maxConnectionIdleMs: c.GRPC_MAX_CONNECTION_IDLE_MS,
+    subscriberMaxBufferedBytes: c.USERS_SUBSCRIBER_MAX_BUFFERED_BYTES,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };
 }

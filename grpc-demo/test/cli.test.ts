@@ -101,6 +101,26 @@ describe("userctl", () => {
     expect(anonymous.stderr()).toContain("error: UNAUTHENTICATED");
   });
 
+  it("finding 11.9: answers a 20-digit id with INVALID_ARGUMENT, not INTERNAL", async () => {
+    const run = cli(["get", "12345678901234567890"]);
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toContain("error: INVALID_ARGUMENT: id must be an integer from -2147483648 to 2147483647");
+  });
+
+  it("finding 11.9: prints control characters and ANSI escapes in names escaped, never raw", async () => {
+    const name = "Mallory\u001b[2J\u001b[31m\u202eevil\r";
+    const created = await unary<CreateUserResponse>((cb) => cluster.clients[0]!.createUser({ name, email: "ansi@example.com" }, cb));
+    const id = String(created.response.user!.id);
+    for (const args of [["get", id], ["lookup", id], ["--json", "get", id]]) {
+      const run = cli(args);
+      expect(await run.exited).toBe(0);
+      expect(["\u001b", "\r", "\u202e"].filter((raw) => run.stdout().includes(raw))).toEqual([]);
+    }
+    const human = cli(["get", id]);
+    await human.exited;
+    expect(human.stdout()).toContain("Mallory\\x1b[2J\\x1b[31m\\u{202e}evil");
+  });
+
   it("imports JSON Lines or CSV from stdin and reports failed rows", async () => {
     const run = cli(["import", "-"], 'name,email\nPaul,paul@example.com\n{"name":"Quinn","email":"quinn@example.com"}\nNobody,bad\n');
     expect(await run.exited).toBe(2);

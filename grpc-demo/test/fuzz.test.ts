@@ -2,7 +2,7 @@ import { credentials, makeGenericClientConstructor, Metadata, status, type Servi
 import { createClient } from "redis";
 import { describe, expect, it } from "vitest";
 import { SeededRandom } from "../../test-support/seeded-random.js";
-import { HealthChecker, unary, type UserServiceClient } from "../src/client/index.js";
+import { connectUsers, HealthChecker, unary, type UserServiceClient } from "../src/client/index.js";
 import { userKeys } from "../src/store/user-keys.js";
 import { NAME_MAX_LENGTH, validEmail } from "../src/store/user-validation.js";
 import { useUserCluster } from "./support/user-cluster.js";
@@ -103,8 +103,12 @@ describe(`fuzzing the gRPC surface (seed ${seed}, ${iterations} calls)`, () => {
   });
 
   it("takes a burst of 300 streams opened and dropped without leaking them", async () => {
+    // Two connections per replica: one holds at most GRPC_MAX_CONCURRENT_STREAMS (100) at once.
+    const connections = await Promise.all(
+      [0, 1, 0, 1].map((i) => connectUsers(cluster.replicas[i]!.target, { channelOptions: { "grpc.use_local_subchannel_pool": 1 } })),
+    );
     const calls = Array.from({ length: 300 }, (_, i) => {
-      const call = cluster.clients[i % 2]!.subscribeToUpdates({ sinceCursor: "" });
+      const call = connections[i % 4]!.subscribeToUpdates({ sinceCursor: "" });
       call.on("error", () => undefined);
       return call;
     });
@@ -115,6 +119,7 @@ describe(`fuzzing the gRPC surface (seed ${seed}, ${iterations} calls)`, () => {
       if (Date.now() - started > 5000) throw new Error("subscriptions were not released");
       await new Promise((resolve) => setImmediate(resolve));
     }
+    for (const connection of connections) connection.close();
   });
 
   it("leaves both replicas serving and only valid, consistent users stored", async () => {

@@ -1,4 +1,4 @@
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
   collect,
@@ -117,6 +117,54 @@ describe("bad input gets INVALID_ARGUMENT naming the field, and writes nothing",
       expect(error.code).toBe(status.NOT_FOUND);
       expect(error.details).toBe("user 999999 not found");
     }
+  });
+
+  it("finding 11.9: refuses a 20-digit id (or any beyond int32) with INVALID_ARGUMENT, never INTERNAL", async () => {
+    // What a client gets when it parses "12345678901234567890" (userctl get, a REST path).
+    const huge = Number("12345678901234567890");
+    for (const call of [
+      () => get(cluster.a, huge),
+      () => get(cluster.a, 2 ** 31),
+      () => unary((cb) => cluster.a.updateUser({ id: huge, name: "Nobody" }, cb)),
+      () => unary((cb) => cluster.a.deleteUser({ id: -(2 ** 31) - 1 }, cb)),
+      () => collect(cluster.a.listUsers({ pageSize: 2 ** 40, pageToken: "", nameFilter: "" })),
+    ]) {
+      const error = await rejection(call());
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+      expect(error.details).toMatch(/^(id|page_size) must be an integer from -2147483648 to 2147483647/);
+    }
+  });
+
+  it("finding 11.9: answers a 20-digit id encoded on the wire as int64 with INVALID_ARGUMENT", async () => {
+    // A client generated with int64 ids sends a 10-byte varint; int32 decoding keeps its low bits.
+    let value = 12345678901234567890n;
+    const varint: number[] = [];
+    while (value > 127n) {
+      varint.push(Number(value & 127n) | 128);
+      value >>= 7n;
+    }
+    varint.push(Number(value));
+    const Raw = makeGenericClientConstructor(
+      {
+        getUser: {
+          path: "/userservice.v1.UserService/GetUser",
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (b: Buffer) => b,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (b: Buffer) => b,
+          responseDeserialize: (b: Buffer) => b,
+        },
+      },
+      "Raw",
+    );
+    const raw = new Raw(cluster.replicas[0]!.target, credentials.createInsecure()) as unknown as {
+      getUser(b: Buffer, m: Metadata, cb: (e: ServiceError | null) => void): void;
+      close(): void;
+    };
+    const error = await new Promise<ServiceError | null>((resolve) => raw.getUser(Buffer.from([0x08, ...varint]), new Metadata(), resolve));
+    raw.close();
+    expect(error?.code).toBe(status.INVALID_ARGUMENT);
   });
 
   it("left no half-written user behind", async () => {

@@ -4,6 +4,7 @@ import { quote } from "../store/quote.js";
 import { UserError } from "../store/user-errors.js";
 import { userKeys } from "../store/user-keys.js";
 import { compareCursors, parseCursor } from "./cursor.js";
+import { Slots } from "./slots.js";
 import { parseUserEventEntry, type UserEventEntry } from "./user-event.js";
 
 export type UserEventListener = (event: UserEventEntry) => void;
@@ -36,9 +37,12 @@ export interface UserEventHubOptions {
   /** Events the writers keep in the stream (USERS_EVENTS_RETENTION), to tell when the reader may have fallen behind it. @default 10000 */
   retention?: number;
   follower?: UserEventFollower;
+  /** Subscribers replaying at once; the rest wait their turn (live-only subscribers never wait). @default 32 */
+  concurrentReplays?: number;
 }
 
-const REPLAY_BATCH = 500;
+/** Small enough that one batch stays well under a subscriber's buffer bound (see `pace`). */
+const REPLAY_BATCH = 100;
 const READ_BATCH = 500;
 
 /**
@@ -59,6 +63,11 @@ export class UserEventHub {
   private readonly follower: UserEventFollower | undefined;
   /** A read returning this many entries may have come after trimmed ones; fewer cannot (see follow). */
   private readonly gapCheckAt: number;
+  private readonly replays: Slots;
+  private readonly batchSlots: Slots;
+  /** Full replay batches by the cursor they follow, least recently used first (see replayBatch). */
+  private readonly replayBatches = new Map<string, Promise<UserEventEntry[]>>();
+  private readonly maxReplayBatches: number;
 
   constructor(
     /** Used for replays and cursor checks. */
@@ -72,6 +81,10 @@ export class UserEventHub {
     this.retryMs = options.retryMs ?? 500;
     this.follower = options.follower;
     this.gapCheckAt = Math.min(READ_BATCH, options.retention ?? 10_000);
+    this.replays = new Slots(options.concurrentReplays ?? 32);
+    this.batchSlots = new Slots(4);
+    // About one copy of the retained history.
+    this.maxReplayBatches = Math.ceil((options.retention ?? 10_000) / REPLAY_BATCH) + 1;
   }
 
   /** Id of the last event the reader has read ("0-0" for an empty stream). */
@@ -108,8 +121,16 @@ export class UserEventHub {
    * `listener`, in stream order. Without a cursor, only events from now on.
    * Throws INVALID_ARGUMENT for a malformed cursor, OUT_OF_RANGE for one older than the
    * retained history or ahead of the stream.
+   *
+   * `pace` runs between replay batches and resolves once the subscriber has taken enough of what
+   * it was given (false: it is gone, stop); without it a replay would read the whole retained
+   * history into a client that reads slowly or not at all.
    */
-  async subscribe(sinceCursor: string | undefined, listener: UserEventListener): Promise<Subscription> {
+  async subscribe(
+    sinceCursor: string | undefined,
+    listener: UserEventListener,
+    pace?: () => Promise<boolean>,
+  ): Promise<Subscription> {
     let delivered = sinceCursor ?? this.lastId;
     let replaying = sinceCursor !== undefined;
     const held: UserEventEntry[] = [];
@@ -126,11 +147,20 @@ export class UserEventHub {
     if (sinceCursor === undefined) return subscription;
     try {
       await this.checkCursor(sinceCursor);
-      for (;;) {
-        const entries = await this.redis.xRange(userKeys.events, `(${delivered}`, "+", { COUNT: REPLAY_BATCH });
-        for (const entry of entries) deliver(parseUserEventEntry(entry.id, entry.message));
-        if (entries.length < REPLAY_BATCH || !this.listeners.has(onLive)) break;
-      }
+      // A replay holds one of `replays` from its first batch to its end (a client that stops
+      // reading is cut off by its pace within seconds), and each batch one of `batchSlots`: the
+      // cost of replays has a ceiling however many clients ask at once; the rest wait their turn.
+      await this.replays.run(async () => {
+        for (;;) {
+          const count = await this.batchSlots.run(async () => {
+            const events = await this.replayBatch(delivered);
+            for (const event of events) deliver(event);
+            return events.length;
+          });
+          if (count < REPLAY_BATCH || !this.listeners.has(onLive)) return;
+          if (pace && !(await pace())) return;
+        }
+      });
       replaying = false;
       for (const event of held.splice(0)) deliver(event);
       return subscription;
@@ -138,6 +168,32 @@ export class UserEventHub {
       subscription.close();
       throw error;
     }
+  }
+
+  /**
+   * The (up to) REPLAY_BATCH events after `after`. A full batch never changes (the stream only
+   * grows at its end), so it is kept, parsed, and shared by every subscriber replaying past that
+   * point: a hundred clients resuming from one cursor after a replica restart, or a hundred
+   * attackers replaying the whole history, cost one XRANGE and one parse per batch, not one each.
+   */
+  private replayBatch(after: string): Promise<UserEventEntry[]> {
+    const cached = this.replayBatches.get(after);
+    if (cached) {
+      // Least recently used goes first: move this one to the end.
+      this.replayBatches.delete(after);
+      this.replayBatches.set(after, cached);
+      return cached;
+    }
+    const batch = this.redis
+      .xRange(userKeys.events, `(${after}`, "+", { COUNT: REPLAY_BATCH })
+      .then((entries) => entries.map((entry) => parseUserEventEntry(entry.id, entry.message)));
+    this.replayBatches.set(after, batch);
+    const forget = () => {
+      if (this.replayBatches.get(after) === batch) this.replayBatches.delete(after);
+    };
+    batch.then((events) => events.length < REPLAY_BATCH && forget(), forget);
+    if (this.replayBatches.size > this.maxReplayBatches) this.replayBatches.delete(this.replayBatches.keys().next().value!);
+    return batch;
   }
 
   private async checkCursor(cursor: string): Promise<void> {

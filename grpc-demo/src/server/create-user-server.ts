@@ -12,8 +12,9 @@ import { UserCache } from "../store/user-cache.js";
 import { RedisUserStore } from "../store/user-store.js";
 import type { UserServiceConfig } from "../config.js";
 import { UsersHeartbeat } from "./heartbeat.js";
-import { authInterceptor, loggingInterceptor } from "./interceptors.js";
+import { authInterceptor, loggingInterceptor, stopUploadInterceptor } from "./interceptors.js";
 import { createReflection } from "./reflection.js";
+import { serverOptions } from "./server-options.js";
 
 export const SERVICE_NAMES = ["userservice.v1.UserService", "userservice.UserService"] as const;
 
@@ -35,6 +36,8 @@ export interface UserServerHandle {
   close(): Promise<void>;
   /** Local SubscribeToUpdates streams currently open. */
   readonly openSubscriptions: number;
+  /** The most bytes any subscriber ever had waiting for it (bounded by USERS_SUBSCRIBER_MAX_BUFFERED_BYTES). */
+  readonly peakSubscriberBufferedBytes: number;
 }
 
 /**
@@ -50,10 +53,17 @@ export async function createUserServer(
     | "eventsRetention"
     | "maxConnectionAgeMs"
     | "maxConnectionAgeGraceMs"
+    | "maxConcurrentStreams"
+    | "maxReceiveMessageBytes"
+    | "maxConnectionIdleMs"
+    | "subscriberMaxBufferedBytes"
     | "shutdownTimeoutMs"
     | "cacheSize"
     | "cacheFence"
-  >,
+  > & {
+    /** A replaying subscriber that takes nothing for this long is cut off (tests shorten it). @default 5000 */
+    subscriberStallTimeoutMs?: number;
+  },
 ): Promise<UserServerHandle> {
   const { redis, redisReader, logger } = deps;
   // The event reader keeps the cache current (the hub below feeds it). Unfenced, another
@@ -67,28 +77,22 @@ export async function createUserServer(
   const hub = new UserEventHub(redis, redisReader, logger, { retention: config.eventsRetention, follower: cache });
   await hub.start();
 
-  const ctx: ServiceContext = { store, hub, logger, subscriptions: new OpenSubscriptions() };
+  const ctx: ServiceContext = {
+    store,
+    hub,
+    logger,
+    subscriptions: new OpenSubscriptions(),
+    subscriberLimits: { maxBufferedBytes: config.subscriberMaxBufferedBytes, stallTimeoutMs: config.subscriberStallTimeoutMs },
+  };
   // For the chat's cluster view: this replica's calls, subscribers and reader position, in Redis.
   const heartbeat = new UsersHeartbeat(redis, logger, {
     serverId: config.serverId,
     sample: () => ({ subscribers: ctx.subscriptions.size, cursor: hub.cursor }),
   });
-  const interceptors = [heartbeat.interceptor(), loggingInterceptor(logger, config.serverId)];
+  // The first wraps grpc-js's own call: it must see every call end, even one refused below it.
+  const interceptors = [stopUploadInterceptor(), heartbeat.interceptor(), loggingInterceptor(logger, config.serverId)];
   if (config.authToken) interceptors.push(authInterceptor(config.authToken));
-  const server = new Server({
-    interceptors,
-    // Close each connection after a while so clients re-resolve and new replicas get traffic.
-    "grpc.max_connection_age_ms": config.maxConnectionAgeMs,
-    "grpc.max_connection_age_grace_ms": config.maxConnectionAgeGraceMs,
-    // Ping idle clients so half-open connections (a laptop that slept) are dropped.
-    "grpc.keepalive_time_ms": 30_000,
-    "grpc.keepalive_timeout_ms": 10_000,
-    // Requests are small; a megabyte is plenty and bounds what one call can make us buffer.
-    "grpc.max_receive_message_length": 1024 * 1024,
-    // Nothing here serves channelz (health and reflection only), and its bookkeeping runs on
-    // every call: counters, two Date.now() and a tracker object per call.
-    "grpc.enable_channelz": 0,
-  });
+  const server = new Server({ interceptors, ...serverOptions(config) });
   server.addService(UserServiceService, createUserServiceV1(ctx));
   server.addService(HandoutServiceDefinition, createHandoutService(ctx));
 
@@ -105,6 +109,9 @@ export async function createUserServer(
   return {
     get openSubscriptions() {
       return ctx.subscriptions.size;
+    },
+    get peakSubscriberBufferedBytes() {
+      return ctx.subscriptions.peakBufferedBytes;
     },
     async listen(port, host = "0.0.0.0") {
       const bound = await new Promise<number>((resolve, reject) =>

@@ -7,7 +7,10 @@ import {
   status,
   type ServerInterceptor,
 } from "@grpc/grpc-js";
+import { constants as http2 } from "node:http2";
 import type { Logger } from "pino";
+import { resetStream } from "../service/stream-writer.js";
+import { isRead } from "./method-access.js";
 
 /**
  * Logs one line per call when it ends (method, status code, duration, replica): at debug for a
@@ -44,18 +47,34 @@ export function loggingInterceptor(logger: Logger, serverId: string): ServerInte
   };
 }
 
-/** Methods that change users: they need the bearer token when one is configured. */
-export const MUTATING_METHODS = new Set([
-  "/userservice.v1.UserService/CreateUser",
-  "/userservice.v1.UserService/UpdateUser",
-  "/userservice.v1.UserService/DeleteUser",
-  "/userservice.v1.UserService/ImportUsers",
-  "/userservice.UserService/CreateUser",
-]);
+/**
+ * When a call ends while its client is still sending (a message over the size limit, a
+ * client-streaming call answered early), resets the stream with NO_ERROR after the status, as
+ * gRPC over HTTP/2 allows, so the client stops uploading what nobody will read. grpc-js leaves
+ * the stream open: a client announcing a 1 MB message kept sending all of it after its
+ * RESOURCE_EXHAUSTED, and the replica kept reading it.
+ */
+export function stopUploadInterceptor(): ServerInterceptor {
+  return (_method, call) => {
+    let halfClosed = false;
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveHalfClose((next) => {
+        halfClosed = true;
+        next();
+      })
+      .withOnCancel(() => {
+        // grpc-js calls onCancel at the end of every call, after its status went out.
+        if (!halfClosed) resetStream(call, http2.NGHTTP2_NO_ERROR);
+      })
+      .build();
+    return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
+  };
+}
 
 /**
- * Rejects mutating calls without `authorization: Bearer <token>` with UNAUTHENTICATED before
- * any handler runs. Reads stay open, as in the handout.
+ * Rejects every call without `authorization: Bearer <token>` with UNAUTHENTICATED before any
+ * handler runs, except the methods classified as reads (method-access.ts), which stay open as
+ * in the handout. It fails closed: a new RPC nobody classified needs the token.
  */
 export function authInterceptor(token: string): ServerInterceptor {
   const expected = Buffer.from(`Bearer ${token}`);
@@ -66,7 +85,7 @@ export function authInterceptor(token: string): ServerInterceptor {
     return candidate.length === expected.length && timingSafeEqual(candidate, expected);
   };
   return (method, call) => {
-    if (!MUTATING_METHODS.has(method.path)) return new ServerInterceptingCall(call);
+    if (isRead(method.path)) return new ServerInterceptingCall(call);
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         if (authorized(metadata)) return next(metadata);

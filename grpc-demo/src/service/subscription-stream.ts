@@ -5,6 +5,20 @@ import { toStatus } from "./grpc-errors.js";
 import type { ServiceContext } from "./service-context.js";
 import { BoundedStreamWriter } from "./stream-writer.js";
 
+/** Ids, timestamps, the action and protobuf framing: what an update costs besides its strings. */
+const UPDATE_OVERHEAD_BYTES = 64;
+
+/** About what one update costs on the wire (the buffer bound counts these). */
+export function updateBytes(event: UserEventEntry): number {
+  return (
+    UPDATE_OVERHEAD_BYTES +
+    Buffer.byteLength(event.user.name) +
+    Buffer.byteLength(event.user.email) +
+    event.cursor.length +
+    Buffer.byteLength(event.origin)
+  );
+}
+
 /**
  * Serves one SubscribeToUpdates call (either service's): subscribes to the hub from `since`,
  * writes each event as `toMessage` makes it, and lets go of everything when the client
@@ -16,22 +30,39 @@ export async function serveSubscription<T>(
   since: string | undefined,
   toMessage: (event: UserEventEntry) => T,
 ): Promise<void> {
-  const writer = new BoundedStreamWriter(call);
-  const forget = ctx.subscriptions.add(call);
+  const { maxBufferedBytes, stallTimeoutMs } = ctx.subscriberLimits;
+  const writer = new BoundedStreamWriter(call, toMessage, updateBytes, {
+    maxBufferedBytes,
+    stallTimeoutMs,
+    onCutOff: (bufferedBytes) => {
+      ctx.logger.warn({ bufferedBytes, limit: maxBufferedBytes, peer: call.getPeer() }, "subscriber is not reading; stream reset (RESOURCE_EXHAUSTED)");
+    },
+  });
+  const forget = ctx.subscriptions.add(call, writer);
   let subscription: Subscription | undefined;
   let over = false;
   const stop = () => {
     over = true;
     subscription?.close();
+    writer.close();
     forget();
   };
   call.once("cancelled", stop);
   call.once("error", stop);
   call.once("finish", stop);
+  // A replay waits for the client to take most of a batch before reading the next, so a slow
+  // reader slows its own replay; a live burst is never held back, so it counts against the bound.
+  // 16 KiB keeps a replay's pipe full (HTTP/2 lets 64 KB more be in flight) while a client that
+  // stops reading is given little before the replay waits on it.
+  const pace = () => writer.whenBelow(Math.min(16 * 1024, maxBufferedBytes / 4));
   try {
-    subscription = await ctx.hub.subscribe(since, (event) => {
-      if (!over && !writer.write(toMessage(event))) stop();
-    });
+    subscription = await ctx.hub.subscribe(
+      since,
+      (event) => {
+        if (!over && !writer.push(event)) stop();
+      },
+      pace,
+    );
     if (over || call.cancelled) return stop();
     // Headers once registered, so a client knows the subscription is live before any change
     // arrives (ignored when a replay already sent them). A live-only subscriber learns where it

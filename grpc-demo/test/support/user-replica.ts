@@ -23,6 +23,14 @@ export interface UserReplicaOptions {
   cacheSize?: number;
   /** USERS_CACHE_FENCE. @default false */
   cacheFence?: boolean;
+  /** GRPC_MAX_CONCURRENT_STREAMS. @default 100 */
+  maxConcurrentStreams?: number;
+  /** GRPC_MAX_RECEIVE_MESSAGE_BYTES. @default 16384 */
+  maxReceiveMessageBytes?: number;
+  /** USERS_SUBSCRIBER_MAX_BUFFERED_BYTES. @default 524288 */
+  subscriberMaxBufferedBytes?: number;
+  /** How long a replay waits for a client that reads nothing before cutting it off. @default 10000 */
+  subscriberStallTimeoutMs?: number;
   /** Defaults to a silent logger (TEST_LOG_LEVEL to see logs). */
   logger?: Logger;
 }
@@ -40,6 +48,11 @@ export async function startUserReplica(options: UserReplicaOptions): Promise<Use
       eventsRetention: options.eventsRetention ?? 10_000,
       maxConnectionAgeMs: 300_000,
       maxConnectionAgeGraceMs: 600_000,
+      maxConnectionIdleMs: 120_000,
+      maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
+      maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? 16 * 1024,
+      subscriberMaxBufferedBytes: options.subscriberMaxBufferedBytes ?? 512 * 1024,
+      subscriberStallTimeoutMs: options.subscriberStallTimeoutMs,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 2_000,
       cacheSize: options.cacheSize ?? 10_000,
       cacheFence: options.cacheFence ?? false,

@@ -74,7 +74,13 @@ function build(workspaces) {
   const result = spawnSync(process.execPath, [tsc, "-b", ...stale.map((workspace) => join(root, workspace))], {
     stdio: ["ignore", 2, 2],
   });
-  if (result.status === 0) return 0;
+  if (result.status === 0) {
+    // tsc -b may leave a build info untouched when it judges outputs current by content: date it
+    // now, so a start that waited on the lock sees the build as done and does not compile again.
+    const now = new Date();
+    for (const workspace of stale) if (existsSync(buildInfoOf(workspace))) utimesSync(buildInfoOf(workspace), now, now);
+    return 0;
+  }
   // tsc -b writes dist/ and its build info even with type errors: date the build info back so
   // the next run compiles (and fails) again instead of running what did not type-check.
   for (const workspace of stale) if (existsSync(buildInfoOf(workspace))) utimesSync(buildInfoOf(workspace), 0, 0);

@@ -54,7 +54,7 @@ describe.each(protos)("a handout client (proto-loader) using %s", (_label, proto
     const created = await call<HandoutUser>((cb) => client.CreateUser({ name: "Charlie", email }, cb));
     expect(created).toMatchObject({ name: "Charlie", email });
 
-    const listed = new StreamRecorder<HandoutUser>(client.ListUsers({}) as never);
+    const listed = new StreamRecorder<HandoutUser>(client.ListUsers({}));
     await listed.until(() => listed.ended, "the end of ListUsers");
     expect(listed.items.map((u) => u.id)).toEqual(expect.arrayContaining([1, 2, created.id]));
 
@@ -68,7 +68,7 @@ describe.each(protos)("a handout client (proto-loader) using %s", (_label, proto
   it("streams real changes from any replica on SubscribeToUpdates: created, updated, deleted", async () => {
     const client = handoutClient(protoPath, cluster.replicas[1]!.target);
     const stream = client.SubscribeToUpdates({});
-    const updates = new StreamRecorder<{ action: string; user: HandoutUser }>(stream as never);
+    const updates = new StreamRecorder<{ action: string; user: HandoutUser }>(stream);
     await updates.ready();
     const v1 = cluster.clients[0]!;
     const user = await call<{ user?: { id: number } }>((cb) =>

@@ -31,7 +31,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   client.close();
-  await Promise.all(replicas.map((r) => (r.child.exitCode === null && r.child.signalCode === null ? r.stop() : undefined)));
+  await Promise.all(replicas.map((r) => (r.child.exitCode === null && r.child.signalCode === null ? r.stop() : Promise.resolve())));
   await redis.close();
 });
 
@@ -90,7 +90,7 @@ describe("losing a users replica under load", () => {
     expect(stream.length).toBeGreaterThanOrEqual(created);
 
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`subscribers got ${received.map((c) => c.length)} of ${stream.length}`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`subscribers got ${received.map((c) => c.length).join(", ")} of ${stream.length}`)), 10_000);
       const check = () => {
         if (received.some((cursors) => cursors.length < stream.length)) return;
         clearTimeout(timer);

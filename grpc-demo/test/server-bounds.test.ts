@@ -27,7 +27,7 @@ const ownConnection = () => connectUsers(cluster.replicas[0]!.target, { channelO
 /** `count` users with ~190-byte names in one ImportUsers stream: a burst of about 300 bytes of updates each. */
 function importBurst(client: UserServiceClient, tag: string, count: number): Promise<ImportUsersResponse> {
   return new Promise((resolve, reject) => {
-    const call = client.importUsers((error, response) => (error ? reject(error) : resolve(response!)));
+    const call = client.importUsers((error, response) => (error ? reject(error) : resolve(response)));
     for (let i = 0; i < count; i += 1) call.write({ name: `${"é".repeat(85)}${tag}${i}`, email: `${tag}-${i}@example.com` });
     call.end();
   });

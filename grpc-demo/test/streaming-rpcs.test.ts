@@ -18,7 +18,7 @@ const list = (client: UserServiceClient, request: { pageSize?: number; pageToken
 describe("ImportUsers (client streaming)", () => {
   it("creates the good rows and reports each bad one with its index and code", async () => {
     const result = await new Promise<ImportUsersResponse>((resolve, reject) => {
-      const call = cluster.a.importUsers((error, response) => (error ? reject(error) : resolve(response!)));
+      const call = cluster.a.importUsers((error, response) => (error ? reject(error) : resolve(response)));
       for (let i = 0; i < 30; i += 1) call.write({ name: `Imported ${i}`, email: `imported${i}@example.com` });
       call.write({ name: "", email: "blank@example.com" });
       call.write({ name: "Dup", email: "imported0@example.com" });

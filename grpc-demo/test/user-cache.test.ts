@@ -1,7 +1,7 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { createClient } from "redis";
 import { describe, expect, it } from "vitest";
-import { unary, type GetUserResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../src/client/index.js";
+import { unary, UserAction, type GetUserResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../src/client/index.js";
 import { StreamRecorder } from "./support/recorder.js";
 import { useUserCluster } from "./support/user-cluster.js";
 
@@ -61,7 +61,7 @@ describe("the user cache over two replicas", () => {
       expect(await nameOf(b, ada.id)).toBe(`Ada ${i}`);
     }
     await unary((cb) => a.deleteUser({ id: ada.id }, cb));
-    await onB.seen("the delete on B", (u) => u.user?.id === ada.id && u.action === 3);
+    await onB.seen("the delete on B", (u) => u.user?.id === ada.id && u.action === UserAction.USER_ACTION_DELETED);
     expect((await rejection(get(b, ada.id))).code).toBe(status.NOT_FOUND);
     onB.close();
   });

@@ -101,10 +101,11 @@ describe("compose/compose.yaml", () => {
       );
     }
 
-    it("keeps Envoy admin (and everything but nginx and Envoy's gRPC port) on loopback when PUBLISH_ADDRESS=0.0.0.0", () => {
+    it("keeps Envoy admin (and everything but nginx and the gRPC front door) on loopback when PUBLISH_ADDRESS=0.0.0.0", () => {
       const open = published(load({ PUBLISH_ADDRESS: "0.0.0.0" }));
       expect(open).toContain("envoy:9901 -> 127.0.0.1");
-      expect(open.filter((p) => !p.endsWith("-> 127.0.0.1")).sort()).toEqual(["envoy:9000 -> 0.0.0.0", "nginx:80 -> 0.0.0.0"]);
+      // grpc-nginx is the gRPC front door in Envoy's place, published like Envoy's :9000.
+      expect(open.filter((p) => !p.endsWith("-> 127.0.0.1")).sort()).toEqual(["envoy:9000 -> 0.0.0.0", "grpc-nginx:9000 -> 0.0.0.0", "nginx:80 -> 0.0.0.0"]);
     });
 
     it("publishes everything on loopback by default", () => {

@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { connect, type ClientHttp2Session } from "node:http2";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
+import { status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { connectUsers, unary, type ImportUsersResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../../grpc-demo/src/client/index.js";
 import { HealthChecker } from "../../grpc-demo/src/client/health.js";
 import { rawSession, rawSubscriber } from "../../grpc-demo/test/support/raw-subscriber.js";
@@ -127,16 +127,16 @@ async function timeGetUser(target: string, stop: Promise<void>): Promise<{ laten
   const script = fileURLToPath(new URL("get-user-timer.ts", import.meta.url));
   const timer = spawn(process.execPath, ["--import", "tsx", script, target, String(USERS)], { stdio: ["pipe", "pipe", "inherit"] });
   let output = "";
-  timer.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  timer.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   await stop;
-  timer.stdin!.end();
+  timer.stdin.end();
   await once(timer, "exit");
   return JSON.parse(output) as { latencies: number[]; errors: number };
 }
 
 async function seed(client: UserServiceClient): Promise<void> {
   const response = await new Promise<ImportUsersResponse>((resolve, reject) => {
-    const call = client.importUsers((error, result) => (error ? reject(error) : resolve(result!)));
+    const call = client.importUsers((error, result) => (error ? reject(error) : resolve(result)));
     // Long names: each replayed update is ~250 bytes, a full replay ~2.5 MB per subscriber.
     for (let i = 0; i < USERS - 2; i += 1) call.write({ name: `Drill user ${i} ${"x".repeat(80)}`, email: `drill-${i}-${"y".repeat(60)}@example.com` });
     call.end();
@@ -214,7 +214,7 @@ async function slowSubscribers(target: string, since: string, stop: Promise<void
     call.pause();
     call.on("error", (error: ServiceError) => {
       calls.delete(call);
-      if (error.code === 8) result.cutOff += 1;
+      if (error.code === status.RESOURCE_EXHAUSTED) result.cutOff += 1;
       else result.other[error.details] = (result.other[error.details] ?? 0) + 1;
       if (running) subscribe(client);
     });

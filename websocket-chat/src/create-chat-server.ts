@@ -132,7 +132,7 @@ function guardPublishes(pub: RedisClient, logger: Logger): void {
     const sent = publish(...args);
     sent.catch((error: unknown) => logger.warn({ err: error }, "a broadcast was lost: Redis dropped while publishing"));
     return sent;
-  }) as typeof pub.publish;
+  });
 }
 
 /**
@@ -342,26 +342,30 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   // --- Socket.IO ---
   io.engine.on("connection", (conn: EngineConnection) => {
     conn.once("close", connectionLimits.opened(clientAddress(conn.request, trust)));
-    boundSendBuffer(conn, config.maxBufferedBytes, (waitingBytes) => {
+    const waiting = boundSendBuffer(conn, config.maxBufferedBytes, (waitingBytes) => {
       metrics.slowConsumers.inc();
       logger.warn({ waitingBytes, address: conn.remoteAddress }, "cut off a client that stopped reading");
     });
+    sendBuffers.set(conn, waiting);
+    conn.once("close", () => sendBuffers.delete(conn));
   });
-  io.use(async (socket, next) => {
+  io.use((socket, next) => {
     socket.data.nickname = undefined;
     socket.data.nicknameKey = undefined;
     socket.data.tokenNickname = undefined;
     socket.data.tokenExpiresAt = undefined;
     if (!tokens) return next();
-    try {
-      const identity = await tokens.verify(socket.handshake.auth.token);
-      socket.data.tokenNickname = identity.nickname;
-      socket.data.tokenExpiresAt = identity.expiresAt;
-      next();
-    } catch (error) {
-      metrics.rejected.inc({ code: "UNAUTHENTICATED" });
-      next(Object.assign(new Error((error as Error).message), { data: { code: "UNAUTHENTICATED" } }));
-    }
+    tokens.verify(socket.handshake.auth.token).then(
+      (identity) => {
+        socket.data.tokenNickname = identity.nickname;
+        socket.data.tokenExpiresAt = identity.expiresAt;
+        next();
+      },
+      (error: unknown) => {
+        metrics.rejected.inc({ code: "UNAUTHENTICATED" });
+        next(Object.assign(new Error((error as Error).message), { data: { code: "UNAUTHENTICATED" } }));
+      },
+    );
   });
 
   // One promise per connected socket, settled once it has disconnected and cleaned up after
@@ -439,7 +443,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       fanout.stop();
       await presence.stop(false);
       await heartbeat.stop(false);
-      await Promise.all(ownConnections.map((client) => (client.isOpen ? client.disconnect().catch(() => undefined) : undefined)));
+      await Promise.all(ownConnections.filter((client) => client.isOpen).map((client) => client.disconnect().catch(() => undefined)));
       io.engine.close();
       http.closeAllConnections();
       http.close();

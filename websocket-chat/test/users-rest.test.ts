@@ -46,7 +46,7 @@ describe("GET /api/users/:id", () => {
     const created = await create("Hedy Lamarr", "hedy@example.com");
     const { status, body } = await get(`/${created.id}`);
     expect(status).toBe(200);
-    expect(body.user).toMatchObject({ id: created.id, name: "Hedy Lamarr", email: "hedy@example.com", createdAt: expect.any(String) });
+    expect(body.user).toMatchObject({ id: created.id, name: "Hedy Lamarr", email: "hedy@example.com", createdAt: expect.any(String) as unknown });
   });
 
   it("answers 404 for an id the service does not have, the largest int32 included", async () => {

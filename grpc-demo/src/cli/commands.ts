@@ -78,7 +78,7 @@ export async function importUsers(ctx: CommandContext, source: string, readStdin
 export async function importRows(ctx: CommandContext, rows: ImportUsersRequest[]): Promise<ImportUsersResponse> {
   let servedBy: () => string | undefined = () => undefined;
   const response = await new Promise<ImportUsersResponse>((resolve, reject) => {
-    const call = ctx.client.importUsers(options(ctx), (error, result) => (error ? reject(error) : resolve(result!)));
+    const call = ctx.client.importUsers(options(ctx), (error, result) => (error ? reject(error) : resolve(result)));
     servedBy = servedByHeader(call);
     for (const row of rows) call.write(row);
     call.end();

@@ -13,7 +13,9 @@ export function parseImportRows(text: string): ImportUsersRequest[] {
     if (line.startsWith("{")) {
       try {
         const parsed = JSON.parse(line) as { name?: unknown; email?: unknown };
-        rows.push({ name: String(parsed.name ?? ""), email: String(parsed.email ?? "") });
+        // A field that is not text becomes its JSON, so the server names the bad row and field.
+        const text = (value: unknown) => (value === undefined || value === null ? "" : typeof value === "string" ? value : JSON.stringify(value));
+        rows.push({ name: text(parsed.name), email: text(parsed.email) });
       } catch {
         rows.push({ name: "", email: "" });
       }

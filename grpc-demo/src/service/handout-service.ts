@@ -1,6 +1,6 @@
 import type { UserServiceServer } from "../gen/userservice/handout.js";
 import { validId } from "../store/user-validation.js";
-import { toStatus } from "./grpc-errors.js";
+import { serverStream, unary } from "./handlers.js";
 import { writeOrWait, type ServiceContext } from "./service-context.js";
 import { serveSubscription } from "./subscription-stream.js";
 import { handoutActionOf, toHandoutUser } from "./user-mapping.js";
@@ -12,37 +12,20 @@ import { handoutActionOf, toHandoutUser } from "./user-mapping.js";
 export function createHandoutService(ctx: ServiceContext): UserServiceServer {
   const { store, logger } = ctx;
   return {
-    async getUser(call, callback) {
-      try {
-        return callback(null, toHandoutUser(await store.get(validId(call.request.id))));
-      } catch (error) {
-        return callback(toStatus(error, logger));
-      }
-    },
+    getUser: unary(logger, async (call) => toHandoutUser(await store.get(validId(call.request.id)))),
 
-    async createUser(call, callback) {
-      try {
-        return callback(null, toHandoutUser((await store.create(call.request)).user));
-      } catch (error) {
-        return callback(toStatus(error, logger));
-      }
-    },
+    createUser: unary(logger, async (call) => toHandoutUser((await store.create(call.request)).user)),
 
-    async listUsers(call) {
-      try {
-        for await (const user of store.scan({ afterId: 0, nameFilter: "" })) {
-          if (!(await writeOrWait(call, toHandoutUser(user)))) return;
-        }
-        call.end();
-      } catch (error) {
-        call.emit("error", toStatus(error, logger));
+    listUsers: serverStream(logger, async (call) => {
+      for await (const user of store.scan({ afterId: 0, nameFilter: "" })) {
+        if (!(await writeOrWait(call, toHandoutUser(user)))) return;
       }
-    },
+    }),
 
     // The handout's version polled and re-sent everyone every 2 s; this one sends each real
-    // change once, as it happens, from any replica.
-    async subscribeToUpdates(call) {
-      await serveSubscription(ctx, call, undefined, (event) => ({
+    // change once, as it happens, from any replica. It ends the call itself.
+    subscribeToUpdates(call) {
+      void serveSubscription(ctx, call, undefined, (event) => ({
         action: handoutActionOf[event.type],
         user: toHandoutUser(event.user),
       }));

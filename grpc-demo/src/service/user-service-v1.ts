@@ -2,6 +2,7 @@ import { Metadata, status, type ServerWritableStream } from "@grpc/grpc-js";
 import type { UserEventEntry, UserRecord } from "../events/user-event.js";
 import type {
   ImportError,
+  ImportUsersRequest,
   ListUsersRequest,
   ListUsersResponse,
   LookupUsersRequest,
@@ -12,6 +13,7 @@ import type {
 import { UserError } from "../store/user-errors.js";
 import { validId } from "../store/user-validation.js";
 import { codeName, toStatus } from "./grpc-errors.js";
+import { clientStream, serverStream, unary } from "./handlers.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { writeOrWait, type ServiceContext } from "./service-context.js";
 import { serveSubscription } from "./subscription-stream.js";
@@ -34,80 +36,45 @@ function toUpdate(event: UserEventEntry): SubscribeToUpdatesResponse {
 export function createUserServiceV1(ctx: ServiceContext): UserServiceServer {
   const { store, logger } = ctx;
   return {
-    async getUser(call, callback) {
-      try {
-        return callback(null, { user: toUserMessage(await store.get(validId(call.request.id))) });
-      } catch (error) {
-        return callback(toStatus(error, logger));
-      }
-    },
+    getUser: unary(logger, async (call) => ({ user: toUserMessage(await store.get(validId(call.request.id))) })),
 
-    async createUser(call, callback) {
-      try {
-        const change = await store.create(call.request);
-        return callback(null, { user: toUserMessage(change.user) });
-      } catch (error) {
-        return callback(toStatus(error, logger));
-      }
-    },
+    createUser: unary(logger, async (call) => ({ user: toUserMessage((await store.create(call.request)).user) })),
 
-    async updateUser(call, callback) {
-      try {
-        const { id, name, email } = call.request;
-        if (name === undefined && email === undefined) {
-          throw new UserError("INVALID_ARGUMENT", "nothing to update: set name and/or email", "name");
-        }
-        const change = await store.update(id, { name, email });
-        return callback(null, { user: toUserMessage(change.user) });
-      } catch (error) {
-        return callback(toStatus(error, logger));
+    updateUser: unary(logger, async (call) => {
+      const { id, name, email } = call.request;
+      if (name === undefined && email === undefined) {
+        throw new UserError("INVALID_ARGUMENT", "nothing to update: set name and/or email", "name");
       }
-    },
+      return { user: toUserMessage((await store.update(id, { name, email })).user) };
+    }),
 
-    async deleteUser(call, callback) {
-      try {
-        const change = await store.delete(call.request.id);
-        return callback(null, { user: toUserMessage(change.user) });
-      } catch (error) {
-        return callback(toStatus(error, logger));
-      }
-    },
+    deleteUser: unary(logger, async (call) => ({ user: toUserMessage((await store.delete(call.request.id)).user) })),
 
-    async listUsers(call) {
-      try {
-        await listUsers(ctx, call);
-        call.end();
-      } catch (error) {
-        call.emit("error", toStatus(error, logger));
-      }
-    },
+    listUsers: serverStream(logger, (call) => listUsers(ctx, call)),
 
-    async subscribeToUpdates(call) {
+    // Stays open after serveSubscription returns (it ends the call itself, errors included).
+    subscribeToUpdates(call) {
       const since = call.request.sinceCursor.trim();
-      await serveSubscription(ctx, call, since === "" ? undefined : since, toUpdate);
+      void serveSubscription(ctx, call, since === "" ? undefined : since, toUpdate);
     },
 
-    async importUsers(call, callback) {
+    importUsers: clientStream(logger, async (call) => {
       let received = 0;
       let created = 0;
       const errors: ImportError[] = [];
-      try {
-        for await (const row of call) {
-          const index = received++;
-          try {
-            await store.create(row);
-            created += 1;
-          } catch (error) {
-            const mapped = toStatus(error, logger);
-            if (mapped.code === status.INTERNAL || mapped.code === status.UNAVAILABLE) throw error;
-            if (errors.length < MAX_IMPORT_ERRORS) errors.push({ index, code: codeName(mapped.code), message: mapped.details });
-          }
+      for await (const row of call as AsyncIterable<ImportUsersRequest>) {
+        const index = received++;
+        try {
+          await store.create(row);
+          created += 1;
+        } catch (error) {
+          const mapped = toStatus(error, logger);
+          if (mapped.code === status.INTERNAL || mapped.code === status.UNAVAILABLE) throw error;
+          if (errors.length < MAX_IMPORT_ERRORS) errors.push({ index, code: codeName(mapped.code), message: mapped.details });
         }
-        return callback(null, { receivedCount: received, createdCount: created, failedCount: received - created, errors });
-      } catch (error) {
-        return callback(toStatus(error, logger));
       }
-    },
+      return { receivedCount: received, createdCount: created, failedCount: received - created, errors };
+    }),
 
     lookupUsers(call) {
       const answer = async (id: number): Promise<LookupUsersResponse> => {

@@ -27,13 +27,13 @@ export async function startReplicaProcess(env: { REDIS_URL: string; SERVER_ID: s
       output += chunk.toString();
       const line = output.split("\n").find((l) => l.includes('"msg":"user service listening"'));
       if (line) {
-        child.stdout!.off("data", onData);
-        child.stdout!.resume();
+        child.stdout.off("data", onData);
+        child.stdout.resume();
         resolve((JSON.parse(line) as { port: number }).port);
       }
     };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.once("exit", (code) => reject(new Error(`replica ${env.SERVER_ID} exited with ${code}:\n${output}`)));
   });
   const exited = once(child, "exit");

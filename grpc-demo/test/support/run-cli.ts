@@ -30,10 +30,10 @@ export function runCli(args: string[], input?: string): CliRun {
   let err = "";
   const waiters: Array<() => void> = [];
   const wake = () => waiters.forEach((w) => w());
-  child.stdout!.on("data", (c: Buffer) => ((out += c.toString()), wake()));
-  child.stderr!.on("data", (c: Buffer) => ((err += c.toString()), wake()));
-  if (input !== undefined) child.stdin!.end(input);
-  else child.stdin!.end();
+  child.stdout.on("data", (c: Buffer) => ((out += c.toString()), wake()));
+  child.stderr.on("data", (c: Buffer) => ((err += c.toString()), wake()));
+  if (input !== undefined) child.stdin.end(input);
+  else child.stdin.end();
   const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
   return {
     child,

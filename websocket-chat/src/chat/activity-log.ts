@@ -23,8 +23,8 @@ export function logActivity(socket: ChatSocket, logger: Logger): void {
   logger.info({ ...who(), transport: socket.conn.transport.name }, "connect");
 
   socket.use((packet, next) => {
-    const [event, payload] = packet as [string, ...unknown[]];
-    const last = packet.length > 1 ? packet[packet.length - 1] : undefined;
+    const [event, payload] = packet as [string, unknown, ...unknown[]];
+    const last: unknown = packet.length > 1 ? packet[packet.length - 1] : undefined;
     // The handout's dialect has no acks: a well-formed event is logged as it arrives.
     if (event === "join_room" && handoutJoinSchema.safeParse(payload).success) logger.info({ ...who(), room: payload as string }, "join");
     if (event === "message" && logger.isLevelEnabled("debug")) {

@@ -249,7 +249,7 @@ export class Presence {
   /** Adds one socket of `nickname`; `first` when the user was not in the room before. */
   async join(room: string, nickname: string): Promise<{ first: boolean; members: string[] }> {
     let counts = this.localRooms.get(room);
-    if (!counts) this.localRooms.set(room, (counts = new Map()));
+    if (!counts) this.localRooms.set(room, (counts = new Map<string, number>()));
     bump(counts, nickname, 1);
     const [sockets, members] = await this.runMembers("join", room, nickname);
     return { first: sockets === 1, members };

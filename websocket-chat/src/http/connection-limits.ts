@@ -65,8 +65,8 @@ export class ConnectionLimits {
   private rotate(now: number): void {
     const passed = Math.floor((now - this.windowStart) / this.options.windowMs);
     if (passed <= 0) return;
-    this.previous = passed === 1 ? this.current : new Map();
-    this.current = new Map();
+    this.previous = passed === 1 ? this.current : new Map<string, number>();
+    this.current = new Map<string, number>();
     this.windowStart += passed * this.options.windowMs;
   }
 }

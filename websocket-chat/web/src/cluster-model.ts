@@ -1,4 +1,4 @@
-import type { ClusterView, MessageHop } from "../../src/contracts/cluster.js";
+import type { ClusterView } from "../../src/contracts/cluster.js";
 
 /** One message's way through the cluster: the replica that took it, and each replica that delivered it. */
 export interface MessagePath {
@@ -22,7 +22,7 @@ function newestFirst(a: string, b: string): number {
 export function messagePaths(view: ClusterView, limit: number): MessagePath[] {
   const paths = new Map<string, MessagePath>();
   for (const replica of view.chat) {
-    for (const hop of replica.recent as MessageHop[]) {
+    for (const hop of replica.recent) {
       let path = paths.get(hop.id);
       if (!path) paths.set(hop.id, (path = { id: hop.id, room: hop.room, takenBy: hop.takenBy, deliveredBy: [] }));
       path.deliveredBy.push({ replica: replica.id, sockets: hop.delivered });

@@ -27,13 +27,18 @@ function newestSource(dir) {
   return newest;
 }
 
+/** The newest modification time among `workspace`'s sources and the configs it compiles with. */
+function newestInput(workspace) {
+  const dir = join(root, workspace);
+  const configs = [join(dir, "tsconfig.json"), join(root, "tsconfig.base.json")].filter((file) => existsSync(file));
+  return Math.max(newestSource(join(dir, "src")), ...configs.map((file) => statSync(file).mtimeMs));
+}
+
 /** True when `workspace`'s dist/ is missing or a source or config file changed after its last build. */
 export function isStale(workspace) {
-  const dir = join(root, workspace);
   const buildInfo = buildInfoOf(workspace);
   if (!existsSync(buildInfo)) return true;
-  const configs = [join(dir, "tsconfig.json"), join(root, "tsconfig.base.json")].filter((file) => existsSync(file));
-  return Math.max(newestSource(join(dir, "src")), ...configs.map((file) => statSync(file).mtimeMs)) > statSync(buildInfo).mtimeMs;
+  return newestInput(workspace) > statSync(buildInfo).mtimeMs;
 }
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -75,10 +80,13 @@ function build(workspaces) {
     stdio: ["ignore", 2, 2],
   });
   if (result.status === 0) {
-    // tsc -b may leave a build info untouched when it judges outputs current by content: date it
-    // now, so a start that waited on the lock sees the build as done and does not compile again.
-    const now = new Date();
-    for (const workspace of stale) if (existsSync(buildInfoOf(workspace))) utimesSync(buildInfoOf(workspace), now, now);
+    // Date the build info no earlier than what it was built from (tsc may leave it untouched, and
+    // a source's clock may run ahead of ours), so a start that waited on the lock finds it done.
+    for (const workspace of stale) {
+      if (!existsSync(buildInfoOf(workspace))) continue;
+      const at = new Date(Math.max(Date.now(), newestInput(workspace)));
+      utimesSync(buildInfoOf(workspace), at, at);
+    }
     return 0;
   }
   // tsc -b writes dist/ and its build info even with type errors: date the build info back so

@@ -29,7 +29,7 @@ describe("loadConfig", () => {
 });
 
 describe("the documentation", () => {
-  it.each(["../../README.md"])("%s lists every environment variable", (readme) => {
+  it.each(["../../docs/configuration.md"])("%s lists every environment variable", (readme) => {
     expect(undocumented(usersEnvVariables, new URL(readme, import.meta.url))).toEqual([]);
   });
 });

@@ -78,7 +78,7 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
-/** Every environment variable this service reads: the READMEs' configuration tables list each one (config.test.ts checks). */
+/** Every environment variable this service reads: docs/configuration.md lists each one (config.test.ts checks). */
 export const usersEnvVariables: readonly string[] = Object.keys(schema.shape);
 
 export type UserServiceConfig = {

@@ -1,6 +1,6 @@
 /**
  * What each CHAT_LB mode costs when the replica count changes, measured on Debian's nginx with the
- * kit's config (the README's figures come from this file's output). Linux routes all of
+ * kit's config (docs/architecture.md's figures come from this file's output). Linux routes all of
  * 127.0.0.0/8 to loopback, so a client socket bound to 127.a.b.1 is a client "from network
  * 127.a.b.0/24" as far as nginx can tell. Backends stand in for replicas at fixed addresses
  * (127.20.0.2…5:3000, like compose's 172.x.0.y:3000), so the ring points of `hash … consistent`

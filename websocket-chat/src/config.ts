@@ -152,7 +152,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(logLevels).default("info"),
 });
 
-/** Every environment variable this service reads: the READMEs' configuration tables list each one (config.test.ts checks). */
+/** Every environment variable this service reads: docs/configuration.md lists each one (config.test.ts checks). */
 export const chatEnvVariables: readonly string[] = Object.keys(schema.shape);
 
 export interface ChatConfig {

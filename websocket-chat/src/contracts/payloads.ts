@@ -28,7 +28,7 @@ export const identifySchema = z.strictObject({
   /**
    * A random secret the browser keeps (localStorage): the proof that owns the nickname. Its tabs,
    * and the browser after a reload, get the nickname and its private inbox back; anyone else is
-   * refused it while it is reserved (see docs/security-identity.md). The server keeps only its
+   * refused it while it is reserved (see docs/security.md). The server keeps only its
    * SHA-256. Without one, the nickname is held by this socket alone and released with it.
    * Ignored with token auth: the token is the identity.
    */

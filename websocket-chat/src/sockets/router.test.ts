@@ -69,7 +69,7 @@ describe("socket router", () => {
   it("acks once: the body, or INVALID_ARGUMENT naming the field, the ChatError's body, UNAVAILABLE or INTERNAL", async () => {
     const fake = fakeSocket();
     const { router, logged } = routerOn(fake);
-    const failures: Record<string, unknown> = {
+    const failures: Record<string, Error> = {
       a: new ChatError("NOT_FOUND", "no such room"),
       b: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
       c: new Error("a bug"),
@@ -81,7 +81,8 @@ describe("socket router", () => {
     });
     expect(await fake.request("chat:typing", { room: "ok" })).toEqual([{ ok: true }]);
     expect(afterAcks).toBe(1);
-    expect(await fake.request("chat:typing", { room: "a b" })).toMatchObject([{ error: { code: "INVALID_ARGUMENT", message: expect.stringMatching(/^room: /) } }]);
+    const [invalid] = await fake.request("chat:typing", { room: "a b" });
+    expect(invalid && "error" in invalid && `${invalid.error.code} ${invalid.error.message}`).toMatch(/^INVALID_ARGUMENT room: /);
     expect(await fake.request("chat:typing", { room: "a" })).toEqual([{ error: { code: "NOT_FOUND", message: "no such room" } }]);
     expect(await fake.request("chat:typing", { room: "b" })).toMatchObject([{ error: { code: "UNAVAILABLE" } }]);
     expect(logged).toEqual([]);

@@ -44,6 +44,8 @@ export const joinSchema = z.strictObject({
 });
 
 export const leaveSchema = z.strictObject({ room: roomSchema });
+/** "I am typing in this room": its own schema, free to grow apart from chat:leave's. */
+export const typingSchema = z.strictObject({ room: roomSchema });
 export const roomMessageSchema = z.strictObject({ room: roomSchema, text: textSchema });
 export const privateMessageSchema = z.strictObject({ to: nicknameSchema, text: textSchema });
 export const usersSubscribeSchema = z.strictObject({
@@ -63,6 +65,7 @@ export const handoutMessageSchema = z.object({ room: roomSchema, message: textSc
 export type IdentifyRequest = z.infer<typeof identifySchema>;
 export type JoinRequest = z.infer<typeof joinSchema>;
 export type LeaveRequest = z.infer<typeof leaveSchema>;
+export type TypingRequest = z.infer<typeof typingSchema>;
 export type RoomMessageRequest = z.infer<typeof roomMessageSchema>;
 export type PrivateMessageRequest = z.infer<typeof privateMessageSchema>;
 export type UsersSubscribeRequest = z.infer<typeof usersSubscribeSchema>;

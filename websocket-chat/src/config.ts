@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { ROOM_PATTERN } from "./contracts/limits.js";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -115,6 +116,12 @@ const schema = z.object({
    * an empty inbox. 0 = released with the last socket. @default 86400000 (24 h)
    */
   CHAT_NICKNAME_RESERVATION_MS: z.coerce.number().int().min(0).default(86_400_000),
+  /**
+   * The room that subscribes to the user service's domain events: each create, update and delete
+   * is posted there once, cluster-wide, as a notice from "users service" (stored and replayed like
+   * any message). Empty turns it off. @default user-events
+   */
+  CHAT_USER_EVENTS_ROOM: z.union([z.literal(""), z.string().regex(ROOM_PATTERN, "a room name: 1-64 letters, digits, '_', '.', '-'")]).default("user-events"),
   /** Comma list of origins allowed to connect from another site; empty = same origin only; "*" = any. @default "" */
   CORS_ORIGIN: z.string().default(""),
   /**
@@ -179,6 +186,8 @@ export interface ChatConfig {
   maxBufferedBytes: number;
   presenceTtlMs: number;
   nicknameReservationMs: number;
+  /** Where user events are posted as notices; undefined when off. */
+  userEventsRoom: string | undefined;
   /** `true` = any origin, `[]` = same origin only. */
   corsOrigins: true | string[];
   transports: (typeof transportNames)[number][];
@@ -223,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
     maxBufferedBytes: c.CHAT_MAX_BUFFERED_BYTES,
     presenceTtlMs: c.CHAT_PRESENCE_TTL_MS,
     nicknameReservationMs: c.CHAT_NICKNAME_RESERVATION_MS,
+    userEventsRoom: c.CHAT_USER_EVENTS_ROOM === "" ? undefined : c.CHAT_USER_EVENTS_ROOM,
     corsOrigins: origins.includes("*") ? true : origins,
     transports: c.CHAT_TRANSPORTS,
     pingIntervalMs: c.PING_INTERVAL_MS,

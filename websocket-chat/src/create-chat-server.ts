@@ -18,6 +18,7 @@ import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
 import { abortAtOnce, closeGracefully, type RunningParts } from "./lifecycle/shutdown.js";
 import type { RedisClient } from "./redis/connect-redis.js";
 import { createIoServer, wireSockets } from "./sockets/io-server.js";
+import { UserNotices } from "./users/user-notices.js";
 import { UsersFeed, type UsersFeedOptions } from "./users/users-feed.js";
 
 export type ChatServerConfig = Pick<
@@ -41,6 +42,7 @@ export type ChatServerConfig = Pick<
   | "maxBufferedBytes"
   | "presenceTtlMs"
   | "nicknameReservationMs"
+  | "userEventsRoom"
   | "corsOrigins"
   | "transports"
   | "pingIntervalMs"
@@ -151,7 +153,10 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       users: deps.users,
       reader: usersReader,
       logger,
-      onEvent: () => metrics.userEvents.inc(),
+      onEvent: (event) => {
+        metrics.userEvents.inc();
+        notices?.post(event);
+      },
       onPageEncoded: () => metrics.usersPagesEncoded.inc(),
       onReset: () => metrics.usersFeedResets.inc(),
     },
@@ -191,6 +196,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       return { messages: replay.messages, reset: replay.unknown };
     },
   });
+  const notices = config.userEventsRoom ? new UserNotices(history, logger, { room: config.userEventsRoom, serverId: config.serverId }) : undefined;
   const presence = createPresence(redis, logger, io, config);
   const heartbeat = createHeartbeat(redis, logger, { io, fanout, metrics, instance: presence.instance }, config);
 

@@ -76,7 +76,8 @@ export class UsersFeed {
       users: UserServiceClient | undefined;
       reader: RedisClient;
       logger: Logger;
-      onEvent?: () => void;
+      /** Each live event, after the table has it (not the snapshot's users). */
+      onEvent?: (event: UserEventEntry) => void;
       onPageEncoded?: () => void;
       onReset?: () => void;
     },
@@ -254,7 +255,7 @@ export class UsersFeed {
     else this.table.set(event.user);
     this.recent.push(event);
     if (this.recent.length > this.replayWindow) this.recentFrom = this.recent.shift()?.cursor ?? this.recentFrom;
-    this.deps.onEvent?.();
+    this.deps.onEvent?.(event);
     for (const socket of this.subscribers.keys()) socket.emit("users:event", event);
   }
 

@@ -73,6 +73,7 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
   maxBufferedBytes: 1_048_576,
   presenceTtlMs: 1_500,
   nicknameReservationMs: 86_400_000,
+  userEventsRoom: "user-events",
   corsOrigins: [],
   transports: ["polling", "websocket"],
   pingIntervalMs: 25_000,

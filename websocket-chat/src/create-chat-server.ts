@@ -26,7 +26,7 @@ import { ConnectionLimits } from "./http/connection-limits.js";
 import { corsMiddleware, originAllowed } from "./http/cors.js";
 import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
 import { usersRouter } from "./http/users.routes.js";
-import { closeRedis, isRedisUnavailable, type RedisClient } from "./redis/connect-redis.js";
+import { closeRedis, isRedisUnavailable, type RedisClient } from "@clusterkit/redis-kit";
 import { UsersFeed, type UsersFeedOptions } from "./users/users-feed.js";
 
 export type ChatServerConfig = Pick<

@@ -15,7 +15,7 @@ import {
 } from "../contracts/payloads.js";
 import { MAX_ROOMS_PER_SOCKET } from "../contracts/limits.js";
 import { nicknameKey } from "../contracts/nicknames.js";
-import { isRedisUnavailable } from "../redis/connect-redis.js";
+import { isRedisUnavailable } from "@clusterkit/redis-kit";
 import type { ChatMetrics } from "../http/metrics.js";
 import type { UsersFeed } from "../users/users-feed.js";
 import { ChatError, parsePayload, splitArgs } from "./ack.js";

@@ -103,4 +103,25 @@ describe("StreamFollower", () => {
     expect(errors).toHaveLength(1);
     expect(prepared).toBeGreaterThanOrEqual(2);
   });
+
+  it("stops at once while it waits to retry a failed read", async () => {
+    let failed: () => void = () => undefined;
+    const reader = await connectRedis(redis.url, quiet, "redis-kit-pause");
+    const follower = new StreamFollower(reader, {
+      key: "follower:pause",
+      cursor: () => "0-0",
+      prepare: async () => {
+        throw new Error("not ready");
+      },
+      onEntries: () => undefined,
+      onError: () => failed(),
+      retryMs: 60_000,
+    });
+    const firstFailure = new Promise<void>((resolve) => (failed = resolve));
+    follower.start();
+    await firstFailure;
+    const started = Date.now();
+    await follower.stop();
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });

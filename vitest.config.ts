@@ -5,6 +5,15 @@ export default defineConfig({
     projects: [
       {
         test: {
+          name: "redis-kit",
+          root: "packages/redis-kit",
+          include: ["src/**/*.test.ts"],
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
           name: "grpc-demo",
           root: "grpc-demo",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],

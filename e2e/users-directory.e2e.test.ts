@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, unary, type CreateUserResponse, type UserServiceClient } from "grpc-demo/client";
 import { seedUsersDirectly } from "grpc-demo/testing";
-import { closeRedis, connectRedis } from "../websocket-chat/src/redis/connect-redis.js";
+import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
 import { launchChromium, openPage, type Participant } from "./support/browser.js";
 import { startStack, type E2EStack } from "./support/stack.js";
 

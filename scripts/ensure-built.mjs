@@ -1,6 +1,8 @@
 // Compiles the runnable workspaces (`tsc -b`: src/ -> dist/) when a dist/ is missing or older
 // than its sources, so a fresh clone runs compiled JavaScript with no separate build step:
-//   node scripts/ensure-built.mjs grpc-demo websocket-chat
+//   node scripts/ensure-built.mjs packages/redis-kit grpc-demo websocket-chat
+// List a shared package (packages/redis-kit) beside its dependants: only the listed workspaces'
+// sources are compared, so a change to the package alone would otherwise go unbuilt.
 // The check walks src/ comparing modification times (a few ms); tsc starts only when something
 // changed, because even a no-op `tsc -b` costs about a second. Replicas started side by side
 // (the chat README starts three at once) take turns through a lock directory, so one builds and
@@ -106,7 +108,7 @@ export function ensureBuilt(workspaces) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const workspaces = process.argv.slice(2);
   if (workspaces.length === 0) {
-    console.error("usage: node scripts/ensure-built.mjs <workspace>... (grpc-demo, websocket-chat)");
+    console.error("usage: node scripts/ensure-built.mjs <workspace>... (packages/redis-kit, grpc-demo, websocket-chat)");
     process.exit(2);
   }
   ensureBuilt(workspaces);

@@ -82,10 +82,11 @@ fi
 
 if [[ ${#build_services[@]} -gt 0 ]]; then
   step "Building the kit's images (${build_services[*]}) on ${chosen[NODE_IMAGE]}"
-  # The images run the services compiled: bring grpc-demo/dist and websocket-chat/dist up to date
-  # (tsc -b, only when src/ changed), since the image builds copy them instead of compiling.
-  node "$REPO_ROOT/scripts/ensure-built.mjs" grpc-demo websocket-chat ||
-    fail "compiling grpc-demo and websocket-chat failed (tsc -b above)"
+  # The images run the services compiled: bring packages/redis-kit/dist, grpc-demo/dist and
+  # websocket-chat/dist up to date (tsc -b, only when src/ changed), since the image builds copy
+  # them instead of compiling.
+  node "$REPO_ROOT/scripts/ensure-built.mjs" packages/redis-kit grpc-demo websocket-chat ||
+    fail "compiling packages/redis-kit, grpc-demo and websocket-chat failed (tsc -b above)"
   # The CA bundle lets npm inside the build work behind a TLS-intercepting proxy.
   [[ -r /etc/ssl/certs/ca-certificates.crt ]] && cp /etc/ssl/certs/ca-certificates.crt "$REPO_ROOT/.tmp/ca-certificates.crt"
   for service in "${build_services[@]}"; do

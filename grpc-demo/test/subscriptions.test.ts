@@ -8,7 +8,7 @@ import {
   type SubscribeToUpdatesResponse,
   type UserServiceClient,
 } from "../src/client/index.js";
-import { compareCursors } from "../src/events/cursor.js";
+import { compareStreamIds } from "@clusterkit/redis-kit";
 import { StreamRecorder } from "./support/recorder.js";
 import { useUserCluster } from "./support/user-cluster.js";
 
@@ -100,7 +100,7 @@ describe("SubscribeToUpdates", () => {
     const names = resumed.recorder.items.map((u) => u.user?.name);
     expect(names.sort()).toEqual(Array.from({ length: 15 }, (_, i) => `Burst${i}`).sort());
     const cursors = resumed.recorder.items.map((u) => u.cursor);
-    expect(cursors).toEqual([...cursors].sort(compareCursors));
+    expect(cursors).toEqual([...cursors].sort(compareStreamIds));
     resumed.call.cancel();
   });
 

@@ -27,8 +27,7 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
 import type { AckResult, ClientToServerEvents, JoinResult, RoomMessage, ServerToClientEvents } from "../../websocket-chat/src/contracts/events.js";
-import { compareStreamIds } from "../../websocket-chat/src/redis/keys.js";
-import { closeRedis, connectRedis } from "../../websocket-chat/src/redis/connect-redis.js";
+import { closeRedis, compareStreamIds, connectRedis } from "@clusterkit/redis-kit";
 import { startStack, stopProcess } from "../../e2e/support/stack.js";
 import { startSlowProbe, type SlowProbe } from "./slow-consumer.js";
 

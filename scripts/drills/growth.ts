@@ -22,7 +22,7 @@ import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
 import type { AckResult, ClientToServerEvents, ServerToClientEvents } from "../../websocket-chat/src/contracts/events.js";
 import { loadConfig } from "../../websocket-chat/src/config.js";
-import { closeRedis, connectRedis, type RedisClient } from "../../websocket-chat/src/redis/connect-redis.js";
+import { closeRedis, connectRedis, type RedisClient } from "@clusterkit/redis-kit";
 import { startStack, type E2EStack } from "../../e2e/support/stack.js";
 
 const { values: args } = parseArgs({

@@ -20,7 +20,7 @@ import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
 import { seedUsersDirectly, startUserReplica } from "grpc-demo/testing";
 import type { AckResult, ClientToServerEvents, ServerToClientEvents, UsersPage } from "../../websocket-chat/src/contracts/events.js";
-import { closeRedis, connectRedis } from "../../websocket-chat/src/redis/connect-redis.js";
+import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
 import { startChatProcess } from "../../websocket-chat/test/support/chat-process.js";
 import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
 import { startRedis } from "../../test-support/redis-server.js";

@@ -16,7 +16,7 @@ import { createHttpApp } from "./http/app.js";
 import { ConnectionLimits } from "./http/connection-limits.js";
 import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
 import { abortAtOnce, closeGracefully, type RunningParts } from "./lifecycle/shutdown.js";
-import type { RedisClient } from "./redis/connect-redis.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 import { createIoServer, wireSockets } from "./sockets/io-server.js";
 import { UserNotices } from "./users/user-notices.js";
 import { UsersFeed, type UsersFeedOptions } from "./users/users-feed.js";

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { connectUsers } from "grpc-demo/client";
 import { loadConfig } from "./config.js";
 import { createChatServer } from "./create-chat-server.js";
-import { closeRedis, connectRedis } from "./redis/connect-redis.js";
+import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
 
 // The only module that reads the environment, connects, listens and handles signals.
 const config = loadConfig();

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRedisRelay, type RedisRelay } from "../../test-support/redis-relay.js";
-import type { RedisClient } from "../src/redis/connect-redis.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 import { startChatCluster, type TestCluster, type TestReplica } from "./support/chat-cluster.js";
 import { connected, identified, ok, record } from "./support/wire.js";
 

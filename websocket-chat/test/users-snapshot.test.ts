@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { collect, connectUsers, unary, type ListUsersResponse, type UserServiceClient } from "grpc-demo/client";
 import { seedUsersDirectly, startUserReplica } from "grpc-demo/testing";
 import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
-import { closeRedis, connectRedis } from "../src/redis/connect-redis.js";
+import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
 import { toUserRecord } from "../src/users/users-feed.js";
 import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
 import { readSnapshot, usersIn, usersModelOn } from "./support/users-client.js";

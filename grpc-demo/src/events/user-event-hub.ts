@@ -1,9 +1,8 @@
+import { compareStreamIds, parseStreamId, StreamFollower, type RedisClient, type StreamEntry } from "@clusterkit/redis-kit";
 import type { Logger } from "pino";
-import type { RedisClient } from "../store/redis-script.js";
 import { quote } from "../store/quote.js";
 import { UserError } from "../store/user-errors.js";
 import { userKeys } from "../store/user-keys.js";
-import { compareCursors, parseCursor } from "./cursor.js";
 import { Slots } from "./slots.js";
 import { parseUserEventEntry, type UserEventEntry } from "./user-event.js";
 
@@ -56,10 +55,7 @@ const READ_BATCH = 500;
 export class UserEventHub {
   private readonly listeners = new Set<UserEventListener>();
   private lastId = "0-0";
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private readonly blockMs: number;
-  private readonly retryMs: number;
+  private readonly reading: StreamFollower;
   private readonly follower: UserEventFollower | undefined;
   /** A read returning this many entries may have come after trimmed ones; fewer cannot (see follow). */
   private readonly gapCheckAt: number;
@@ -73,12 +69,22 @@ export class UserEventHub {
     /** Used for replays and cursor checks. */
     private readonly redis: RedisClient,
     /** A dedicated connection: XREAD BLOCK holds it. The hub owns it and closes it in stop(). */
-    private readonly reader: RedisClient,
+    reader: RedisClient,
     private readonly logger: Logger,
     options: UserEventHubOptions = {},
   ) {
-    this.blockMs = options.blockMs ?? 2000;
-    this.retryMs = options.retryMs ?? 500;
+    this.reading = new StreamFollower(reader, {
+      key: userKeys.events,
+      cursor: () => this.lastId,
+      onEntries: (entries) => this.onEntries(entries),
+      onError: (error) => {
+        this.follower?.lost();
+        this.logger.warn({ err: error }, "users event stream read failed; retrying");
+      },
+      blockMs: options.blockMs ?? 2000,
+      retryMs: options.retryMs ?? 500,
+      count: READ_BATCH,
+    });
     this.follower = options.follower;
     this.gapCheckAt = Math.min(READ_BATCH, options.retention ?? 10_000);
     this.replays = new Slots(options.concurrentReplays ?? 32);
@@ -99,21 +105,17 @@ export class UserEventHub {
 
   /** Starts following the stream from its current end. */
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.reading.isRunning) return;
     const newest = await this.redis.xRevRange(userKeys.events, "+", "-", { COUNT: 1 });
     this.lastId = newest[0]?.id ?? "0-0";
     this.follower?.caughtUp(this.lastId);
-    this.running = true;
-    this.loop = this.follow();
+    this.reading.start();
   }
 
   /** Stops the reader and closes its connection; subscribers get nothing more. */
   async stop(): Promise<void> {
-    this.running = false;
     this.listeners.clear();
-    // Disconnecting aborts the blocked XREAD at once instead of waiting out its timeout.
-    if (this.reader.isOpen) await this.reader.disconnect().catch(() => undefined);
-    await this.loop;
+    await this.reading.stop();
   }
 
   /**
@@ -135,7 +137,7 @@ export class UserEventHub {
     let replaying = sinceCursor !== undefined;
     const held: UserEventEntry[] = [];
     const deliver = (event: UserEventEntry) => {
-      if (compareCursors(event.cursor, delivered) <= 0) return;
+      if (compareStreamIds(event.cursor, delivered) <= 0) return;
       delivered = event.cursor;
       listener(event);
     };
@@ -197,7 +199,7 @@ export class UserEventHub {
   }
 
   private async checkCursor(cursor: string): Promise<void> {
-    if (!parseCursor(cursor)) {
+    if (!parseStreamId(cursor)) {
       throw new UserError(
         "INVALID_ARGUMENT",
         `since_cursor '${quote(cursor, 40)}' is not a cursor (expected "<ms>-<seq>", as given by an update)`,
@@ -208,7 +210,7 @@ export class UserEventHub {
       this.redis.get(userKeys.eventsHorizon),
       this.redis.xRevRange(userKeys.events, "+", "-", { COUNT: 1 }),
     ]);
-    if (horizon !== null && compareCursors(cursor, horizon) < 0) {
+    if (horizon !== null && compareStreamIds(cursor, horizon) < 0) {
       throw new UserError(
         "OUT_OF_RANGE",
         `since_cursor ${cursor} is older than the retained history (events up to ${horizon} were trimmed); ` +
@@ -216,7 +218,7 @@ export class UserEventHub {
       );
     }
     const newestId = newest[0]?.id ?? "0-0";
-    if (compareCursors(cursor, newestId) > 0) {
+    if (compareStreamIds(cursor, newestId) > 0) {
       throw new UserError(
         "OUT_OF_RANGE",
         `since_cursor ${cursor} is ahead of the newest event ${newestId} (was the store reset?); ` +
@@ -225,27 +227,14 @@ export class UserEventHub {
     }
   }
 
-  private async follow(): Promise<void> {
-    while (this.running) {
-      try {
-        const reply = await this.reader.xRead(
-          { key: userKeys.events, id: this.lastId },
-          { BLOCK: this.blockMs, COUNT: READ_BATCH },
-        );
-        const entries = reply?.[0]?.messages ?? [];
-        if (entries.length >= this.gapCheckAt) await this.checkGap(this.lastId);
-        for (const entry of entries) {
-          this.lastId = entry.id;
-          this.dispatch(entry.id, entry.message);
-        }
-        this.follower?.caughtUp(this.lastId);
-      } catch (error) {
-        if (!this.running) break;
-        this.follower?.lost();
-        this.logger.warn({ err: error }, "users event stream read failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, this.retryMs));
-      }
+  /** One read's entries (none when the block timed out): checked for a gap, then dispatched in order. */
+  private async onEntries(entries: StreamEntry[]): Promise<void> {
+    if (entries.length >= this.gapCheckAt) await this.checkGap(this.lastId);
+    for (const entry of entries) {
+      this.lastId = entry.id;
+      this.dispatch(entry.id, entry.message);
     }
+    this.follower?.caughtUp(this.lastId);
   }
 
   /**
@@ -255,7 +244,7 @@ export class UserEventHub {
    */
   private async checkGap(readFrom: string): Promise<void> {
     const horizon = await this.redis.get(userKeys.eventsHorizon);
-    if (horizon === null || compareCursors(horizon, readFrom) <= 0) return;
+    if (horizon === null || compareStreamIds(horizon, readFrom) <= 0) return;
     this.logger.warn({ readFrom, horizon }, "the users event reader fell behind the retained history; events were skipped");
     this.follower?.lost();
   }

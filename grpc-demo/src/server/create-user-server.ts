@@ -7,7 +7,7 @@ import { UserServiceService } from "../gen/userservice/v1/user_service.js";
 import { createHandoutService } from "../service/handout-service.js";
 import { OpenSubscriptions, type ServiceContext } from "../service/service-context.js";
 import { createUserServiceV1 } from "../service/user-service-v1.js";
-import type { RedisClient } from "../store/redis-script.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 import { UserCache } from "../store/user-cache.js";
 import { RedisUserStore } from "../store/user-store.js";
 import type { UserServiceConfig } from "../config.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { RedisClient } from "../store/redis-script.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 import { usersHeartbeatKeys, type UsersReplicaBeat } from "./heartbeat-record.js";
 
 export interface UsersHeartbeatOptions {

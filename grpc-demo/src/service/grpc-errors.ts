@@ -1,18 +1,10 @@
+import { isRedisUnavailable } from "@clusterkit/redis-kit";
 import { status, type ServiceError, Metadata } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { wellFormed } from "../store/quote.js";
 import { grpcStatusOf, UserError } from "../store/user-errors.js";
 
 export type StatusObject = Partial<ServiceError> & { code: status; details: string };
-
-/** Names of Redis client errors meaning the store cannot be reached right now. */
-const UNAVAILABLE_ERRORS = new Set([
-  "ClientClosedError",
-  "ConnectionTimeoutError",
-  "SocketClosedUnexpectedlyError",
-  "DisconnectsClientError",
-  "ReconnectStrategyError",
-]);
 
 /**
  * Maps any failure to the status a client gets: a caller's mistake to its own code, an
@@ -27,7 +19,7 @@ export function toStatus(error: unknown, logger: Logger): StatusObject {
     // lone surrogate in the grpc-message header would lose the whole status.
     return { code: grpcStatusOf[error.code], details: wellFormed(error.message), metadata };
   }
-  if (error instanceof Error && (UNAVAILABLE_ERRORS.has(error.name) || UNAVAILABLE_ERRORS.has(error.constructor.name))) {
+  if (isRedisUnavailable(error)) {
     logger.warn({ err: error }, "store unavailable");
     return { code: status.UNAVAILABLE, details: "the user store is unavailable; retry shortly" };
   }

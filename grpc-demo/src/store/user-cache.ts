@@ -1,4 +1,4 @@
-import { compareCursors } from "../events/cursor.js";
+import { compareStreamIds } from "@clusterkit/redis-kit";
 import type { UserEventFollower } from "../events/user-event-hub.js";
 import type { UserEventEntry, UserEventType, UserRecord } from "../events/user-event.js";
 import { ReadFence } from "./read-fence.js";
@@ -83,7 +83,7 @@ export class UserCache implements UserEventFollower {
     this.maxSilenceMs = options.maxSilenceMs ?? 5000;
     this.now = options.now ?? (() => performance.now());
     const newestCursor = options.newestCursor;
-    if (newestCursor) this.fence = new ReadFence(async () => compareCursors(this.applied, await newestCursor()) >= 0);
+    if (newestCursor) this.fence = new ReadFence(async () => compareStreamIds(this.applied, await newestCursor()) >= 0);
   }
 
   /** Users held now. */
@@ -107,7 +107,7 @@ export class UserCache implements UserEventFollower {
     if (!this.live()) return;
     // The reader applies events in order: if it is already past this one, the cache holds this
     // change or a newer one, which must not be overwritten with this older state.
-    if (compareCursors(change.cursor, this.applied) <= 0) return;
+    if (compareStreamIds(change.cursor, this.applied) <= 0) return;
     this.change(change.type, change.user);
   }
 
@@ -119,7 +119,7 @@ export class UserCache implements UserEventFollower {
 
   /** From the event reader: it has read the stream up to `cursor`. */
   caughtUp(cursor: string): void {
-    if (compareCursors(cursor, this.applied) > 0) this.applied = cursor;
+    if (compareStreamIds(cursor, this.applied) > 0) this.applied = cursor;
     this.following = this.options.maxSize > 0;
     this.heardAt = this.now();
   }

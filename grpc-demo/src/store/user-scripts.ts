@@ -1,4 +1,4 @@
-import { RedisScript } from "./redis-script.js";
+import { LuaScript } from "@clusterkit/redis-kit";
 
 /*
  * Keys (KEYS[n] in every script, so the layout lives in one place, user-keys.ts):
@@ -52,13 +52,13 @@ end
 
 // ARGV: prefix, name, email, emailKey, now, origin, maxlen
 // -> { 'OK', userJson, cursor } | { 'ALREADY_EXISTS' }
-export const createUserScript = new RedisScript(`${APPEND_EVENT}${CREATE_FN}
+export const createUserScript = new LuaScript(`${APPEND_EVENT}${CREATE_FN}
 return create_user(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]))
 `);
 
 // KEYS[6] users:seeded. ARGV: prefix, now, origin, maxlen, then name/email/emailKey triples.
 // Seeds once per store, whichever replica starts first: -> number of users created.
-export const seedUsersScript = new RedisScript(`${APPEND_EVENT}${CREATE_FN}
+export const seedUsersScript = new LuaScript(`${APPEND_EVENT}${CREATE_FN}
 if not redis.call('SET', KEYS[6], ARGV[2], 'NX') then return 0 end
 local created = 0
 for i = 5, #ARGV, 3 do
@@ -70,7 +70,7 @@ return created
 
 // ARGV: prefix, id, name ('' = keep), email ('' = keep), emailKey, now, origin, maxlen
 // -> { 'OK', userJson, cursor } | { 'NOT_FOUND' } | { 'ALREADY_EXISTS' }
-export const updateUserScript = new RedisScript(`${APPEND_EVENT}
+export const updateUserScript = new LuaScript(`${APPEND_EVENT}
 local key = ARGV[1] .. ARGV[2]
 local user = load_user(key)
 if not user then return { 'NOT_FOUND' } end
@@ -90,7 +90,7 @@ return { 'OK', json, cursor }
 `);
 
 // ARGV: prefix, id, now, origin, maxlen -> { 'OK', userJson, cursor } | { 'NOT_FOUND' }
-export const deleteUserScript = new RedisScript(`${APPEND_EVENT}
+export const deleteUserScript = new LuaScript(`${APPEND_EVENT}
 local key = ARGV[1] .. ARGV[2]
 local user = load_user(key)
 if not user then return { 'NOT_FOUND' } end

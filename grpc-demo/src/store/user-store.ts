@@ -1,6 +1,6 @@
 import type { UserEventType, UserRecord } from "../events/user-event.js";
 import { userRecordSchema } from "../events/user-event.js";
-import type { RedisClient } from "./redis-script.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 import type { UserCache } from "./user-cache.js";
 import { createUserScript, deleteUserScript, seedUsersScript, updateUserScript } from "./user-scripts.js";
 import { quote } from "./quote.js";

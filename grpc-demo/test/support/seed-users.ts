@@ -1,4 +1,4 @@
-import type { RedisClient } from "../../src/store/redis-script.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 import { userKeys } from "../../src/store/user-keys.js";
 
 export interface SeedOptions {

@@ -1,5 +1,5 @@
 import { pino, type Logger } from "pino";
-import { connectRedis } from "../../src/server/connect-redis.js";
+import { connectRedis } from "@clusterkit/redis-kit";
 import { createUserServer, type UserServerHandle } from "../../src/server/create-user-server.js";
 
 export interface UserReplica {
@@ -38,8 +38,8 @@ export interface UserReplicaOptions {
 /** A real user-service replica on 127.0.0.1, port 0, over the given Redis. */
 export async function startUserReplica(options: UserReplicaOptions): Promise<UserReplica> {
   const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const redis = await connectRedis(options.redisUrl, logger, `${options.serverId}-test`);
-  const redisReader = await connectRedis(options.readerRedisUrl ?? options.redisUrl, logger, `${options.serverId}-test-events`);
+  const redis = await connectRedis(options.redisUrl, logger, `${options.serverId}-test`, { queueWhileOffline: true });
+  const redisReader = await connectRedis(options.readerRedisUrl ?? options.redisUrl, logger, `${options.serverId}-test-events`, { queueWhileOffline: true });
   const server = await createUserServer(
     { redis, redisReader, logger },
     {

@@ -1,6 +1,6 @@
 import { MAX_MESSAGE_CHARS, NICKNAME_PATTERN, ROOM_PATTERN } from "../../../websocket-chat/src/contracts/limits.js";
 import { nicknameKey } from "../../../websocket-chat/src/contracts/nicknames.js";
-import type { RedisClient } from "../../../websocket-chat/src/redis/connect-redis.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 
 /** A canonical nickname key (nicknames.ts): folding it again changes nothing; lower-casing may add marks. */
 const isNicknameKey = (key: string) => nicknameKey(key) === key && /^[\p{L}\p{M}\p{N}_.-]{2,64}$/u.test(key);

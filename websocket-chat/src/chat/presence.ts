@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import type { RedisClient } from "../redis/connect-redis.js";
+import { LuaScript, type RedisClient } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
-import { LuaScript } from "../redis/lua-script.js";
 import { ChatError } from "./ack.js";
 import { inboxOf } from "./room-history.js";
 

@@ -1,6 +1,5 @@
-import type { RedisClient } from "../redis/connect-redis.js";
+import { LuaScript, type RedisClient } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
-import { LuaScript } from "../redis/lua-script.js";
 
 /**
  * Lua spending one hit of the fixed-window budget at `key` (window ms: `windowMs`): the first hit

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { StoredMessage as RoomMessage } from "./room-history.js";
 import type { PrivateMessage } from "../contracts/events.js";
-import type { RedisClient } from "../redis/connect-redis.js";
-import { chatKeys, compareStreamIds } from "../redis/keys.js";
+import { compareStreamIds, type RedisClient } from "@clusterkit/redis-kit";
+import { chatKeys } from "../redis/keys.js";
 import type { ChatServerIo, ChatSocket } from "./socket-types.js";
 
 export type Dialect = "kit" | "handout" | "private";

@@ -1,7 +1,6 @@
 import type { RoomMessage } from "../contracts/events.js";
-import type { RedisClient } from "../redis/connect-redis.js";
-import { chatKeys, compareStreamIds } from "../redis/keys.js";
-import { LuaScript } from "../redis/lua-script.js";
+import { compareStreamIds, LuaScript, type RedisClient } from "@clusterkit/redis-kit";
+import { chatKeys } from "../redis/keys.js";
 import type { RateBudget } from "./rate-limiter.js";
 import { spendBudgetLua } from "./rate-limiter.js";
 

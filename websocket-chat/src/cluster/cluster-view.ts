@@ -1,6 +1,6 @@
 import { usersHeartbeatKeys } from "grpc-demo/heartbeat";
 import type { ChatReplicaBeat, ClusterView, RedisStats, UsersReplicaBeat } from "../contracts/cluster.js";
-import type { RedisClient } from "../redis/connect-redis.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
 
 /** Requests within this long of a read share it: many open cluster pages cost Redis one read a moment. */

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ChatReplicaBeat, MessageHop } from "../contracts/cluster.js";
-import type { RedisClient } from "../redis/connect-redis.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
 
 /** Message paths each replica keeps for the cluster view. */

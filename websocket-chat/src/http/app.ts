@@ -7,7 +7,7 @@ import type { ChatConfig } from "../config.js";
 import { bearerToken, type ChatTokens } from "../auth/tokens.js";
 import type { RateLimiter } from "../chat/rate-limiter.js";
 import { ClusterViewReader } from "../cluster/cluster-view.js";
-import { isRedisUnavailable, type RedisClient } from "../redis/connect-redis.js";
+import { isRedisUnavailable, type RedisClient } from "@clusterkit/redis-kit";
 import type { UsersFeed } from "../users/users-feed.js";
 import { clusterRouter } from "./cluster.routes.js";
 import type { ProxyTrust } from "./client-address.js";

@@ -1,7 +1,7 @@
 import { Router } from "express";
 import type { Logger } from "pino";
 import type { ClusterViewReader } from "../cluster/cluster-view.js";
-import { isRedisUnavailable } from "../redis/connect-redis.js";
+import { isRedisUnavailable } from "@clusterkit/redis-kit";
 
 /** `GET /api/cluster`: every live replica's heartbeat and Redis's INFO, for /cluster.html. */
 export function clusterRouter(reader: ClusterViewReader, logger: Logger): Router {

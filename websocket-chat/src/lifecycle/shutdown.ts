@@ -4,7 +4,7 @@ import type { Presence } from "../chat/presence.js";
 import type { RoomFanout } from "../chat/room-fanout.js";
 import type { ChatServerIo } from "../chat/socket-types.js";
 import type { ChatHeartbeat } from "../cluster/heartbeat.js";
-import { closeRedis, type RedisClient } from "../redis/connect-redis.js";
+import { closeRedis, type RedisClient } from "@clusterkit/redis-kit";
 import type { UsersFeed } from "../users/users-feed.js";
 
 /** What a replica stops, in the order it stops them. */

@@ -13,7 +13,7 @@ import { clientAddress, type ProxyTrust } from "../http/client-address.js";
 import type { ConnectionLimits } from "../http/connection-limits.js";
 import { originAllowed } from "../http/cors.js";
 import type { ChatMetrics } from "../http/metrics.js";
-import type { RedisClient } from "../redis/connect-redis.js";
+import type { RedisClient } from "@clusterkit/redis-kit";
 
 export type IoServerConfig = Pick<
   ChatConfig,

@@ -4,7 +4,7 @@ import type { Ack, ClientToServerEvents, ErrorBody } from "../contracts/events.j
 import { ChatError, parsePayload, splitArgs } from "../chat/ack.js";
 import type { ChatSocket } from "../chat/socket-types.js";
 import type { ChatMetrics } from "../http/metrics.js";
-import { isRedisUnavailable } from "../redis/connect-redis.js";
+import { isRedisUnavailable } from "@clusterkit/redis-kit";
 
 /** Events of one socket waiting to be handled before new ones are refused. */
 export const MAX_QUEUED_EVENTS = 100;

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { compareStreamIds, StreamFollower, type RedisClient, type StreamEntry } from "@clusterkit/redis-kit";
 import type { Metadata, ServiceError } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import {
@@ -11,8 +12,7 @@ import type { ListUsersResponse, User, UserServiceClient } from "grpc-demo/clien
 import type { UsersCatchUp, UsersPage, UsersPageResult } from "../contracts/events.js";
 import { ChatError } from "../chat/ack.js";
 import type { ChatSocket } from "../chat/socket-types.js";
-import type { RedisClient } from "../redis/connect-redis.js";
-import { chatKeys, compareStreamIds } from "../redis/keys.js";
+import { chatKeys } from "../redis/keys.js";
 import { UsersTable, type EncodedPage } from "./users-table.js";
 
 export interface UsersFeedOptions {
@@ -65,11 +65,8 @@ export class UsersFeed {
   private markReady: () => void = () => undefined;
   /** Resolves once the first snapshot has loaded. */
   readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
-  private running = false;
-  private loop: Promise<void> | undefined;
+  private readonly reading: StreamFollower;
   private readonly replayWindow: number;
-  private readonly blockMs: number;
-  private readonly retryMs: number;
 
   constructor(
     private readonly deps: {
@@ -84,8 +81,23 @@ export class UsersFeed {
     options: UsersFeedOptions = {},
   ) {
     this.replayWindow = options.replayWindow ?? 1000;
-    this.blockMs = options.blockMs ?? 2000;
-    this.retryMs = options.retryMs ?? 1000;
+    this.reading = new StreamFollower(deps.reader, {
+      key: USER_EVENTS_STREAM,
+      cursor: () => this.cursor ?? "0-0",
+      // Until a snapshot has loaded there is no position to continue from.
+      prepare: async () => {
+        if (this.cursor === undefined) await this.loadSnapshot();
+      },
+      onEntries: (entries) => this.onEntries(entries),
+      onError: (error) =>
+        this.deps.logger.warn(
+          { err: error },
+          this.cursor === undefined ? "users snapshot failed; retrying" : "users event stream read failed; retrying",
+        ),
+      blockMs: options.blockMs ?? 2000,
+      retryMs: options.retryMs ?? 1000,
+      count: 100,
+    });
     this.table = new UsersTable({ pageBytes: options.pageBytes ?? 262_144, onEncode: deps.onPageEncoded });
   }
 
@@ -99,17 +111,14 @@ export class UsersFeed {
   }
 
   start(): void {
-    if (!this.deps.users || this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    if (!this.deps.users) return;
+    this.reading.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
     this.subscribers.clear();
-    // Disconnecting aborts a blocked XREAD at once.
-    if (this.deps.reader.isOpen) await this.deps.reader.disconnect().catch(() => undefined);
-    await this.loop;
+    // Closes the reader's connection too (a blocked XREAD ends at once), started or not.
+    await this.reading.stop();
   }
 
   /**
@@ -154,26 +163,10 @@ export class UsersFeed {
     throw new ChatError("UNAVAILABLE", `the users feed ${why}; try again shortly`);
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        if (this.cursor === undefined) await this.loadSnapshot();
-        const reply = await this.deps.reader.xRead(
-          { key: USER_EVENTS_STREAM, id: this.cursor ?? "0-0" },
-          { BLOCK: this.blockMs, COUNT: 100 },
-        );
-        // Checked before applying: entries of a new stream must not land on the old table.
-        if (await this.wasReset()) {
-          await this.restart();
-          continue;
-        }
-        for (const stream of reply ?? []) for (const entry of stream.messages) this.apply(entry.id, entry.message);
-      } catch (error) {
-        if (!this.running) break;
-        this.deps.logger.warn({ err: error }, this.cursor === undefined ? "users snapshot failed; retrying" : "users event stream read failed; retrying");
-        await this.pause();
-      }
-    }
+  private async onEntries(entries: StreamEntry[]): Promise<void> {
+    // Checked before applying: entries of a new stream must not land on the old table.
+    if (await this.wasReset()) return this.restart();
+    for (const entry of entries) this.apply(entry.id, entry.message);
   }
 
   /**
@@ -257,10 +250,6 @@ export class UsersFeed {
     if (this.recent.length > this.replayWindow) this.recentFrom = this.recent.shift()?.cursor ?? this.recentFrom;
     this.deps.onEvent?.(event);
     for (const socket of this.subscribers.keys()) socket.emit("users:event", event);
-  }
-
-  private pause(): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, this.retryMs).unref());
   }
 }
 

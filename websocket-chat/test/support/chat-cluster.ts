@@ -3,7 +3,7 @@ import { io as connect, type Socket } from "socket.io-client";
 import type { UserServiceClient } from "grpc-demo/client";
 import { startRedis, type TestRedis } from "../../../test-support/redis-server.js";
 import { createChatServer, type ChatServerConfig, type ChatServerHandle } from "../../src/create-chat-server.js";
-import { connectRedis, closeRedis, type RedisClient } from "../../src/redis/connect-redis.js";
+import { connectRedis, closeRedis, type RedisClient } from "@clusterkit/redis-kit";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../src/contracts/events.js";
 
 export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;

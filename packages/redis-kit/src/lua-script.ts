@@ -2,16 +2,18 @@ import { createHash } from "node:crypto";
 import type { RedisClient } from "./connect-redis.js";
 
 /**
- * A Lua script sent by hash, and in full only when Redis has not seen it yet (NOSCRIPT, e.g.
- * after a Redis restart). Scripts make a read-decide-write step atomic across replicas.
+ * A Lua script sent by its SHA-1 (EVALSHA), and in full (EVAL) only when Redis has not seen it
+ * yet: NOSCRIPT after a restart or a SCRIPT FLUSH. Redis runs a script with nothing interleaved,
+ * which is how a read-decide-write step, or a change and its event, stays atomic across replicas.
  */
 export class LuaScript {
-  private readonly sha1: string;
+  readonly sha1: string;
 
   constructor(readonly source: string) {
     this.sha1 = createHash("sha1").update(source).digest("hex");
   }
 
+  /** Runs the script; EVAL also caches it, so the next run goes by hash again. */
   async run(redis: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
     const options = { keys, arguments: args.map(String) };
     try {

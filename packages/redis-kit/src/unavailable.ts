@@ -1,0 +1,31 @@
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+} from "redis";
+
+/** node-redis errors meaning the connection is down (or being closed), not that a command was wrong. */
+const connectionErrors = [
+  ClientOfflineError,
+  ClientClosedError,
+  SocketClosedUnexpectedlyError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ReconnectStrategyError,
+];
+
+/** Socket errors node-redis hands to the commands in flight when Redis dies under them. */
+const lostConnectionCodes = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
+
+/**
+ * Whether an error means "Redis is not reachable right now" (a client may retry shortly) rather
+ * than a bug or a rejected command.
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (connectionErrors.some((type) => error instanceof type)) return true;
+  return lostConnectionCodes.has((error as NodeJS.ErrnoException).code ?? "");
+}

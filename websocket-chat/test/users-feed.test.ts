@@ -1,35 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectUsers, type UserServiceClient } from "grpc-demo/client";
-import { startUserReplica } from "grpc-demo/testing";
+import { describe, expect, it } from "vitest";
 import type { UserEventEntry } from "../src/contracts/events.js";
 import { decodeUsersPage } from "../src/contracts/users-page.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
+import { useChatWithUsers } from "./support/chat-with-users.js";
 import { connected, ok, record } from "./support/wire.js";
 
-let cluster: TestCluster;
-let usersService: { target: string; close(): Promise<void> } | undefined;
-let direct: UserServiceClient;
-
-beforeAll(async () => {
-  cluster = await startChatCluster(3, {
-    async users(redisUrl) {
-      usersService ??= await startUserReplica({ redisUrl, serverId: "users-1" });
-      return connectUsers(usersService.target);
-    },
-  });
-  direct = await connectUsers(usersService!.target);
-  await Promise.all(cluster.replicas.map((replica) => replica.server.usersFeedReady));
-});
-afterAll(async () => {
-  direct?.close();
-  // The user service goes before its Redis does, or its reader would wait for Redis forever.
-  for (const replica of cluster?.replicas ?? []) await replica.close();
-  await usersService?.close();
-  await cluster?.close();
-});
+const env = useChatWithUsers(3);
 
 const api = (i: number, path: string, method: string, body?: unknown) =>
-  fetch(`${cluster.replicas[i]!.url}/api/users${path}`, {
+  fetch(`${env.cluster.replicas[i]!.url}/api/users${path}`, {
     method,
     headers: { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -37,7 +15,7 @@ const api = (i: number, path: string, method: string, body?: unknown) =>
 
 /** A page's subscription once the replica's feed has its snapshot. */
 async function subscribePage(i: number, since?: string) {
-  const page = cluster.client(cluster.replicas[i]!);
+  const page = env.cluster.client(env.cluster.replicas[i]!);
   await connected(page);
   const events = record(page, "users:event");
   const reply = await ok(page, "users:subscribe", since ? { since } : {});
@@ -77,7 +55,7 @@ describe("live users feed", () => {
     watching.page.disconnect();
 
     await new Promise<void>((resolve, reject) =>
-      direct.createUser({ name: "Dave", email: "dave@example.com" }, (error) => (error ? reject(error) : resolve())),
+      env.direct.createUser({ name: "Dave", email: "dave@example.com" }, (error) => (error ? reject(error) : resolve())),
     );
     const back = await subscribePage(2, lastCursor);
     let caughtUp: UserEventEntry[] = back.reply.mode === "events" ? back.reply.events : [];
@@ -92,7 +70,7 @@ describe("live users feed", () => {
     const clash = await api(0, "", "POST", { name: "Alice Again", email: "alice@example.com" });
     expect(clash.status).toBe(409);
     expect(await clash.json()).toMatchObject({ error: { code: "ALREADY_EXISTS" } });
-    const garbled = await fetch(`${cluster.replicas[0]!.url}/api/users`, {
+    const garbled = await fetch(`${env.cluster.replicas[0]!.url}/api/users`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: "{not json",

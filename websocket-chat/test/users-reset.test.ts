@@ -1,34 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectUsers, unary, type CreateUserResponse, type UserServiceClient } from "grpc-demo/client";
-import { startUserReplica } from "grpc-demo/testing";
+import { describe, expect, it } from "vitest";
+import { unary, type CreateUserResponse } from "grpc-demo/client";
 import type { UsersModel } from "../web/src/users-model.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
+import { useChatWithUsers } from "./support/chat-with-users.js";
 import { usersIn, usersModelOn } from "./support/users-client.js";
 import { connected, record } from "./support/wire.js";
 
-let cluster: TestCluster;
-let usersService: { target: string; close(): Promise<void> } | undefined;
-let direct: UserServiceClient;
-
-beforeAll(async () => {
-  cluster = await startChatCluster(2, {
-    async users(redisUrl) {
-      usersService ??= await startUserReplica({ redisUrl, serverId: "users-1" });
-      return connectUsers(usersService.target);
-    },
-  });
-  direct = await connectUsers(usersService!.target);
-  await Promise.all(cluster.replicas.map((replica) => replica.server.usersFeedReady));
-});
-afterAll(async () => {
-  direct?.close();
-  for (const replica of cluster?.replicas ?? []) await replica.close();
-  await usersService?.close();
-  await cluster?.close();
-});
+const env = useChatWithUsers(2);
 
 const create = async (name: string, email: string) =>
-  (await unary<CreateUserResponse>((cb) => direct.createUser({ name, email }, cb))).response.user!;
+  (await unary<CreateUserResponse>((cb) => env.direct.createUser({ name, email }, cb))).response.user!;
 
 /** Resolves once the model's users, by name, are `names` (checked on every change). */
 function showing(model: UsersModel, names: string[], timeoutMs = 15_000): Promise<void> {
@@ -47,7 +27,7 @@ function showing(model: UsersModel, names: string[], timeoutMs = 15_000): Promis
 
 describe("finding 11.8: the users feed after a Redis wipe", () => {
   it("starts over by itself: the old users vanish and a user created after the wipe shows, without reconnecting", async () => {
-    const pages = cluster.replicas.map((replica) => cluster.client(replica));
+    const pages = env.cluster.replicas.map((replica) => env.cluster.client(replica));
     await Promise.all(pages.map((page) => connected(page)));
     const models = pages.map((page) => usersModelOn(page));
     const resets = pages.map((page) => record(page, "users:reset"));
@@ -55,7 +35,7 @@ describe("finding 11.8: the users feed after a Redis wipe", () => {
     await create("Before Wipe", "before@example.org");
     await Promise.all(models.map((model) => showing(model, ["Alice", "Bob", "Before Wipe"])));
 
-    await cluster.inspect.flushAll();
+    await env.cluster.inspect.flushAll();
     const after = await create("After Wipe", "after@example.org");
     expect(after.id).toBe(1);
     await Promise.all(models.map((model) => showing(model, ["After Wipe"])));
@@ -65,7 +45,7 @@ describe("finding 11.8: the users feed after a Redis wipe", () => {
     // Live again: later changes arrive as events.
     await create("Later", "later@example.org");
     await Promise.all(models.map((model) => showing(model, ["After Wipe", "Later"])));
-    const metrics = await (await fetch(`${cluster.replicas[0]!.url}/metrics`)).text();
+    const metrics = await (await fetch(`${env.cluster.replicas[0]!.url}/metrics`)).text();
     expect(metrics).toMatch(/^chat_users_feed_resets_total\{replica="chat-1"\} [1-9]/m);
   });
 });

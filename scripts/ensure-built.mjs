@@ -86,7 +86,9 @@ function build(workspaces) {
     // a source's clock may run ahead of ours), so a start that waited on the lock finds it done.
     for (const workspace of stale) {
       if (!existsSync(buildInfoOf(workspace))) continue;
-      const at = new Date(Math.max(Date.now(), newestInput(workspace)));
+      // A millisecond past the newest input: utimes goes through float seconds and can land a
+      // hair before the time it was given, which would read as stale again.
+      const at = new Date(Math.max(Date.now(), Math.ceil(newestInput(workspace)) + 1));
       utimesSync(buildInfoOf(workspace), at, at);
     }
     return 0;

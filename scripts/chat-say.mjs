@@ -6,6 +6,8 @@
 //   node scripts/chat-say.mjs [--url http://localhost:8080] [--room lobby] [--nick bot]
 //     [--count 1] [--every 500] [--typing] [--token <CHAT_AUTH_SECRET token>] [text]
 // Exits 0 once every message was accepted, 1 on a refused one or after 30 s without progress.
+import { setTimeout, clearTimeout } from "node:timers";
+import { URL } from "node:url";
 import { parseArgs } from "node:util";
 import { io } from "socket.io-client";
 

@@ -2,6 +2,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { UserServiceClient } from "grpc-demo/client";
+import type { UserEventEntry } from "grpc-demo/events";
 import type { ChatConfig } from "./config.js";
 import { ChatTokens } from "./auth/tokens.js";
 import { ioRooms, type ChatContext } from "./chat/chat.handlers.js";
@@ -148,22 +149,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     largestSendBuffer: () => [...sendBuffers.values()].reduce((max, waiting) => Math.max(max, waiting()), 0),
   });
   const limiter = createRateLimiter(redis, config);
-  const usersFeed = new UsersFeed(
-    {
-      users: deps.users,
-      reader: usersReader,
-      logger,
-      onEvent: (event) => {
-        metrics.userEvents.inc();
-        notices?.post(event);
-      },
-      onPageEncoded: () => metrics.usersPagesEncoded.inc(),
-      onReset: () => metrics.usersFeedResets.inc(),
-    },
-    // A page is a small share of what one connection may have waiting, so a page and the live
-    // events behind it always fit under the bound.
-    { pageBytes: Math.min(262_144, Math.floor(config.maxBufferedBytes / 4)), ...config.usersFeed },
-  );
+  const usersFeed = createUsersFeed({ users: deps.users, usersReader, logger, metrics, onEvent: (event) => notices?.post(event) }, config);
 
   const { app, trust } = createHttpApp({ redis, logger, metrics, limiter, usersFeed, users: deps.users, tokens, isDraining }, config);
   const http = createServer(app);
@@ -174,45 +160,16 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   });
   const io = createIoServer({ http, pub, sub, connectionLimits, trust, metrics, logger, isDraining }, config);
 
-  const historyOptions = { historySize: config.historySize, retention: config.roomRetention, idleTtlMs: config.roomIdleTtlMs };
-  const history = new RoomHistory(redis, historyOptions);
-  // After a Redis restart the subscriber may be back before the commands connection (which fails
-  // fast while offline, for senders): catch-up reads go through their own, queueing connection.
-  const catchUpHistory = new RoomHistory(roomReader, historyOptions);
-  // Labelled children looked up once: deliveries are counted per message, on the hot path.
-  const deliveredBy = {
-    kit: metrics.messagesOut.labels({ kind: "kit" }),
-    handout: metrics.messagesOut.labels({ kind: "handout" }),
-    private: metrics.messagesOut.labels({ kind: "private" }),
-  };
-  const fanout = new RoomFanout(roomSub, io, logger, {
-    onDelivered: (dialect, count, message) => {
-      deliveredBy[dialect].inc(count);
-      // Private messages stay out of the cluster view: their "room" is a nickname.
-      if (dialect !== "private") heartbeat.delivered(message, count);
-    },
-    readAfter: async (room, after) => {
-      const replay = await catchUpHistory.after(room, after);
-      return { messages: replay.messages, reset: replay.unknown };
-    },
-  });
+  const { history, fanout } = createRoomDelivery(
+    { redis, roomSub, roomReader, io, logger, metrics, onDelivered: (message, count) => heartbeat.delivered(message, count) },
+    config,
+  );
   const notices = config.userEventsRoom ? new UserNotices(history, logger, { room: config.userEventsRoom, serverId: config.serverId }) : undefined;
   const presence = createPresence(redis, logger, io, config);
   const heartbeat = createHeartbeat(redis, logger, { io, fanout, metrics, instance: presence.instance }, config);
 
-  const ctx: ChatContext = {
-    io,
-    serverId: config.serverId,
-    presence,
-    history,
-    fanout,
-    limiter,
-    usersFeed,
-    metrics,
-    maxReplyBytes: Math.floor(config.maxBufferedBytes / 2),
-    logger,
-    isAborted: () => aborted,
-  };
+  const maxReplyBytes = Math.floor(config.maxBufferedBytes / 2);
+  const ctx: ChatContext = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, maxReplyBytes, isAborted: () => aborted };
   const cleanups = wireSockets(io, { ctx, tokens, connectionLimits, trust, sendBuffers, maxBufferedBytes: config.maxBufferedBytes });
 
   await fanout.start();
@@ -220,32 +177,15 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   await heartbeat.start();
   usersFeed.start();
 
-  const running: RunningParts = {
-    http,
-    io,
-    fanout,
-    usersFeed,
-    presence,
-    heartbeat,
-    ownConnections: [pub, sub, roomSub, roomReader, usersReader],
-    cleanups,
-    logger,
-  };
+  const ownConnections = [pub, sub, roomSub, roomReader, usersReader];
+  const running: RunningParts = { http, io, fanout, usersFeed, presence, heartbeat, ownConnections, cleanups, logger };
   return {
     io,
     http,
     metrics,
     instance: presence.instance,
     usersFeedReady: usersFeed.whenReady,
-    listen(port, host = "0.0.0.0") {
-      return new Promise((resolve, reject) => {
-        http.once("error", reject);
-        http.listen(port, host, () => {
-          http.off("error", reject);
-          resolve((http.address() as AddressInfo).port);
-        });
-      });
-    },
+    listen: (port, host = "0.0.0.0") => listenOn(http, port, host),
     async close() {
       if (draining) return;
       draining = true;
@@ -257,6 +197,83 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
       await abortAtOnce(running);
     },
   };
+}
+
+/** The live users feed, counted in the metrics; `onEvent` also sees each live event. */
+function createUsersFeed(
+  parts: { users: UserServiceClient | undefined; usersReader: RedisClient; logger: Logger; metrics: ChatMetrics; onEvent: (event: UserEventEntry) => void },
+  config: ChatServerConfig,
+): UsersFeed {
+  const { metrics } = parts;
+  return new UsersFeed(
+    {
+      users: parts.users,
+      reader: parts.usersReader,
+      logger: parts.logger,
+      onEvent: (event) => {
+        metrics.userEvents.inc();
+        parts.onEvent(event);
+      },
+      onPageEncoded: () => metrics.usersPagesEncoded.inc(),
+      onReset: () => metrics.usersFeedResets.inc(),
+    },
+    // A page is a small share of what one connection may have waiting, so a page and the live
+    // events behind it always fit under the bound.
+    { pageBytes: Math.min(262_144, Math.floor(config.maxBufferedBytes / 4)), ...config.usersFeed },
+  );
+}
+
+/** Listens on `port` (0: any free one); resolves with the bound port. */
+function listenOn(http: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(port, host, () => {
+      http.off("error", reject);
+      resolve((http.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Room history (appends through the commands connection) and the fan-out that delivers each
+ * stored message to this replica's sockets, counting deliveries per dialect.
+ */
+function createRoomDelivery(
+  parts: {
+    redis: RedisClient;
+    roomSub: RedisClient;
+    roomReader: RedisClient;
+    io: ChatServerIo;
+    logger: Logger;
+    metrics: ChatMetrics;
+    /** A room message delivered to `count` local sockets (private messages excluded). */
+    onDelivered: (message: { id: string; room: string; server: string }, count: number) => void;
+  },
+  config: ChatServerConfig,
+): { history: RoomHistory; fanout: RoomFanout } {
+  const historyOptions = { historySize: config.historySize, retention: config.roomRetention, idleTtlMs: config.roomIdleTtlMs };
+  const history = new RoomHistory(parts.redis, historyOptions);
+  // After a Redis restart the subscriber may be back before the commands connection (which fails
+  // fast while offline, for senders): catch-up reads go through their own, queueing connection.
+  const catchUpHistory = new RoomHistory(parts.roomReader, historyOptions);
+  // Labelled children looked up once: deliveries are counted per message, on the hot path.
+  const deliveredBy = {
+    kit: parts.metrics.messagesOut.labels({ kind: "kit" }),
+    handout: parts.metrics.messagesOut.labels({ kind: "handout" }),
+    private: parts.metrics.messagesOut.labels({ kind: "private" }),
+  };
+  const fanout = new RoomFanout(parts.roomSub, parts.io, parts.logger, {
+    onDelivered: (dialect, count, message) => {
+      deliveredBy[dialect].inc(count);
+      // Private messages stay out of the cluster view: their "room" is a nickname.
+      if (dialect !== "private") parts.onDelivered(message, count);
+    },
+    readAfter: async (room, after) => {
+      const replay = await catchUpHistory.after(room, after);
+      return { messages: replay.messages, reset: replay.unknown };
+    },
+  });
+  return { history, fanout };
 }
 
 function createRateLimiter(redis: RedisClient, config: ChatServerConfig): RateLimiter {

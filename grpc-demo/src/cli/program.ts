@@ -53,7 +53,7 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object per line", false)
     .showHelpAfterError();
 
-  const withClient = (run: (ctx: CommandContext, opts: GlobalOptions) => Promise<unknown>) => async () => {
+  const withClient: WithClient = (run) => async () => {
     const opts = program.opts<GlobalOptions>();
     const [{ Output }, { connectUsers }] = await Promise.all([import("./output.js"), import("../client/connect.js")]);
     const out = new Output(opts.json);
@@ -68,6 +68,17 @@ export function buildProgram(): Command {
     }
   };
 
+  addCrudCommands(program, withClient);
+  addStreamingCommands(program, withClient);
+  addToolCommands(program, withClient);
+  return program;
+}
+
+/** Runs a command with a connected client: errors print their status and set the exit code. */
+type WithClient = (run: (ctx: CommandContext, opts: GlobalOptions) => Promise<unknown>) => () => Promise<void>;
+
+/** get, list, create, update, delete: one call each (list streams its page). */
+function addCrudCommands(program: Command, withClient: WithClient): void {
   program.command("get").argument("<id>", "user id", integer).description("GetUser (unary)")
     .action((id: number) => withClient(async (ctx) => (await commands()).getUser(ctx, id))());
 
@@ -88,6 +99,10 @@ export function buildProgram(): Command {
 
   program.command("delete").argument("<id>", "user id", integer).description("DeleteUser (unary)")
     .action((id: number) => withClient(async (ctx) => (await commands()).deleteUser(ctx, id))());
+}
+
+/** subscribe, import, lookup: the long-lived and client/bidi streaming RPCs. */
+function addStreamingCommands(program: Command, withClient: WithClient): void {
 
   program.command("subscribe").description("SubscribeToUpdates (server streaming); resumes from its last cursor when the connection drops")
     .option("--since <cursor>", "replay everything after this cursor first", "")
@@ -125,6 +140,10 @@ export function buildProgram(): Command {
   program.command("lookup").argument("<ids...>", "user ids", integers).description("LookupUsers (bidirectional streaming)")
     .action((ids: number[]) => withClient(async (ctx) => (await commands()).lookupUsers(ctx, ids))());
 
+}
+
+/** health and the demo walk. */
+function addToolCommands(program: Command, withClient: WithClient): void {
   program.command("health").description("grpc.health.v1 Check").option("--service <name>", "service name", "")
     .action((o: { service: string }) =>
       withClient(async (ctx, opts) => {
@@ -150,6 +169,4 @@ export function buildProgram(): Command {
         }
       })(),
     );
-
-  return program;
 }

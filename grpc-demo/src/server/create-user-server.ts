@@ -40,31 +40,31 @@ export interface UserServerHandle {
   readonly peakSubscriberBufferedBytes: number;
 }
 
+/** What one replica is built with (from config.ts; tests pass their own). */
+export type UserServerConfig = Pick<
+  UserServiceConfig,
+  | "serverId"
+  | "authToken"
+  | "eventsRetention"
+  | "maxConnectionAgeMs"
+  | "maxConnectionAgeGraceMs"
+  | "maxConcurrentStreams"
+  | "maxReceiveMessageBytes"
+  | "maxConnectionIdleMs"
+  | "subscriberMaxBufferedBytes"
+  | "shutdownTimeoutMs"
+  | "cacheSize"
+  | "cacheFence"
+> & {
+  /** A replaying subscriber that takes nothing for this long is cut off (tests shorten it). @default 5000 */
+  subscriberStallTimeoutMs?: number;
+};
+
 /**
  * Builds a user-service replica from connected Redis clients. It does not listen until
  * `listen` is called (only `main.ts` and tests do).
  */
-export async function createUserServer(
-  deps: UserServerDeps,
-  config: Pick<
-    UserServiceConfig,
-    | "serverId"
-    | "authToken"
-    | "eventsRetention"
-    | "maxConnectionAgeMs"
-    | "maxConnectionAgeGraceMs"
-    | "maxConcurrentStreams"
-    | "maxReceiveMessageBytes"
-    | "maxConnectionIdleMs"
-    | "subscriberMaxBufferedBytes"
-    | "shutdownTimeoutMs"
-    | "cacheSize"
-    | "cacheFence"
-  > & {
-    /** A replaying subscriber that takes nothing for this long is cut off (tests shorten it). @default 5000 */
-    subscriberStallTimeoutMs?: number;
-  },
-): Promise<UserServerHandle> {
+export async function createUserServer(deps: UserServerDeps, config: UserServerConfig): Promise<UserServerHandle> {
   const { redis, redisReader, logger } = deps;
   // The event reader keeps the cache current (the hub below feeds it). Unfenced, another
   // replica's write shows here once the reader has applied it; fenced, every cached read first
@@ -96,14 +96,8 @@ export async function createUserServer(
   server.addService(UserServiceService, createUserServiceV1(ctx));
   server.addService(HandoutServiceDefinition, createHandoutService(ctx));
 
-  const health = new HealthImplementation({ "": "NOT_SERVING" });
-  for (const name of SERVICE_NAMES) health.setStatus(name, "NOT_SERVING");
-  health.addToServer(server);
+  const setHealth = addHealth(server);
   createReflection().addToServer(server);
-  const setHealth = (state: "SERVING" | "NOT_SERVING") => {
-    health.setStatus("", state);
-    for (const name of SERVICE_NAMES) health.setStatus(name, state);
-  };
 
   let closing: Promise<void> | undefined;
   return {
@@ -128,17 +122,7 @@ export async function createUserServer(
       closing ??= (async () => {
         setHealth("NOT_SERVING");
         ctx.subscriptions.endAll();
-        await new Promise<void>((resolve) => {
-          const force = setTimeout(() => {
-            logger.warn("calls still running at the shutdown timeout; forcing");
-            server.forceShutdown();
-            resolve();
-          }, config.shutdownTimeoutMs);
-          server.tryShutdown(() => {
-            clearTimeout(force);
-            resolve();
-          });
-        });
+        await drain(server, config.shutdownTimeoutMs, logger);
         await heartbeat.stop(true).catch((error: unknown) => logger.warn({ err: error }, "could not withdraw the heartbeat"));
         await hub.stop();
         if (redis.isOpen) await redis.quit().catch(() => undefined);
@@ -147,4 +131,30 @@ export async function createUserServer(
       return closing;
     },
   };
+}
+
+/** Adds the health service, NOT_SERVING until told otherwise; returns the switch for every name. */
+function addHealth(server: Server): (state: "SERVING" | "NOT_SERVING") => void {
+  const health = new HealthImplementation({ "": "NOT_SERVING" });
+  for (const name of SERVICE_NAMES) health.setStatus(name, "NOT_SERVING");
+  health.addToServer(server);
+  return (state) => {
+    health.setStatus("", state);
+    for (const name of SERVICE_NAMES) health.setStatus(name, state);
+  };
+}
+
+/** Lets running calls finish (new ones are refused), forcing them closed after `timeoutMs`. */
+function drain(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      logger.warn("calls still running at the shutdown timeout; forcing");
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
 }

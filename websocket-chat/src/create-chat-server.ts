@@ -1,8 +1,8 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import type { UserServiceClient } from "grpc-demo/client";
-import type { UserEventEntry } from "grpc-demo/events";
+import type { UserServiceClient } from "./users/users-contract.js";
+import type { UserEventEntry } from "./users/users-contract.js";
 import type { ChatConfig } from "./config.js";
 import { ChatTokens } from "./auth/tokens.js";
 import { ioRooms, type ChatContext } from "./chat/chat.handlers.js";

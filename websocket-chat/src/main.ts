@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import { connectUsers } from "grpc-demo/client";
+import { connectUsers } from "./users/users-contract.js";
 import { loadConfig } from "./config.js";
 import { createChatServer } from "./create-chat-server.js";
 import { closeRedis, connectRedis } from "@clusterkit/redis-kit";

@@ -1,4 +1,4 @@
-import { usersHeartbeatKeys } from "grpc-demo/heartbeat";
+import { usersHeartbeatKeys } from "../users/users-contract.js";
 import type { ChatReplicaBeat, ClusterView, RedisStats, UsersReplicaBeat } from "../contracts/cluster.js";
 import type { RedisClient } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";

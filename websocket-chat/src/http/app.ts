@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
-import type { UserServiceClient } from "grpc-demo/client";
+import type { UserServiceClient } from "../users/users-contract.js";
 import type { ChatConfig } from "../config.js";
 import { bearerToken, type ChatTokens } from "../auth/tokens.js";
 import type { RateLimiter } from "../chat/rate-limiter.js";

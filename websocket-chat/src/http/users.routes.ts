@@ -1,7 +1,7 @@
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
-import type { ListUsersResponse, UserServiceClient } from "grpc-demo/client";
+import type { ListUsersResponse, UserServiceClient } from "../users/users-contract.js";
 import type { Logger } from "pino";
 import { toUserRecord } from "../users/users-feed.js";
 

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { RoomHistory } from "../chat/room-history.js";
-import type { UserEventEntry } from "grpc-demo/events";
+import type { UserEventEntry } from "./users-contract.js";
 import { chatKeys } from "../redis/keys.js";
 
 /** The author of notices: a space keeps it from ever being a nickname (nicknames.ts). */

@@ -7,8 +7,8 @@ import {
   USER_EVENTS_STREAM,
   type UserEventEntry,
   type UserRecord,
-} from "grpc-demo/events";
-import type { ListUsersResponse, User, UserServiceClient } from "grpc-demo/client";
+} from "./users-contract.js";
+import type { ListUsersResponse, User, UserServiceClient } from "./users-contract.js";
 import type { UsersCatchUp, UsersPage, UsersPageResult } from "../contracts/events.js";
 import { ChatError } from "../chat/ack.js";
 import type { ChatSocket } from "../chat/socket-types.js";

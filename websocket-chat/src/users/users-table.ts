@@ -1,4 +1,4 @@
-import type { UserRecord } from "grpc-demo/events";
+import type { UserRecord } from "./users-contract.js";
 
 /** One page of the users table as it goes on the wire. */
 export interface EncodedPage {

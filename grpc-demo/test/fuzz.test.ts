@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { status, type ServiceError } from "@grpc/grpc-js";
 import { createClient } from "redis";
 import { describe, expect, it } from "vitest";
 import { SeededRandom } from "../../test-support/seeded-random.js";
@@ -6,6 +6,7 @@ import { connectUsers, HealthChecker, unary, type UserServiceClient } from "../s
 import { userKeys } from "../src/store/user-keys.js";
 import { NAME_MAX_LENGTH, validEmail } from "../src/store/user-validation.js";
 import { useUserCluster } from "./support/user-cluster.js";
+import { rawUnaryClient } from "./support/raw-unary.js";
 
 /*
  * Hostile input against two replicas: random fields (huge, empty, control characters, lone
@@ -75,27 +76,10 @@ describe(`fuzzing the gRPC surface (seed ${seed}, ${iterations} calls)`, () => {
   });
 
   it("survives garbage bytes in place of protobuf messages", async () => {
-    const Raw = makeGenericClientConstructor(
-      {
-        CreateUser: {
-          path: "/userservice.v1.UserService/CreateUser",
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (b: Buffer) => b,
-          requestDeserialize: (b: Buffer) => b,
-          responseSerialize: (b: Buffer) => b,
-          responseDeserialize: (b: Buffer) => b,
-        },
-      },
-      "Raw",
-    );
-    const raw = new Raw(cluster.replicas[0]!.target, credentials.createInsecure()) as unknown as {
-      CreateUser(b: Buffer, m: Metadata, cb: (e: ServiceError | null) => void): void;
-      close(): void;
-    };
+    const raw = rawUnaryClient(cluster.replicas[0]!.target, "/userservice.v1.UserService/CreateUser");
     for (let i = 0; i < 50; i += 1) {
       const bytes = random.bytes(2048);
-      const error = await new Promise<ServiceError | null>((resolve) => raw.CreateUser(bytes, new Metadata(), resolve));
+      const error = await raw.call(bytes);
       // Bytes that happen to decode as a valid request may create a user; otherwise a clear error.
       if (error) expect([status.INTERNAL, status.INVALID_ARGUMENT, status.ALREADY_EXISTS]).toContain(error.code);
     }

@@ -1,11 +1,12 @@
 import { fileURLToPath } from "node:url";
-import { credentials, makeGenericClientConstructor, Metadata, Server, ServerCredentials, status, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import { describe, expect, it } from "vitest";
 import { authInterceptor } from "../src/server/interceptors.js";
 import { METHOD_ACCESS } from "../src/server/method-access.js";
 import { useUserCluster } from "./support/user-cluster.js";
+import { rawUnaryClient, rawUnaryDefinition } from "./support/raw-unary.js";
 
 const TOKEN = "method-access-token";
 const cluster = useUserCluster(1, { authToken: TOKEN });
@@ -33,34 +34,14 @@ function servedMethodPaths(): string[] {
   return paths;
 }
 
-/** One unary method at `path` whose messages are raw bytes. */
-const rawDefinition = (path: string) => ({
-  call: {
-    path,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-});
-
 /** Calls `path` with an empty message, as any client could; resolves with the status code. */
-function rawCall(path: string, token?: string, target = cluster.replicas[0]!.target): Promise<status> {
-  const Raw = makeGenericClientConstructor(rawDefinition(path), "Raw");
-  const client = new Raw(target, credentials.createInsecure()) as unknown as {
-    call(b: Buffer, m: Metadata, o: { deadline: Date }, cb: (e: ServiceError | null) => void): void;
-    close(): void;
-  };
+async function rawCall(path: string, token?: string, target = cluster.replicas[0]!.target): Promise<status> {
+  const client = rawUnaryClient(target, path);
   const metadata = new Metadata();
   if (token) metadata.set("authorization", `Bearer ${token}`);
-  return new Promise((resolve) => {
-    client.call(Buffer.alloc(0), metadata, { deadline: new Date(Date.now() + 1000) }, (error) => {
-      client.close();
-      resolve(error?.code ?? status.OK);
-    });
-  });
+  const error = await client.call(Buffer.alloc(0), { metadata, deadlineMs: 1000 });
+  client.close();
+  return error?.code ?? status.OK;
 }
 
 describe("issue 13: write protection is an allow-list of reads and fails closed", () => {
@@ -83,7 +64,7 @@ describe("issue 13: write protection is an allow-list of reads and fails closed"
     // write RPC would be if someone forgot it.
     const unlisted = "/userservice.v1.UserService/DropAllUsers";
     const server = new Server({ interceptors: [authInterceptor(TOKEN)] });
-    server.addService(rawDefinition(unlisted), { call: (_call: unknown, callback: (e: null, r: Buffer) => void) => callback(null, Buffer.alloc(0)) });
+    server.addService(rawUnaryDefinition(unlisted), { call: (_call: unknown, callback: (e: null, r: Buffer) => void) => callback(null, Buffer.alloc(0)) });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
     );

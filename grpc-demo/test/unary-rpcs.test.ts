@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { status, type ServiceError } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
   collect,
@@ -10,6 +10,7 @@ import {
   type UserServiceClient,
 } from "../src/client/index.js";
 import { useUserCluster } from "./support/user-cluster.js";
+import { rawUnaryClient } from "./support/raw-unary.js";
 
 const cluster = useUserCluster(2);
 
@@ -144,25 +145,8 @@ describe("bad input gets INVALID_ARGUMENT naming the field, and writes nothing",
       value >>= 7n;
     }
     varint.push(Number(value));
-    const Raw = makeGenericClientConstructor(
-      {
-        getUser: {
-          path: "/userservice.v1.UserService/GetUser",
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (b: Buffer) => b,
-          requestDeserialize: (b: Buffer) => b,
-          responseSerialize: (b: Buffer) => b,
-          responseDeserialize: (b: Buffer) => b,
-        },
-      },
-      "Raw",
-    );
-    const raw = new Raw(cluster.replicas[0]!.target, credentials.createInsecure()) as unknown as {
-      getUser(b: Buffer, m: Metadata, cb: (e: ServiceError | null) => void): void;
-      close(): void;
-    };
-    const error = await new Promise<ServiceError | null>((resolve) => raw.getUser(Buffer.from([0x08, ...varint]), new Metadata(), resolve));
+    const raw = rawUnaryClient(cluster.replicas[0]!.target, "/userservice.v1.UserService/GetUser");
+    const error = await raw.call(Buffer.from([0x08, ...varint]));
     raw.close();
     expect(error?.code).toBe(status.INVALID_ARGUMENT);
   });

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import type { BenchContext } from "./lib/context.js";
 import { cpuLedger, machineInfo, otherWork, requireBinaries } from "./lib/machine.js";
 import { preparePeers } from "./lib/peers.js";
-import { killAll } from "./lib/processes.js";
+import { compileServices, killAll } from "./lib/processes.js";
 import { textTable, type SuiteResult } from "./lib/report.js";
 import { writeSummary } from "./lib/summary.js";
 import { round } from "./lib/stats.js";
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const runLedger = cpuLedger();
   log(`machine: ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(" ")}; ${machine.redis}`);
+  compileServices(repo);
   const peers = preparePeers(repo, log);
   if (peers.problem) log(`peers: ${peers.problem}`);
   const ctx: BenchContext = { repo, quick: values.quick, peers, log };

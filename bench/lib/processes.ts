@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** A server the benchmark started as its own OS process, measured through /proc. */
@@ -111,9 +112,25 @@ export async function startService(options: StartOptions): Promise<Service> {
  * it stops (open it in Chrome DevTools or speedscope).
  */
 export function tsNode(entry: string): { command: string; args: string[] } {
-  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  return { command: process.execPath, args: [...profile, "--import", "tsx", entry] };
+  return { command: process.execPath, args: [...profileArgs(), "--import", "tsx", entry] };
 }
+
+/**
+ * Runs a service's compiled entry point (`<workspace>/dist/main.js`, built by `tsc -b`) the way
+ * the images run it: plain node, workspace packages resolved to their compiled `dist/` too.
+ * `compileServices` must have run first.
+ */
+export function compiledNode(repo: string, workspace: string): { command: string; args: string[] } {
+  return { command: process.execPath, args: [...profileArgs(), "--conditions=compiled", join(repo, workspace, "dist/main.js")] };
+}
+
+/** Compiles our services (a no-op when dist/ is newer than src/), once before any of them starts. */
+export function compileServices(repo: string): void {
+  const built = spawnSync(process.execPath, [join(repo, "scripts/ensure-built.mjs"), "packages/redis-kit", "grpc-demo", "websocket-chat"], { cwd: repo, stdio: "inherit" });
+  if (built.status !== 0) throw new Error(`compiling the services failed (exit ${built.status}); run npx tsc -b to see why`);
+}
+
+const profileArgs = () => (process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
 
 const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on every Linux this runs on
 

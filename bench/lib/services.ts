@@ -1,10 +1,10 @@
 import { join } from "node:path";
-import { freePort, startService, tsNode, type Service } from "./processes.js";
+import { compiledNode, freePort, startService, type Service } from "./processes.js";
 
 /**
  * Every server a benchmark needs, each as its own OS process on loopback, so /proc gives each
- * one's CPU and memory. Ours run from source with tsx (as `npm start` does) at LOG_LEVEL=warn: at
- * info the user service logs one line per call.
+ * one's CPU and memory. Ours run compiled (`dist/`, as the images and `npm start` do) at
+ * LOG_LEVEL=warn: at info the user service logs one line per call.
  */
 export interface Cluster {
   services: Service[];
@@ -36,7 +36,7 @@ export async function startRedis(name = "redis"): Promise<Service & { url: strin
 
 export async function startOurUsers(repo: string, redisUrl: string, serverId: string, env: NodeJS.ProcessEnv = {}): Promise<Service> {
   const port = await freePort();
-  const { command, args } = tsNode(join(repo, "grpc-demo/src/main.ts"));
+  const { command, args } = compiledNode(repo, "grpc-demo");
   return startService({
     name: serverId,
     command,
@@ -73,7 +73,7 @@ export const ourChatBenchEnv = {
 
 export async function startOurChat(repo: string, redisUrl: string, serverId: string, usersTarget: string, env: NodeJS.ProcessEnv = {}): Promise<Service> {
   const port = await freePort();
-  const { command, args } = tsNode(join(repo, "websocket-chat/src/main.ts"));
+  const { command, args } = compiledNode(repo, "websocket-chat");
   return startService({
     name: serverId,
     command,

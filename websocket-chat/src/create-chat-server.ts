@@ -10,7 +10,7 @@ import { Presence } from "./chat/presence.js";
 import { RateLimiter } from "./chat/rate-limiter.js";
 import { RoomFanout } from "./chat/room-fanout.js";
 import { RoomHistory } from "./chat/room-history.js";
-import type { EngineConnection } from "./chat/slow-consumer.js";
+import { createSendBufferBound } from "./chat/slow-consumer.js";
 import type { ChatServerIo } from "./chat/socket-types.js";
 import { ChatHeartbeat } from "./cluster/heartbeat.js";
 import { createHttpApp } from "./http/app.js";
@@ -141,12 +141,15 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   const isDraining = () => draining;
 
   // Gauges read the parts below lazily, at scrape time.
-  const sendBuffers = new Map<EngineConnection, () => number>();
+  const sendBuffers = createSendBufferBound(config.maxBufferedBytes, (conn, waitingBytes) => {
+    metrics.slowConsumers.inc();
+    logger.warn({ waitingBytes, address: conn.remoteAddress }, "cut off a client that stopped reading");
+  });
   const metrics = createChatMetrics(config.serverId, {
     sockets: () => io.of("/").sockets.size,
     rooms: () => fanout.roomCount,
     usersSubscribers: () => usersFeed.subscriberCount,
-    largestSendBuffer: () => [...sendBuffers.values()].reduce((max, waiting) => Math.max(max, waiting()), 0),
+    largestSendBuffer: () => sendBuffers.largest(),
   });
   const limiter = createRateLimiter(redis, config);
   const usersFeed = createUsersFeed({ users: deps.users, usersReader, logger, metrics, onEvent: (event) => notices?.post(event) }, config);
@@ -170,7 +173,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
 
   const maxReplyBytes = Math.floor(config.maxBufferedBytes / 2);
   const ctx: ChatContext = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, maxReplyBytes, isAborted: () => aborted };
-  const cleanups = wireSockets(io, { ctx, tokens, connectionLimits, trust, sendBuffers, maxBufferedBytes: config.maxBufferedBytes });
+  const sockets = wireSockets(io, { ctx, tokens, connectionLimits, trust, sendBuffers });
 
   await fanout.start();
   await presence.start();
@@ -178,7 +181,7 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   usersFeed.start();
 
   const ownConnections = [pub, sub, roomSub, roomReader, usersReader];
-  const running: RunningParts = { http, io, fanout, usersFeed, presence, heartbeat, ownConnections, cleanups, logger };
+  const running: RunningParts = { http, io, fanout, usersFeed, presence, heartbeat, ownConnections, sockets, logger };
   return {
     io,
     http,

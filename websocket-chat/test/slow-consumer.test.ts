@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Server } from "socket.io";
 import { io as connect } from "socket.io-client";
-import { boundSendBuffer, type EngineConnection } from "../src/chat/slow-consumer.js";
+import { createSendBufferBound, type EngineConnection } from "../src/chat/slow-consumer.js";
 import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
 import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
 import { identified, ok, record } from "./support/wire.js";
@@ -83,7 +83,8 @@ describe("finding 11.4: the bound counts every packet, the first one too", () =>
     const http = createServer();
     const io = new Server(http);
     const cutOff: number[] = [];
-    io.engine.on("connection", (conn: EngineConnection) => boundSendBuffer(conn, 16_384, (waiting) => cutOff.push(waiting)));
+    const bound = createSendBufferBound(16_384, (_conn, waiting) => cutOff.push(waiting));
+    io.engine.on("connection", (conn: EngineConnection) => bound.watch(conn));
     // The reply a non-reading socket used to get whole: one packet ten times the bound.
     io.on("connection", (socket) => socket.on("big", (ack: (body: string) => void) => ack("x".repeat(163_840))));
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));

@@ -1,14 +1,12 @@
 import { MAX_ROOMS_PER_SOCKET } from "../contracts/limits.js";
 import { handoutJoinSchema, handoutMessageSchema } from "../contracts/payloads.js";
-import type { SocketRouter } from "../sockets/router.js";
 import { ChatError } from "./ack.js";
-import { admitJoin, appendToRoom, authorOf, budgetOwner, type ChatDeps } from "./session.js";
+import { admitJoin, appendToRoom, authorOf, budgetOwner, route } from "./session.js";
 
 /** The handout's dialect: no acks, anonymous users allowed, live messages only. */
-export function register(router: SocketRouter, deps: ChatDeps): void {
-  const { ctx, socket, state } = deps;
-
-  router.on("join_room", handoutJoinSchema, async (room) => {
+export const handoutRoutes = [
+  route("join_room", handoutJoinSchema, async (deps, room) => {
+    const { ctx, socket, state } = deps;
     if (!state.handoutRooms.has(room)) {
       if (state.handoutRooms.size >= MAX_ROOMS_PER_SOCKET) {
         throw new ChatError("INVALID_ARGUMENT", `a socket may be in at most ${MAX_ROOMS_PER_SOCKET} rooms`);
@@ -26,9 +24,10 @@ export function register(router: SocketRouter, deps: ChatDeps): void {
       }
     }
     return { body: { room } };
-  });
+  }),
 
-  router.on("message", handoutMessageSchema, async ({ room, message }) => {
+  route("message", handoutMessageSchema, async (deps, { room, message }) => {
+    const { ctx, socket, state } = deps;
     // Finding 11.9: writing needs a join (of either dialect), as chat:message does.
     if (!state.handoutRooms.has(room) && !state.kitRooms.has(room)) {
       throw new ChatError("PERMISSION_DENIED", `join '${room}' (join_room) before writing to it`);
@@ -36,5 +35,5 @@ export function register(router: SocketRouter, deps: ChatDeps): void {
     const stored = await appendToRoom(deps, room, authorOf(socket), budgetOwner(socket), message);
     ctx.metrics.messagesIn.inc({ kind: "handout" });
     return { body: { message: stored } };
-  });
-}
+  }),
+];

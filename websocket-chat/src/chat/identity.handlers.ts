@@ -1,34 +1,32 @@
 import { createHash, randomUUID } from "node:crypto";
-import { z } from "zod";
 import type { IdentifyRequest } from "../contracts/payloads.js";
 import { nicknameKey } from "../contracts/nicknames.js";
-import { identifySchema } from "../contracts/payloads.js";
-import type { Reply, SocketRouter } from "../sockets/router.js";
+import { identifySchema, noPayloadSchema } from "../contracts/payloads.js";
+import type { Reply } from "../sockets/router.js";
 import { ChatError } from "./ack.js";
 import { logout } from "./logout.js";
 import { newestWithin } from "./reply-budget.js";
 import { toPrivateMessage } from "./room-fanout.js";
 import { START, inboxOf } from "./room-history.js";
-import { leaveRoom, nicknameOf, type ChatDeps } from "./session.js";
+import { leaveRoom, nicknameOf, route, type ChatDeps } from "./session.js";
 
 const sha256 = (secret: string) => createHash("sha256").update(secret).digest("hex");
 
 /** chat:identify and chat:logout: who this socket is, its nickname and its private inbox. */
-export function register(router: SocketRouter, deps: ChatDeps): void {
-  const { socket, state } = deps;
+export const identityRoutes = [
+  route("chat:identify", identifySchema, identify),
 
-  router.on("chat:identify", identifySchema, (request) => identify(deps, request));
-
-  router.on("chat:logout", z.strictObject({}).optional(), async () => {
+  route("chat:logout", noPayloadSchema, async (deps) => {
+    const { ctx, socket, state } = deps;
     const me = nicknameOf(socket);
     const key = socket.data.nicknameKey!;
     const proof = state.owner!;
     state.owner = undefined;
-    const { presence, fanout } = deps.ctx;
+    const { presence, fanout } = ctx;
     await logout({ socket, nicknameKey: key, owner: proof, rooms: state.kitRooms, leaveRoom: (room) => leaveRoom(deps, room, me), presence, fanout });
     return { body: { nickname: me } };
-  });
-}
+  }),
+];
 
 async function identify(deps: ChatDeps, request: IdentifyRequest): Promise<Reply<"chat:identify">> {
   const { ctx, socket, state } = deps;

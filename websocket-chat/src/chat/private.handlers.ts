@@ -1,15 +1,13 @@
 import type { PrivateMessage } from "../contracts/events.js";
 import { nicknameKey } from "../contracts/nicknames.js";
 import { privateMessageSchema } from "../contracts/payloads.js";
-import type { SocketRouter } from "../sockets/router.js";
 import { ChatError } from "./ack.js";
-import { nicknameOf, spend, type ChatDeps } from "./session.js";
+import { nicknameOf, route, spend } from "./session.js";
 
 /** chat:private: a message to one user, stored in both inboxes and delivered to every tab of both. */
-export function register(router: SocketRouter, deps: ChatDeps): void {
-  const { ctx, socket } = deps;
-
-  router.on("chat:private", privateMessageSchema, async ({ to, text }) => {
+export const privateRoutes = [
+  route("chat:private", privateMessageSchema, async (deps, { to, text }) => {
+    const { ctx, socket } = deps;
     const me = nicknameOf(socket);
     const myKey = socket.data.nicknameKey!;
     const toKey = nicknameKey(to);
@@ -22,5 +20,5 @@ export function register(router: SocketRouter, deps: ChatDeps): void {
     ctx.metrics.messagesIn.inc({ kind: "private" });
     const message: PrivateMessage = { id: fromId, from: me, to: recipient, text, server: ctx.serverId, timestamp };
     return { body: { message } };
-  });
-}
+  }),
+];

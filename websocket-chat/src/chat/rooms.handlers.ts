@@ -1,11 +1,11 @@
 import { MAX_ROOMS_PER_SOCKET } from "../contracts/limits.js";
 import { joinSchema, leaveSchema, roomMessageSchema, typingSchema, type JoinRequest } from "../contracts/payloads.js";
-import type { Reply, SocketRouter } from "../sockets/router.js";
+import type { Reply } from "../sockets/router.js";
 import { ChatError } from "./ack.js";
 import { ioRooms } from "./context.js";
 import { newestWithin } from "./reply-budget.js";
 import { START } from "./room-history.js";
-import { admitJoin, announce, appendToRoom, budgetNames, budgetOwner, leaveRoom, nicknameOf, rateLimited, type ChatDeps } from "./session.js";
+import { admitJoin, announce, appendToRoom, budgetNames, budgetOwner, leaveRoom, nicknameOf, rateLimited, route, type ChatDeps } from "./session.js";
 
 /**
  * What sending messages back costs the replay budget: about their size on the wire, text plus
@@ -15,36 +15,35 @@ import { admitJoin, announce, appendToRoom, budgetNames, budgetOwner, leaveRoom,
 const replayCost = (messages: readonly { text: string }[]) => messages.reduce((sum, m) => sum + m.text.length + 100, 0);
 
 /** The kit's rooms: chat:join / chat:leave / chat:message / chat:typing. */
-export function register(router: SocketRouter, deps: ChatDeps): void {
-  const { ctx, socket, state } = deps;
+export const roomRoutes = [
+  route("chat:join", joinSchema, join),
 
-  router.on("chat:join", joinSchema, (request) => join(deps, request));
-
-  router.on("chat:leave", leaveSchema, async ({ room }) => {
-    const me = nicknameOf(socket);
-    if (!state.kitRooms.has(room)) throw new ChatError("NOT_FOUND", `you are not in '${room}'`);
+  route("chat:leave", leaveSchema, async (deps, { room }) => {
+    const me = nicknameOf(deps.socket);
+    if (!deps.state.kitRooms.has(room)) throw new ChatError("NOT_FOUND", `you are not in '${room}'`);
     await leaveRoom(deps, room, me);
     return { body: { room } };
-  });
+  }),
 
-  router.on("chat:message", roomMessageSchema, async ({ room, text }) => {
+  route("chat:message", roomMessageSchema, async (deps, { room, text }) => {
+    const { ctx, socket, state } = deps;
     const me = nicknameOf(socket);
     if (!state.kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' before writing to it`);
     const message = await appendToRoom(deps, room, me, socket.data.nicknameKey!, text);
     ctx.metrics.messagesIn.inc({ kind: "room" });
     return { body: { message } };
-  });
+  }),
 
-  router.on("chat:typing", typingSchema, async ({ room }) => {
+  route("chat:typing", typingSchema, async ({ ctx, socket, state }, { room }) => {
     const me = nicknameOf(socket);
     if (!state.kitRooms.has(room)) throw new ChatError("PERMISSION_DENIED", `join '${room}' first`);
-    const typing = state.typingBudget.hit();
+    const typing = (state.typingBudget ??= ctx.limiter.socketBudget("typing")).hit();
     if (!typing.allowed) throw rateLimited(typing.retryAfterMs, budgetNames.typing);
     // Volatile: a lost typing hint is not worth a retry. The sender's other tabs ignore it.
     socket.to(ioRooms.room(room)).volatile.emit("chat:typing", { room, nickname: me });
     return { body: {} };
-  });
-}
+  }),
+];
 
 async function join(deps: ChatDeps, { room, since }: JoinRequest): Promise<Reply<"chat:join">> {
   const { ctx, socket, state } = deps;

@@ -3,6 +3,7 @@ import { ChatError } from "./ack.js";
 import { ioRooms, type ChatContext } from "./context.js";
 import type { BudgetKind, SocketBudget } from "./rate-limiter.js";
 import type { ChatSocket } from "./socket-types.js";
+import { routeFor } from "../sockets/router.js";
 
 /** What the server keeps about one socket besides `socket.data`; the feature handlers share it. */
 export interface SocketState {
@@ -12,20 +13,23 @@ export interface SocketState {
   handoutRooms: Set<string>;
   /** The proof this socket's nickname was claimed with, to release it as the same owner. */
   owner: string | undefined;
-  /** chat:typing's budget: per socket, in memory (a hint is not worth a Redis round trip). */
-  typingBudget: SocketBudget;
+  /** chat:typing's budget: per socket, in memory (a hint is not worth a Redis round trip); made at the first hint. */
+  typingBudget: SocketBudget | undefined;
 }
 
-/** What every feature's `register(router, deps)` gets: the replica's parts and this socket's state. */
+/** What every feature's handlers get: the replica's parts and this socket's state. */
 export interface ChatDeps {
   ctx: ChatContext;
   socket: ChatSocket;
   state: SocketState;
 }
 
-export function createSocketState(ctx: ChatContext): SocketState {
-  return { kitRooms: new Set(), handoutRooms: new Set(), owner: undefined, typingBudget: ctx.limiter.socketBudget("typing") };
+export function createSocketState(): SocketState {
+  return { kitRooms: new Set(), handoutRooms: new Set(), owner: undefined, typingBudget: undefined };
 }
+
+/** Builds a route of the chat's socket protocol: `route(event, schema, (deps, payload) => reply)`. */
+export const route = routeFor<ChatDeps>();
 
 /** What each budget counts, for RATE_LIMITED messages. */
 export const budgetNames: Record<BudgetKind | "rooms", string> = {

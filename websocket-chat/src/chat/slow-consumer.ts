@@ -10,10 +10,35 @@ interface RawWebSocket {
   terminate?: () => void;
 }
 
+/** What the bound keeps per connection. */
+interface Watched {
+  /** Bytes of the packets in conn.writeBuffer: created, not yet handed to the transport. */
+  queued: number;
+  cut: boolean;
+}
+
+type Packet = { type: string; data?: unknown };
+
 function sizeOf(data: unknown): number {
   if (typeof data === "string") return Buffer.byteLength(data);
   if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
   return 0;
+}
+
+const rawOf = (conn: EngineConnection) => (conn.transport as { socket?: RawWebSocket }).socket;
+
+// Once a connection is being dropped, its packets' bytes need not be held until then: each becomes
+// a no-op packet, which clients ignore.
+function empty(packet: Packet): void {
+  packet.type = "noop";
+  packet.data = undefined;
+}
+
+export interface SendBufferBound {
+  /** Bounds what `conn` may have waiting from now on. */
+  watch(conn: EngineConnection): void;
+  /** The most any open connection has waiting right now, in bytes (for the metrics). */
+  largest(): number;
 }
 
 /**
@@ -26,39 +51,56 @@ function sizeOf(data: unknown): number {
  * counts, the first one too, so no single reply may be larger than the bound: replies that
  * could be (users snapshots) are paged well under it.
  *
- * Returns what waits for the connection right now, in bytes (for the metrics).
+ * One bound serves every connection of a server: its listeners are shared (Engine.IO calls them
+ * with the connection as `this`) and each connection costs one small record.
  */
-export function boundSendBuffer(conn: EngineConnection, maxBytes: number, onCutOff: (waitingBytes: number) => void): () => number {
-  // Bytes of the packets in conn.writeBuffer: created, not yet handed to the transport.
-  let queued = 0;
-  let cut = false;
-  const raw = () => (conn.transport as { socket?: RawWebSocket }).socket;
-  const waiting = () => queued + (raw()?.bufferedAmount ?? 0);
-  conn.on("flush", () => {
-    queued = 0;
-  });
-  // Engine.IO queues the packet right after this event. Once the connection is being dropped its
-  // bytes need not be held until then: it becomes a no-op packet, which clients ignore.
-  const empty = (packet: { type: string; data?: unknown }) => {
-    packet.type = "noop";
-    packet.data = undefined;
-  };
-  conn.on("packetCreate", (packet: { type: string; data?: unknown }) => {
-    if (cut) return empty(packet);
+export function createSendBufferBound(maxBytes: number, onCutOff: (conn: EngineConnection, waitingBytes: number) => void): SendBufferBound {
+  const watched = new Map<EngineConnection, Watched>();
+  const waiting = (conn: EngineConnection, state: Watched) => state.queued + (rawOf(conn)?.bufferedAmount ?? 0);
+
+  function onFlush(this: EngineConnection): void {
+    const state = watched.get(this);
+    if (state) state.queued = 0;
+  }
+
+  // Engine.IO queues the packet right after this event.
+  function onPacketCreate(this: EngineConnection, packet: Packet): void {
+    const state = watched.get(this);
+    if (!state) return;
+    if (state.cut) return empty(packet);
     const size = sizeOf(packet.data);
-    const before = waiting();
+    const before = waiting(this, state);
     if (before + size <= maxBytes) {
-      queued += size;
+      state.queued += size;
       return;
     }
-    cut = true;
+    state.cut = true;
     empty(packet);
     // Not from inside this emit: the caller may be iterating the sockets of a room.
-    process.nextTick(() => {
-      conn.close(true);
-      raw()?.terminate?.();
-      onCutOff(before + size);
-    });
-  });
-  return () => (cut ? 0 : waiting());
+    process.nextTick(cutOff, this, before + size);
+  }
+
+  function cutOff(conn: EngineConnection, waitingBytes: number): void {
+    conn.close(true);
+    rawOf(conn)?.terminate?.();
+    onCutOff(conn, waitingBytes);
+  }
+
+  function onClose(this: EngineConnection): void {
+    watched.delete(this);
+  }
+
+  return {
+    watch(conn) {
+      watched.set(conn, { queued: 0, cut: false });
+      conn.on("flush", onFlush);
+      conn.on("packetCreate", onPacketCreate);
+      conn.once("close", onClose);
+    },
+    largest() {
+      let max = 0;
+      for (const [conn, state] of watched) if (!state.cut) max = Math.max(max, waiting(conn, state));
+      return max;
+    },
+  };
 }

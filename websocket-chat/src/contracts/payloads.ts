@@ -46,6 +46,8 @@ export const joinSchema = z.strictObject({
 export const leaveSchema = z.strictObject({ room: roomSchema });
 /** "I am typing in this room": its own schema, free to grow apart from chat:leave's. */
 export const typingSchema = z.strictObject({ room: roomSchema });
+/** Events that carry nothing (chat:logout, users:unsubscribe): `{}` or no payload at all. */
+export const noPayloadSchema = z.strictObject({}).optional();
 export const roomMessageSchema = z.strictObject({ room: roomSchema, text: textSchema });
 export const privateMessageSchema = z.strictObject({ to: nicknameSchema, text: textSchema });
 export const usersSubscribeSchema = z.strictObject({

@@ -18,14 +18,17 @@ describe("ConnectionLimits (a fake clock)", () => {
     for (let n = 0; n < 4; n++) expect(limits.admit("a")).toBeUndefined();
   });
 
-  it("counts open connections exactly, and a release given twice counts once", () => {
+  it("counts open connections exactly, per address", () => {
     const limits = new ConnectionLimits({ maxSockets: 2, maxConnects: 100, windowMs: 10_000 });
-    const first = limits.opened("a");
     limits.opened("a");
+    limits.opened("a");
+    limits.opened("b");
     expect(limits.admit("a")).toBe("too many connections from a: at most 2 at once");
-    first();
-    first();
+    limits.closed("a");
     expect(limits.admit("a")).toBeUndefined();
+    limits.closed("b");
+    limits.closed("b");
+    expect(limits.admit("b")).toBeUndefined();
     limits.opened("a");
     expect(limits.admit("a")).toBe("too many connections from a: at most 2 at once");
   });

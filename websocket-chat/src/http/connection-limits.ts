@@ -49,17 +49,16 @@ export class ConnectionLimits {
     return undefined;
   }
 
-  /** Counts an established connection from `address`; call the returned function once it closes. */
-  opened(address: string): () => void {
+  /** Counts an established connection from `address`; `closed(address)` once it closes. */
+  opened(address: string): void {
     this.open.set(address, (this.open.get(address) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.open.get(address) ?? 1) - 1;
-      if (left > 0) this.open.set(address, left);
-      else this.open.delete(address);
-    };
+  }
+
+  /** One connection `opened()` for `address` has closed: call exactly once per `opened()`. */
+  closed(address: string): void {
+    const left = (this.open.get(address) ?? 1) - 1;
+    if (left > 0) this.open.set(address, left);
+    else this.open.delete(address);
   }
 
   private rotate(now: number): void {

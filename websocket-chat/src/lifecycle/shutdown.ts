@@ -6,6 +6,7 @@ import type { ChatServerIo } from "../chat/socket-types.js";
 import type { ChatHeartbeat } from "../cluster/heartbeat.js";
 import { closeRedis, type RedisClient } from "@clusterkit/redis-kit";
 import type { UsersFeed } from "../users/users-feed.js";
+import type { ChatHandlers } from "../chat/chat.handlers.js";
 
 /** What a replica stops, in the order it stops them. */
 export interface RunningParts {
@@ -18,7 +19,8 @@ export interface RunningParts {
   /** The Redis connections the server opened itself (not the caller's). */
   ownConnections: RedisClient[];
   /** Each connected socket's cleanup (presence, rooms), settled once done. */
-  cleanups: Set<Promise<void>>;
+  /** The socket handlers: every socket's cleanup after its disconnect. */
+  sockets: Pick<ChatHandlers, "settled">;
   logger: Logger;
 }
 
@@ -29,13 +31,13 @@ export interface RunningParts {
  * close the server's own Redis connections.
  */
 export async function closeGracefully(parts: RunningParts, timeoutMs: number): Promise<void> {
-  const { http, io, fanout, usersFeed, presence, heartbeat, ownConnections, cleanups, logger } = parts;
+  const { http, io, fanout, usersFeed, presence, heartbeat, ownConnections, sockets, logger } = parts;
   const bound = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
   const drain = async () => {
     http.close();
     // A transport-level close reads as a lost connection: clients reconnect on their own.
     for (const socket of io.of("/").sockets.values()) socket.conn.close();
-    await Promise.all(cleanups);
+    await sockets.settled();
   };
   await Promise.race([drain(), bound]);
   fanout.stop();

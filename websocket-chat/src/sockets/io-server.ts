@@ -5,9 +5,9 @@ import type { Logger } from "pino";
 import type { ChatConfig } from "../config.js";
 import { disconnectWhenExpired } from "../auth/token-expiry.js";
 import type { ChatTokens } from "../auth/tokens.js";
-import { logActivity } from "../chat/activity-log.js";
-import { registerChatHandlers, type ChatContext } from "../chat/chat.handlers.js";
-import { boundSendBuffer, type EngineConnection } from "../chat/slow-consumer.js";
+import { activityLog } from "../chat/activity-log.js";
+import { createChatHandlers, type ChatContext, type ChatHandlers } from "../chat/chat.handlers.js";
+import type { EngineConnection, SendBufferBound } from "../chat/slow-consumer.js";
 import type { ChatServerIo } from "../chat/socket-types.js";
 import { clientAddress, type ProxyTrust } from "../http/client-address.js";
 import type { ConnectionLimits } from "../http/connection-limits.js";
@@ -65,26 +65,37 @@ export interface SocketWiring {
   tokens: ChatTokens | undefined;
   connectionLimits: ConnectionLimits;
   trust: ProxyTrust;
-  /** What waits to be written to each open connection, in bytes (filled here, read by metrics). */
-  sendBuffers: Map<EngineConnection, () => number>;
-  maxBufferedBytes: number;
+  /** Bounds what waits to be written to each open connection (and tells the metrics the largest). */
+  sendBuffers: SendBufferBound;
 }
 
 /**
  * Every connection: its address counted open until it closes, its send buffer bounded, its token
  * checked at the handshake (and the socket closed when the token expires), its activity logged
- * and its events handled. Returns the set of per-socket cleanups a graceful close waits for.
+ * and its events handled. Every listener here is one function shared by all connections (Node's
+ * emitters call it with the emitter as `this`), so a connection costs records, not closures.
+ * Returns the socket handlers, whose cleanups a graceful close waits for.
  */
-export function wireSockets(io: ChatServerIo, { ctx, tokens, connectionLimits, trust, sendBuffers, maxBufferedBytes }: SocketWiring): Set<Promise<void>> {
+export function wireSockets(io: ChatServerIo, { ctx, tokens, connectionLimits, trust, sendBuffers }: SocketWiring): ChatHandlers {
   const { metrics, logger } = ctx;
+  // Each connection's address, counted against the per-address limits until it closes.
+  const addresses = new Map<EngineConnection, string>();
+  function onConnectionClose(this: EngineConnection): void {
+    const address = addresses.get(this);
+    if (address === undefined) return;
+    addresses.delete(this);
+    connectionLimits.closed(address);
+  }
   io.engine.on("connection", (conn: EngineConnection) => {
-    conn.once("close", connectionLimits.opened(clientAddress(conn.request, trust)));
-    const waiting = boundSendBuffer(conn, maxBufferedBytes, (waitingBytes) => {
-      metrics.slowConsumers.inc();
-      logger.warn({ waitingBytes, address: conn.remoteAddress }, "cut off a client that stopped reading");
-    });
-    sendBuffers.set(conn, waiting);
-    conn.once("close", () => sendBuffers.delete(conn));
+    const address = clientAddress(conn.request, trust);
+    addresses.set(conn, address);
+    connectionLimits.opened(address);
+    conn.once("close", onConnectionClose);
+    sendBuffers.watch(conn);
+    // Nothing reads the handshake's HTTP request after this (the token comes in the CONNECT
+    // packet, the origin was checked in allowRequest): letting it go frees its headers and
+    // parser state for as long as the connection lives, as Socket.IO's memory guide advises.
+    (conn as { request: unknown }).request = null;
   });
   io.use((socket, next) => {
     socket.data.nickname = undefined;
@@ -104,17 +115,12 @@ export function wireSockets(io: ChatServerIo, { ctx, tokens, connectionLimits, t
       },
     );
   });
-  // One promise per connected socket, settled once it has disconnected and cleaned up after
-  // itself: a graceful close waits for all of them.
-  const cleanups = new Set<Promise<void>>();
+  const handlers = createChatHandlers(ctx, activityLog(logger));
   io.on("connection", (socket) => {
     if (socket.data.tokenExpiresAt !== undefined) {
       disconnectWhenExpired(socket, socket.data.tokenExpiresAt, () => metrics.rejected.inc({ code: "TOKEN_EXPIRED" }));
     }
-    logActivity(socket, logger);
-    const done = registerChatHandlers(socket, ctx);
-    cleanups.add(done);
-    void done.finally(() => cleanups.delete(done));
+    handlers.connect(socket);
   });
-  return cleanups;
+  return handlers;
 }

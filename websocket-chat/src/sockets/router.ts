@@ -35,14 +35,36 @@ export interface Reply<E extends ClientEvent> {
  */
 export type SchemaFor<E extends ClientEvent> = z.ZodType<PayloadOf<E> | (PayloadOf<E> extends Record<string, never> ? undefined : never)>;
 
-export type Handler<E extends ClientEvent, S extends SchemaFor<E>> = (payload: z.infer<S>) => Promise<Reply<E>>;
+/** One event's handler for one socket's `session`, with its payload already parsed. */
+export type Handler<Session, E extends ClientEvent, S extends SchemaFor<E>> = (session: Session, payload: z.infer<S>) => Promise<Reply<E>>;
 
-/** The one place a socket's events are validated, queued, answered and refused. */
-export interface SocketRouter {
-  /** Handles `event`: its payload parsed by `schema`, its result (or error) acked exactly once. */
-  on<E extends ClientEvent, S extends SchemaFor<E>>(event: E, schema: S, handler: Handler<E, S>): void;
-  /** Runs `task` after every event already queued on this socket (the disconnect cleanup). */
-  enqueue(task: () => Promise<void>): Promise<void>;
+/** One event, its schema and its handler, with the types erased so that features can be listed together. */
+export interface Route<Session> {
+  readonly event: ClientEvent;
+  /** Parses the client's payload (INVALID_ARGUMENT when it does not fit) and handles it. */
+  run(session: Session, payload: unknown): Promise<{ body: object; afterAck?: () => void }>;
+}
+
+/**
+ * The typed way to write a route for sessions of type `Session`:
+ * `const route = routeFor<ChatDeps>(); route("chat:leave", leaveSchema, async (deps, { room }) => …)`.
+ * The payload's and the ack's types come from `ClientToServerEvents`.
+ */
+export function routeFor<Session>() {
+  return <E extends ClientEvent, S extends SchemaFor<E>>(event: E, schema: S, handler: Handler<Session, E, S>): Route<Session> => ({
+    event,
+    run: (session, payload) => handler(session, parsePayload(schema, payload)),
+  });
+}
+
+/** The one place every socket's events are validated, queued, answered and refused. */
+export interface SocketRouter<Session> {
+  /** Serves `socket`'s events with `session`. */
+  attach(socket: ChatSocket, session: Session): void;
+  /** The session `socket` was attached with. */
+  sessionOf(socket: ChatSocket): Session | undefined;
+  /** Runs `task` after every event already queued on `socket` (the disconnect cleanup). */
+  enqueue(socket: ChatSocket, task: () => Promise<void>): Promise<void>;
   /** The events with a handler; any other gets UNKNOWN_EVENT. */
   readonly events: ReadonlySet<ClientEvent>;
 }
@@ -50,70 +72,103 @@ export interface SocketRouter {
 export interface RouterDeps {
   logger: Logger;
   metrics: Pick<ChatMetrics, "rejected">;
+  /** Told of every event answered with success, after its ack (the activity log). */
+  onHandled?: (socket: ChatSocket, event: ClientEvent, body: object) => void;
+}
+
+/** What the router keeps per socket: its session and its queue. */
+interface Lane<Session> {
+  session: Session;
+  /** The last queued event's promise; undefined while nothing waits. */
+  tail: Promise<void> | undefined;
+  queued: number;
 }
 
 /**
- * A router for one socket. Its events run one at a time, in arrival order, so `identify` then
+ * A router for every socket of a server. The routes are built once; each socket gets one
+ * catch-all listener (the same function for all of them) and a small lane, so an idle connection
+ * costs no closures. A socket's events run one at a time, in arrival order, so `identify` then
  * `join` sent back to back behave as sent; every failure is answered, none escapes to the process.
  */
-export function createSocketRouter(socket: ChatSocket, { logger, metrics }: RouterDeps): SocketRouter {
-  const events = new Set<ClientEvent>();
-  let queue: Promise<void> = Promise.resolve();
-  let queued = 0;
+export function createSocketRouter<Session>(routes: readonly Route<Session>[], { logger, metrics, onHandled }: RouterDeps): SocketRouter<Session> {
+  const byEvent = new Map<string, Route<Session>>();
+  for (const route of routes) {
+    if (byEvent.has(route.event)) throw new Error(`'${route.event}' has two handlers`);
+    byEvent.set(route.event, route);
+  }
+  const lanes = new WeakMap<ChatSocket, Lane<Session>>();
 
-  const enqueue = (task: () => Promise<void>) => {
-    queued += 1;
-    const run = () => task().finally(() => (queued -= 1));
-    queue = queue.then(run, run);
-    return queue;
+  const enqueueOn = (lane: Lane<Session>, task: () => Promise<void>): Promise<void> => {
+    lane.queued += 1;
+    const run = () =>
+      task().finally(() => {
+        lane.queued -= 1;
+        // Nothing waits: drop the settled chain rather than keep it for an idle socket.
+        if (lane.queued === 0) lane.tail = undefined;
+      });
+    const next = lane.tail ? lane.tail.then(run, run) : run();
+    lane.tail = next;
+    return next;
   };
 
-  const refuse = (event: string, ack: Ack | undefined, error: ErrorBody) => {
+  const refuse = (socket: ChatSocket, event: string, ack: Ack | undefined, error: ErrorBody) => {
     metrics.rejected.inc({ code: error.code });
     if (ack) ack({ error });
     else socket.emit("chat:error", { ...error, event });
   };
 
-  const toErrorBody = (event: string, error: unknown): ErrorBody => {
+  const toErrorBody = (socket: ChatSocket, event: string, error: unknown): ErrorBody => {
     if (error instanceof ChatError) return error.toBody();
     if (isRedisUnavailable(error)) return { code: "UNAVAILABLE", message: "the chat store is unreachable right now; try again shortly" };
     logger.error({ err: error, event, socket: socket.id }, "chat handler failed");
     return { code: "INTERNAL", message: "the server could not handle this event; try again" };
   };
 
-  socket.onAny((event: string, ...args: unknown[]) => {
-    if (events.has(event as ClientEvent)) return;
-    refuse(event, splitArgs(args).ack, { code: "UNKNOWN_EVENT", message: `unknown event '${event}'` });
-  });
+  const handle = async (socket: ChatSocket, lane: Lane<Session>, route: Route<Session>, payload: unknown, ack: Ack | undefined) => {
+    let reply: Awaited<ReturnType<Route<Session>["run"]>>;
+    try {
+      reply = await route.run(lane.session, payload);
+    } catch (error) {
+      return refuse(socket, route.event, ack, toErrorBody(socket, route.event, error));
+    }
+    ack?.({ ok: true, ...reply.body });
+    // Already acked: a failure here is logged, never answered a second time.
+    try {
+      onHandled?.(socket, route.event, reply.body);
+      reply.afterAck?.();
+    } catch (error) {
+      logger.error({ err: error, event: route.event, socket: socket.id }, "chat handler failed after its ack");
+    }
+  };
 
-  function on<E extends ClientEvent, S extends SchemaFor<E>>(event: E, schema: S, handler: Handler<E, S>) {
-    if (events.has(event)) throw new Error(`'${event}' has two handlers`);
-    events.add(event);
-    // Whatever the client sent: the contract's argument types are what it should send, not what it did.
-    const listener = (...args: unknown[]) => {
-      const { payload, ack } = splitArgs(args);
-      // A client that does not wait for its acks cannot pile up unbounded work here.
-      if (queued >= MAX_QUEUED_EVENTS) {
-        return refuse(event, ack, { code: "RATE_LIMITED", message: `more than ${MAX_QUEUED_EVENTS} events waiting; wait for the acks` });
-      }
-      void enqueue(async () => {
-        let reply: Reply<E>;
-        try {
-          reply = await handler(parsePayload(schema, payload));
-        } catch (error) {
-          return refuse(event, ack, toErrorBody(event, error));
-        }
-        ack?.({ ok: true, ...reply.body });
-        // Already acked: a failure here is logged, never answered a second time.
-        try {
-          reply.afterAck?.();
-        } catch (error) {
-          logger.error({ err: error, event, socket: socket.id }, "chat handler failed after its ack");
-        }
-      });
-    };
-    (socket.on as (event: string, listener: (...args: unknown[]) => void) => void).call(socket, event, listener);
+  // Socket.IO calls catch-all listeners with the socket as `this`, so one function serves all.
+  // Whatever the client sent: the contract's argument types are what it should send, not what it did.
+  function onEvent(this: ChatSocket, event: string, ...args: unknown[]): void {
+    const lane = lanes.get(this);
+    // Socket.IO hands packets over a tick after decoding them: one may come after the disconnect.
+    if (!lane || !this.connected) return;
+    const { payload, ack } = splitArgs(args);
+    const route = byEvent.get(event);
+    if (!route) return refuse(this, event, ack, { code: "UNKNOWN_EVENT", message: `unknown event '${event}'` });
+    // A client that does not wait for its acks cannot pile up unbounded work here.
+    if (lane.queued >= MAX_QUEUED_EVENTS) {
+      return refuse(this, event, ack, { code: "RATE_LIMITED", message: `more than ${MAX_QUEUED_EVENTS} events waiting; wait for the acks` });
+    }
+    void enqueueOn(lane, () => handle(this, lane, route, payload, ack));
   }
 
-  return { on, enqueue, events };
+  return {
+    attach(socket, session) {
+      lanes.set(socket, { session, tail: undefined, queued: 0 });
+      socket.onAny(onEvent);
+    },
+    sessionOf(socket) {
+      return lanes.get(socket)?.session;
+    },
+    enqueue(socket, task) {
+      const lane = lanes.get(socket);
+      return lane ? enqueueOn(lane, task) : task();
+    },
+    events: new Set(byEvent.keys()) as ReadonlySet<ClientEvent>,
+  };
 }

@@ -41,7 +41,7 @@ export default defineConfig({
         },
       },
       {
-        // Topology checks that need no Docker: the Envoy config validator.
+        // Topology checks that need no Docker: Envoy and compose configs, nginx, the k8s/ manifests.
         test: {
           name: "topology",
           root: ".",

@@ -19,6 +19,7 @@ const pages = [
   "websocket-chat/README.md",
   "grpc-demo/README.md",
   "compose/README.md",
+  "k8s/README.md",
   "bench/README.md",
 ];
 

@@ -17,9 +17,13 @@ interface Watched {
   cut: boolean;
 }
 
-type Packet = { type: string; data?: unknown };
+type Packet = { type: string; data?: unknown; options?: { wsPreEncodedFrame?: readonly Buffer[] } };
 
-function sizeOf(data: unknown): number {
+function sizeOf(packet: Packet): number {
+  // A broadcast carries its WebSocket frame built once for every socket: its length is known.
+  const frame = packet.options?.wsPreEncodedFrame;
+  if (frame) return frame.reduce((sum, part) => sum + part.length, 0);
+  const data = packet.data;
   if (typeof data === "string") return Buffer.byteLength(data);
   if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
   return 0;
@@ -58,6 +62,7 @@ export function createSendBufferBound(maxBytes: number, onCutOff: (conn: EngineC
   const watched = new Map<EngineConnection, Watched>();
   const waiting = (conn: EngineConnection, state: Watched) => state.queued + (rawOf(conn)?.bufferedAmount ?? 0);
 
+  // The write buffer went to the transport: from now on the WebSocket's bufferedAmount counts it.
   function onFlush(this: EngineConnection): void {
     const state = watched.get(this);
     if (state) state.queued = 0;
@@ -68,7 +73,7 @@ export function createSendBufferBound(maxBytes: number, onCutOff: (conn: EngineC
     const state = watched.get(this);
     if (!state) return;
     if (state.cut) return empty(packet);
-    const size = sizeOf(packet.data);
+    const size = sizeOf(packet);
     const before = waiting(this, state);
     if (before + size <= maxBytes) {
       state.queued += size;

@@ -9,6 +9,7 @@ const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"]
 const transportNames = ["polling", "websocket"] as const;
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const atLeast = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 
 const namedRanges = new Set(["loopback", "linklocal", "uniquelocal"]);
 /** An address, a CIDR range (`10.0.0.0/8`), or one of express's names for a range. */
@@ -105,27 +106,17 @@ export const chatEnvSchema = z.object({
     "different rooms one user may `chat:join` within `CHAT_ROOM_IDLE_TTL_MS`; past it a new room is refused " +
       "(`RATE_LIMITED`, `retryAfterMs` = until the oldest stops counting)",
   ),
-  CHAT_ROOM_IDLE_TTL_MS: z
-    .coerce.number()
-    .int()
-    .min(1_000)
-    .default(86_400_000)
-    .describe(
-      "a room's stream or private inbox expires this long after its last message or join (24 h), so abandoned rooms " +
-        "do not pile up; a client coming back with a `since` into an expired room gets `history`, as after a Redis reset",
-    ),
+  CHAT_ROOM_IDLE_TTL_MS: atLeast(1_000, 86_400_000).describe(
+    "a room's stream or private inbox expires this long after its last message or join (24 h), so abandoned rooms " +
+      "do not pile up; a client coming back with a `since` into an expired room gets `history`, as after a Redis reset",
+  ),
   CHAT_MAX_PAYLOAD_BYTES: positiveInt(16_384).describe("largest Socket.IO packet; a bigger one closes that connection"),
-  CHAT_MAX_BUFFERED_BYTES: z
-    .coerce.number()
-    .int()
-    .min(16_384)
-    .default(1_048_576)
-    .describe(
-      "bytes one connection may have waiting to be written (Engine.IO's queue plus the WebSocket's); a packet that " +
-        "would exceed it, the first one included, cuts it off (a client that stops reading costs at most this much; " +
-        "users snapshot pages are a quarter of it, 256 KiB at most; join and identify replies drop their oldest " +
-        "messages rather than exceed half of it)",
-    ),
+  CHAT_MAX_BUFFERED_BYTES: atLeast(16_384, 1_048_576).describe(
+    "bytes one connection may have waiting to be written (Engine.IO's queue plus the WebSocket's); a packet that " +
+      "would exceed it, the first one included, cuts it off (a client that stops reading costs at most this much; " +
+      "users snapshot pages are a quarter of it, 256 KiB at most; join and identify replies drop their oldest " +
+      "messages rather than exceed half of it)",
+  ),
   CHAT_TRANSPORTS: z
     .string()
     .default("polling,websocket")
@@ -136,26 +127,16 @@ export const chatEnvSchema = z.object({
         "third of the server CPU, see [Performance](benchmarks.md#performance)) and needs no sticky sessions, but " +
         "refuses clients that start with polling, such as the handout's page; the kit's page starts with WebSocket",
     ),
-  CHAT_PRESENCE_TTL_MS: z
-    .coerce.number()
-    .int()
-    .min(300)
-    .default(10_000)
-    .describe(
-      "a replica that stops heartbeating is dead after this long and its members leave every list; it heartbeats " +
-        "every third of it (at least 300)",
-    ),
-  CHAT_NICKNAME_RESERVATION_MS: z
-    .coerce.number()
-    .int()
-    .min(0)
-    .default(86_400_000)
-    .describe(
-      "how long (24 h) a nickname stays its owner's (browser session key or token subject) after the owner's last " +
-        "socket; it never lapses while one is connected, and its private inbox lives as long. Another key is refused " +
-        "`NICKNAME_TAKEN` until then, and whoever takes it later starts with an empty inbox. `0` = released with the " +
-        "last socket. See [security.md](security.md#identity-default-mode-and-token-mode)",
-    ),
+  CHAT_PRESENCE_TTL_MS: atLeast(300, 10_000).describe(
+    "a replica that stops heartbeating is dead after this long and its members leave every list; it heartbeats " +
+      "every third of it (at least 300)",
+  ),
+  CHAT_NICKNAME_RESERVATION_MS: atLeast(0, 86_400_000).describe(
+    "how long (24 h) a nickname stays its owner's (browser session key or token subject) after the owner's last " +
+      "socket; it never lapses while one is connected, and its private inbox lives as long. Another key is refused " +
+      "`NICKNAME_TAKEN` until then, and whoever takes it later starts with an empty inbox. `0` = released with the " +
+      "last socket. See [security.md](security.md#identity-default-mode-and-token-mode)",
+  ),
   CHAT_USER_EVENTS_ROOM: z
     .union([z.literal(""), z.string().regex(ROOM_PATTERN, "a room name: 1-64 letters, digits, '_', '.', '-'")])
     .default("user-events")
@@ -192,12 +173,7 @@ export const chatEnvSchema = z.object({
         "then refuses the page's writes (401); reads and the live users view work either way",
     ),
   WEB_DIST: z.string().default(fileURLToPath(new URL("../web/dist", import.meta.url))).describe("the built page served at `/`"),
-  SHUTDOWN_TIMEOUT_MS: z
-    .coerce.number()
-    .int()
-    .min(0)
-    .default(5_000)
-    .describe("on SIGTERM, how long sockets may drain before Redis is closed anyway"),
+  SHUTDOWN_TIMEOUT_MS: atLeast(0, 5_000).describe("on SIGTERM, how long sockets may drain before Redis is closed anyway"),
   LOG_LEVEL: z
     .enum(logLevels)
     .default("info")

@@ -14,6 +14,13 @@ export default defineConfig({
       },
       {
         test: {
+          name: "service-kit",
+          root: "packages/service-kit",
+          include: ["src/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
           name: "grpc-demo",
           root: "grpc-demo",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],

@@ -1,7 +1,7 @@
 // Compiles the runnable workspaces (`tsc -b`: src/ -> dist/) when a dist/ is missing or older
 // than its sources, so a fresh clone runs compiled JavaScript with no separate build step:
-//   node scripts/ensure-built.mjs packages/redis-kit grpc-demo websocket-chat
-// List a shared package (packages/redis-kit) beside its dependants: only the listed workspaces'
+//   node scripts/ensure-built.mjs packages/redis-kit packages/service-kit grpc-demo websocket-chat
+// List the shared packages (packages/redis-kit, packages/service-kit) beside its dependants: only the listed workspaces'
 // sources are compared, so a change to the package alone would otherwise go unbuilt.
 // The check walks src/ comparing modification times (a few ms); tsc starts only when something
 // changed, because even a no-op `tsc -b` costs about a second. Replicas started side by side
@@ -110,7 +110,7 @@ export function ensureBuilt(workspaces) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const workspaces = process.argv.slice(2);
   if (workspaces.length === 0) {
-    console.error("usage: node scripts/ensure-built.mjs <workspace>... (packages/redis-kit, grpc-demo, websocket-chat)");
+    console.error("usage: node scripts/ensure-built.mjs <workspace>... (packages/redis-kit, packages/service-kit, grpc-demo, websocket-chat)");
     process.exit(2);
   }
   ensureBuilt(workspaces);

@@ -82,11 +82,11 @@ fi
 
 if [[ ${#build_services[@]} -gt 0 ]]; then
   step "Building the kit's images (${build_services[*]}) on ${chosen[NODE_IMAGE]}"
-  # The images run the services compiled: bring packages/redis-kit/dist, grpc-demo/dist and
-  # websocket-chat/dist up to date (tsc -b, only when src/ changed), since the image builds copy
+  # The images run the services compiled: bring the shared packages' dist/ (packages/*), grpc-demo/dist
+  # and websocket-chat/dist up to date (tsc -b, only when src/ changed), since the image builds copy
   # them instead of compiling.
-  node "$REPO_ROOT/scripts/ensure-built.mjs" packages/redis-kit grpc-demo websocket-chat ||
-    fail "compiling packages/redis-kit, grpc-demo and websocket-chat failed (tsc -b above)"
+  node "$REPO_ROOT/scripts/ensure-built.mjs" packages/redis-kit packages/service-kit grpc-demo websocket-chat ||
+    fail "compiling packages/redis-kit, packages/service-kit, grpc-demo and websocket-chat failed (tsc -b above)"
   # The CA bundle lets npm inside the build work behind a TLS-intercepting proxy.
   [[ -r /etc/ssl/certs/ca-certificates.crt ]] && cp /etc/ssl/certs/ca-certificates.crt "$REPO_ROOT/.tmp/ca-certificates.crt"
   for service in "${build_services[@]}"; do

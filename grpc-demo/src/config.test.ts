@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { undocumented } from "../../test-support/documented.js";
-import { loadConfig, usersEnvVariables } from "./config.js";
+import { loadConfig } from "./config.js";
 
 describe("loadConfig", () => {
   it("has a default for every key", () => {
@@ -25,11 +24,5 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PORT: "http", LOG_LEVEL: "loud", REDIS_URL: "nope" })).toThrow(
       /PORT[\s\S]*REDIS_URL[\s\S]*LOG_LEVEL|PORT[\s\S]*LOG_LEVEL[\s\S]*REDIS_URL/,
     );
-  });
-});
-
-describe("the documentation", () => {
-  it.each(["../../docs/configuration.md"])("%s lists every environment variable", (readme) => {
-    expect(undocumented(usersEnvVariables, new URL(readme, import.meta.url))).toEqual([]);
   });
 });

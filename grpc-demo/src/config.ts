@@ -3,84 +3,82 @@ import { z } from "zod";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
+const atLeast = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+
 /**
- * Every setting of the user service, read from the environment once, in `main.ts`.
- * Each key has a default; a bad value fails at start with the variable's name.
+ * Every setting of the user service, each with its default and the one description there is of
+ * it: `npm run docs:config` renders these into docs/configuration.md (markdown, links relative to
+ * docs/), and scripts/docs/config-tables.test.ts fails when that page differs. Read from the
+ * environment once, in `main.ts`; a bad value fails at start with the variable's name.
  */
-const schema = z.object({
-  /** gRPC port. @default 50051 */
-  PORT: z.coerce.number().int().min(0).max(65535).default(50051),
-  /** Address to bind. @default "0.0.0.0" */
-  HOST: z.string().min(1).default("0.0.0.0"),
-  /** The Redis shared by every replica. @default "redis://127.0.0.1:6379" */
-  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
-  /** Name of this replica in logs, events and the `x-served-by` header. @default hostname */
-  SERVER_ID: z.string().min(1).default(hostname()),
-  /** When set, every RPC but the reads (server/method-access.ts) needs `authorization: Bearer <token>`. @default unset */
-  USERS_AUTH_TOKEN: z.string().min(1).optional(),
-  /** pino level. @default "info" */
-  LOG_LEVEL: z.enum(logLevels).default("info"),
-  /**
-   * Events kept in the stream; older cursors get OUT_OF_RANGE. Every replica of one Redis must
-   * use the same value (each trims the stream when it writes). @default 10000
-   */
-  USERS_EVENTS_RETENTION: z.coerce.number().int().min(10).default(10_000),
-  /**
-   * Users each replica keeps in memory for GetUser and LookupUsers (least recently used evicted),
-   * kept current by its event reader; 0 reads every user from Redis. The replica that took a
-   * write reads it back at once; another replica shows it once its reader has applied the event,
-   * usually within milliseconds (USERS_CACHE_FENCE closes that window). @default 10000
-   */
-  USERS_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
-  /**
-   * Fences every cached read: it first reads the stream's newest event id (one XREVRANGE shared
-   * by the reads of a moment), so no replica returns a user older than a write any replica has
-   * already acknowledged. The price is about one Redis round trip per read unless reads arrive
-   * in bursts; on the 2-core bench it took back most of what the cache saves. @default false
-   */
-  USERS_CACHE_FENCE: z.stringbool().default(false),
-  /**
-   * Connections are closed (GOAWAY) after this long so clients reconnect and reach replicas
-   * added by `--scale`; without it a long-lived channel stays pinned to old replicas. @default 300000
-   */
-  GRPC_MAX_CONNECTION_AGE_MS: z.coerce.number().int().min(1000).default(300_000),
-  /**
-   * After GOAWAY, open streams (SubscribeToUpdates) may run this long before being cut; a cut
-   * subscriber resumes with its cursor. @default 600000
-   */
-  GRPC_MAX_CONNECTION_AGE_GRACE_MS: z.coerce.number().int().min(0).default(600_000),
-  /**
-   * HTTP/2 streams (calls) one connection may have open at once; more are refused with
-   * REFUSED_STREAM. grpc-js sets no limit, so one connection could open thousands of calls that
-   * each hold a partly received message. @default 100
-   */
-  GRPC_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(10_000).default(100),
-  /**
-   * Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED before they are
-   * buffered. The largest valid request (a 100-character name and a 254-byte email) is under 1 KB:
-   * 16 KiB leaves room for a too-long field to still get its clear INVALID_ARGUMENT, while a stream
-   * that sends a message and never finishes it holds at most this much. @default 16384
-   */
-  GRPC_MAX_RECEIVE_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(4 * 1024 * 1024).default(16 * 1024),
-  /**
-   * A connection with no open call for this long is closed (GOAWAY), so idle connections do not
-   * pile up; clients reconnect on their next call. @default 120000
-   */
-  GRPC_MAX_CONNECTION_IDLE_MS: z.coerce.number().int().min(1000).default(120_000),
-  /**
-   * Bytes of updates one SubscribeToUpdates call may have waiting for its client (queued, or sent
-   * but not yet taken by the client's flow-control window). A subscriber past it is not reading:
-   * its stream is reset with RESOURCE_EXHAUSTED and it resumes from its last cursor. Replays wait
-   * for the client to keep up, so only live bursts count against it. @default 524288
-   */
-  USERS_SUBSCRIBER_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).default(512 * 1024),
-  /** On SIGTERM, how long to wait for calls and streams to finish before forcing. @default 10000 */
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+export const usersEnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(50051).describe("gRPC port"),
+  HOST: z.string().min(1).default("0.0.0.0").describe("bind address"),
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379").describe("the Redis shared by every replica"),
+  SERVER_ID: z
+    .string()
+    .min(1)
+    .default(hostname())
+    // The default is this machine's name: the page shows the word, not the name of the machine that rendered it.
+    .meta({ description: "replica name in logs, events and `x-served-by`", defaultShown: "hostname" }),
+  USERS_AUTH_TOKEN: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "when set, every RPC not on the read allow-list (`grpc-demo/src/server/method-access.ts`: `GetUser`, " +
+        "`ListUsers`, `SubscribeToUpdates`, `LookupUsers`, health, reflection) needs `authorization: Bearer <token>`, " +
+        "else `UNAUTHENTICATED`: today `CreateUser`, `UpdateUser`, `DeleteUser`, `ImportUsers` and the handout's " +
+        "`CreateUser`, and any RPC added later until it is classified",
+    ),
+  LOG_LEVEL: z
+    .enum(logLevels)
+    .default("info")
+    .describe("pino level; failed calls are logged at `warn`, every call (method, code, ms, replica) at `debug`"),
+  USERS_EVENTS_RETENTION: atLeast(10, 10_000).describe(
+    "events kept in `users:events` (at least 10); older cursors get `OUT_OF_RANGE`. Every replica of one Redis " +
+      "must use the same value (each trims the stream when it writes)",
+  ),
+  USERS_CACHE_SIZE: atLeast(0, 10_000).describe(
+    "users each replica keeps in memory (LRU) for `GetUser` and `LookupUsers`, filled by reads and writes and kept " +
+      "current by the replica's event reader; `0` turns the cache off",
+  ),
+  USERS_CACHE_FENCE: z
+    .stringbool()
+    .default(false)
+    .describe(
+      "`true`: every cached read first checks the event stream's newest id (one shared Redis read per batch), so a " +
+        "write finished on any replica is never missed; on the 2-core bench it took back most of what the cache " +
+        "saves. Off: the replica that took a write reads it back at once; another replica's write shows once this " +
+        "replica's reader has applied it, typically within milliseconds",
+    ),
+  GRPC_MAX_CONNECTION_AGE_MS: atLeast(1000, 300_000).describe(
+    "connections are closed (GOAWAY) after 5 min so clients re-resolve and replicas added by `--scale` get " +
+      "traffic; without it a long-lived channel stays pinned to the old replicas",
+  ),
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: atLeast(0, 600_000).describe("open streams may run 10 more minutes after GOAWAY; a cut subscriber resumes from its cursor"),
+  GRPC_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(10_000).default(100).describe(
+    "calls one connection may have open at once; more are refused (`REFUSED_STREAM`); grpc-js has no limit by " +
+      "default, so one connection could open thousands of calls that each hold a partly received message",
+  ),
+  GRPC_MAX_RECEIVE_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(4 * 1024 * 1024).default(16 * 1024).describe(
+    "largest request accepted; larger ones get `RESOURCE_EXHAUSTED` before being buffered (the largest valid " +
+      "request is under 1 KB: the rest leaves room for a too-long field to still get its clear " +
+      "`INVALID_ARGUMENT`, while a stream that never finishes a message holds at most this much)",
+  ),
+  GRPC_MAX_CONNECTION_IDLE_MS: atLeast(1000, 120_000).describe("a connection with no call open this long is closed (GOAWAY); clients reconnect on their next call"),
+  USERS_SUBSCRIBER_MAX_BUFFERED_BYTES: atLeast(16 * 1024, 512 * 1024).describe(
+    "updates one `SubscribeToUpdates` call may have waiting for its client (queued, or sent but not yet taken by " +
+      "its flow-control window); past it the stream is reset with `RESOURCE_EXHAUSTED` (the client resumes from " +
+      "its cursor). Replays wait for the client instead; one that takes nothing for 5 s is cut off the same way",
+  ),
+  SHUTDOWN_TIMEOUT_MS: atLeast(0, 10_000).describe(
+    "on SIGTERM: health `NOT_SERVING`, subscriptions ended with `UNAVAILABLE` (clients resume elsewhere), calls " +
+      "drained up to this long, then forced; then Redis is closed",
+  ),
 });
 
-/** Every environment variable this service reads: docs/configuration.md lists each one (config.test.ts checks). */
-export const usersEnvVariables: readonly string[] = Object.keys(schema.shape);
-
+/** The parsed settings: each field is one variable of {@link usersEnvSchema}, whose description and default are there. */
 export type UserServiceConfig = {
   port: number;
   host: string;
@@ -102,7 +100,7 @@ export type UserServiceConfig = {
 
 /** Parses the environment; throws one error listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): UserServiceConfig {
-  const parsed = schema.safeParse(env);
+  const parsed = usersEnvSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new Error(`invalid user service configuration:\n${problems.join("\n")}`);

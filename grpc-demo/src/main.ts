@@ -1,4 +1,5 @@
 import { connectRedis } from "@clusterkit/redis-kit";
+import { exitOnFatalError, exitOnSignals } from "@clusterkit/service-kit";
 import { pino } from "pino";
 import { loadConfig } from "./config.js";
 import { createUserServer } from "./server/create-user-server.js";
@@ -6,6 +7,7 @@ import { createUserServer } from "./server/create-user-server.js";
 // The only place that reads the environment, connects, listens and handles signals.
 const config = loadConfig();
 const logger = pino({ level: config.logLevel, base: { replica: config.serverId } });
+exitOnFatalError(logger);
 
 // Commands wait out a short Redis outage in the offline queue: every call carries a gRPC deadline
 // that bounds the wait, and a write retried by the client after UNAVAILABLE could apply twice.
@@ -15,20 +17,6 @@ const redisReader = await connectRedis(config.redisUrl, logger, `users-${config.
 const server = await createUserServer({ redis, redisReader, logger }, config);
 await server.listen(config.port, config.host);
 
-let stopping = false;
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    // Bound the whole shutdown: a stuck Redis quit must not keep the container alive.
-    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5000).unref();
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  });
-}
+// SIGTERM: health NOT_SERVING, streams ended, calls drained (server.close(), then Redis). A stuck
+// Redis quit must not keep the container alive: 5 s past the drain timeout, the process is gone.
+exitOnSignals({ logger, stop: () => server.close(), forceExitAfterMs: config.shutdownTimeoutMs + 5_000 });

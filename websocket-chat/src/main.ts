@@ -3,10 +3,12 @@ import { connectUsers } from "./users/users-contract.js";
 import { loadConfig } from "./config.js";
 import { createChatServer } from "./create-chat-server.js";
 import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
+import { exitOnFatalError, exitOnSignals } from "@clusterkit/service-kit";
 
 // The only module that reads the environment, connects, listens and handles signals.
 const config = loadConfig();
 const logger = pino({ level: config.logLevel, base: { replica: config.serverId } });
+exitOnFatalError(logger);
 
 const redis = await connectRedis(config.redisUrl, logger, `chat-${config.serverId}`);
 // No channel-wide token: the chat's own calls are reads, and USERS_AUTH_TOKEN is attached per
@@ -16,30 +18,14 @@ const server = await createChatServer({ redis, logger, users }, config);
 const port = await server.listen(config.port, config.host);
 logger.info({ port, instance: server.instance, auth: config.authSecret ? "token" : "off" }, "chat replica listening");
 
-let stopping = false;
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down: draining sockets");
-    // Whatever hangs (a Redis that never answers QUIT), the process is gone within this bound.
-    setTimeout(() => {
-      logger.error("shutdown took too long; exiting anyway");
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 3_000).unref();
-    server
-      .close()
-      .then(() => closeRedis(redis))
-      .then(() => users.close())
-      .then(
-        () => {
-          logger.info("stopped");
-          process.exit(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-  });
-}
+exitOnSignals({
+  logger,
+  message: "shutting down: draining sockets",
+  // Whatever hangs (a Redis that never answers QUIT), the process is gone 3 s past the drain timeout.
+  forceExitAfterMs: config.shutdownTimeoutMs + 3_000,
+  stop: async () => {
+    await server.close();
+    await closeRedis(redis);
+    users.close();
+  },
+});

@@ -43,28 +43,31 @@ function stat(box: string, name: string, label: string, value: string | number):
   return h("div", { class: moved ? "stat moved" : "stat", "data-stat": name }, h("span", { class: "stat-value" }, text), h("span", { class: "stat-label" }, label));
 }
 
-function nodeBox(kind: string, id: string, title: string, subtitle: string, ...stats: HTMLElement[]): HTMLElement {
+/** One stat of a box: its key (`data-stat`), its label and its value. */
+type Stat = readonly [name: string, label: string, value: string | number];
+
+/** A box of the grid: a node's name, a line under it, and its stats. */
+function nodeBox(kind: string, id: string, subtitle: string, stats: readonly Stat[]): HTMLElement {
   return h(
     "article",
     { class: `node card ${kind}`, "data-replica": id },
-    h("header", {}, h("strong", {}, title), h("span", { class: "muted" }, subtitle)),
-    h("div", { class: "stats" }, ...stats),
+    h("header", {}, h("strong", {}, id), h("span", { class: "muted" }, subtitle)),
+    h("div", { class: "stats" }, ...stats.map(([name, label, value]) => stat(id, name, label, value))),
   );
 }
 
+const replicaBox = (kind: string, beat: { id: string; uptimeS: number }, stats: readonly Stat[]) =>
+  nodeBox(kind, beat.id, `up ${formatUptime(beat.uptimeS)}`, stats);
+
 function chatBox(beat: ChatReplicaBeat, latest: { takenBy: string; deliveredBy: string[] } | undefined): HTMLElement {
-  const box = nodeBox(
-    "chat",
-    beat.id,
-    beat.id,
-    `up ${formatUptime(beat.uptimeS)}`,
-    stat(beat.id, "connections", "connections", beat.connections),
-    stat(beat.id, "rooms", "rooms", beat.rooms),
-    stat(beat.id, "inPerS", "in / s", beat.inPerS),
-    stat(beat.id, "outPerS", "out / s", beat.outPerS),
-    stat(beat.id, "messagesIn", "messages in", beat.messagesIn),
-    stat(beat.id, "messagesOut", "delivered", beat.messagesOut),
-  );
+  const box = replicaBox("chat", beat, [
+    ["connections", "connections", beat.connections],
+    ["rooms", "rooms", beat.rooms],
+    ["inPerS", "in / s", beat.inPerS],
+    ["outPerS", "out / s", beat.outPerS],
+    ["messagesIn", "messages in", beat.messagesIn],
+    ["messagesOut", "delivered", beat.messagesOut],
+  ]);
   if (latest?.takenBy === beat.id) box.classList.add("took");
   if (latest?.deliveredBy.includes(beat.id)) box.classList.add("delivered");
   return box;
@@ -72,14 +75,10 @@ function chatBox(beat: ChatReplicaBeat, latest: { takenBy: string; deliveredBy: 
 
 function usersBox(beat: UsersReplicaBeat): HTMLElement {
   const calls = Object.entries(beat.callsPerS).filter(([, perS]) => perS > 0);
-  const box = nodeBox(
-    "users",
-    beat.id,
-    beat.id,
-    `up ${formatUptime(beat.uptimeS)}`,
-    stat(beat.id, "subscribers", "subscribers", beat.subscribers),
-    stat(beat.id, "cursor", "event cursor", beat.cursor),
-  );
+  const box = replicaBox("users", beat, [
+    ["subscribers", "subscribers", beat.subscribers],
+    ["cursor", "event cursor", beat.cursor],
+  ]);
   box.append(
     h(
       "ul",
@@ -101,7 +100,7 @@ function render(view: ClusterView): void {
   clear(redisGrid);
   if (view.redis) {
     const r = view.redis;
-    redisGrid.append(nodeBox("redis", "redis", "redis", r.usedMemoryHuman, stat("redis", "opsPerS", "ops / s", r.opsPerS), stat("redis", "clients", "clients", r.clients)));
+    redisGrid.append(nodeBox("redis", "redis", r.usedMemoryHuman, [["opsPerS", "ops / s", r.opsPerS], ["clients", "clients", r.clients]]));
   }
   paths.replaceChildren(
     ...recent.map((path) =>

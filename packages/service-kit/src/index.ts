@@ -1,0 +1,1 @@
+export { exitOnFatalError, exitOnSignals, type ExitOnSignalsOptions, type ServiceLogger, type ServiceProcess } from "./process-lifecycle.js";

@@ -10,8 +10,8 @@ import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IService } from "kubernetes-models/v1/Service";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadConfig as loadUsersConfig, usersEnvVariables } from "../../grpc-demo/src/config.js";
-import { chatEnvVariables, loadConfig as loadChatConfig } from "../../websocket-chat/src/config.js";
+import { loadConfig as loadUsersConfig, usersEnvSchema } from "../../grpc-demo/src/config.js";
+import { chatEnvSchema, loadConfig as loadChatConfig } from "../../websocket-chat/src/config.js";
 import { validateEnvoyConfig } from "../envoy-check/validate.js";
 import { ofKind, renderBase, repoRoot, workloads, type Workload } from "./objects.js";
 
@@ -28,8 +28,8 @@ const compose = parse(readFileSync(path.join(repoRoot, "compose/compose.yaml"), 
 const composeDefault = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1");
 
 const kit = {
-  chat: { variables: chatEnvVariables, load: (env: NodeJS.ProcessEnv) => loadChatConfig(env), hardBoundMs: 3_000 },
-  users: { variables: usersEnvVariables, load: (env: NodeJS.ProcessEnv) => loadUsersConfig(env), hardBoundMs: 5_000 },
+  chat: { variables: Object.keys(chatEnvSchema.shape), load: (env: NodeJS.ProcessEnv) => loadChatConfig(env), hardBoundMs: 3_000 },
+  users: { variables: Object.keys(usersEnvSchema.shape), load: (env: NodeJS.ProcessEnv) => loadUsersConfig(env), hardBoundMs: 5_000 },
 } as const;
 // main.ts of each service exits by force this long after SHUTDOWN_TIMEOUT_MS (chat 3 s, users 5 s).
 

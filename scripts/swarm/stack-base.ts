@@ -26,8 +26,7 @@ export const dropped: Record<string, string> = {
   ports: "swarm cannot bind a published port to one host address (127.0.0.1 would silently become every address) and has no host-port ranges: compose/stack.yaml publishes the front doors and nothing else",
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form YAML
-type Service = Record<string, any>;
+type Service = Record<string, unknown>;
 
 /** A relative bind source (`../nginx:/etc/nginx/kit:ro`) made absolute: the output lives elsewhere. */
 function absoluteBind(volume: unknown, composeDir: string): unknown {

@@ -4,6 +4,7 @@
  * convergence, a room message between two replicas, a gRPC call through the front door, and a
  * rolling update of the chat that nginx and its connected clients ride out.
  */
+import { request as httpRequest } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectUsers, unary, type CreateUserResponse, type GetUserResponse } from "grpc-demo/client";
 import { ChatTester } from "./support/chat-client.js";
@@ -11,6 +12,26 @@ import { envoyAvailable } from "./support/kit.js";
 import { SwarmStack } from "./support/swarm.js";
 
 const frontDoor = envoyAvailable() ? "envoy" : "grpc-nginx";
+
+/**
+ * One HTTP request on a connection of its own. A kept-alive connection can be closed by an old
+ * nginx worker at a reload just as a request is sent on it: browsers retry those, fetch does not,
+ * and that race says nothing about whether nginx answers.
+ */
+function request(url: string, method = "GET", body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, agent: false, timeout: 10_000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
 
 /**
  * Long-polling sessions through nginx's sticky upstream (run.sh's list of replicas), one after
@@ -24,23 +45,17 @@ function probeSessions(url: string) {
   const result = { ok: 0, failed: [] as string[], moved: 0, slowestMs: 0 };
   let running = true;
   const once = async (): Promise<string | undefined> => {
-    const handshake = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { signal: AbortSignal.timeout(10_000) });
-    const body = await handshake.text();
-    const sid = /"sid":"([^"]+)"/.exec(body)?.[1];
-    if (handshake.status !== 200 || !sid) return `handshake ${handshake.status} ${body.slice(0, 100)}`;
-    const close = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
-      method: "POST",
-      body: "1",
-      signal: AbortSignal.timeout(10_000),
-    });
-    const closed = await close.text();
-    if (close.status === 400 && closed.includes("Session ID unknown")) return "moved";
-    return close.status === 200 ? undefined : `close ${close.status} ${closed.slice(0, 100)}`;
+    const handshake = await request(`${url}/socket.io/?EIO=4&transport=polling`);
+    const sid = /"sid":"([^"]+)"/.exec(handshake.body)?.[1];
+    if (handshake.status !== 200 || !sid) return `handshake ${handshake.status} ${handshake.body.slice(0, 100)}`;
+    const close = await request(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, "POST", "1");
+    if (close.status === 400 && close.body.includes("Session ID unknown")) return "moved";
+    return close.status === 200 ? undefined : `close ${close.status} ${close.body.slice(0, 100)}`;
   };
   const loop = (async () => {
     while (running) {
       const sent = Date.now();
-      const failure = await once().catch((error: unknown) => String(error));
+      const failure = await once().catch((error: unknown) => `${String(error)} (${String((error as { code?: string }).code)})`);
       if (failure === "moved") result.moved += 1;
       else if (failure) result.failed.push(failure);
       else result.ok += 1;

@@ -27,6 +27,10 @@ while [[ $# -gt 0 ]]; do
 done
 began=$SECONDS
 mkdir -p .tmp/swarm
+# cookie pins a session to a replica only inside nginx's own /16 (chat-lb/cookie.conf), and in the
+# stack nginx takes clients on docker_gwbridge (host-mode ports), not on the chat's network: every
+# pin would be ignored and long-polling sessions would break. ip_hash and hash work.
+[[ ${CHAT_LB:-ip_hash} != cookie ]] || fail "CHAT_LB=cookie does not work in the swarm stack (see compose/README.md); use ip_hash or hash"
 
 step "Docker engine and swarm"
 ensure_node_modules
@@ -55,7 +59,7 @@ step "Converged in $((SECONDS - deployed)) s (all in $((SECONDS - began)) s)"
 nginx_port=${NGINX_PORT:-8080}
 grpc_port=${ENVOY_PORT:-9000}
 cat <<INFO
-    Chat (through nginx, ip_hash):  ${BOLD}http://localhost:${nginx_port}${RESET}
+    Chat (through nginx, ${CHAT_LB:-ip_hash}):  ${BOLD}http://localhost:${nginx_port}${RESET}
     gRPC front door ($front_door):    localhost:${grpc_port}    npm run -s grpc -- --target localhost:${grpc_port} list
 
     Try next:

@@ -47,7 +47,10 @@ step "Deploying stack $STACK_NAME (front door: $front_door)"
 base=.tmp/swarm/$STACK_NAME.base.yaml
 node --import tsx scripts/swarm/stack-base.ts "$base"
 # --resolve-image never: the images are local (built or imported here), there is no registry to ask.
-docker stack deploy --resolve-image never --prune --detach=true -c "$base" -c compose/stack.yaml "${extra[@]}" "$STACK_NAME" \
+# Docker >= 26 waits for convergence unless --detach (older CLIs know no such flag); stack_wait waits.
+detach=()
+docker stack deploy --help 2>/dev/null | grep -q -- '--detach' && detach=(--detach=true)
+docker stack deploy --resolve-image never --prune "${detach[@]}" -c "$base" -c compose/stack.yaml "${extra[@]}" "$STACK_NAME" \
   >.tmp/swarm/deploy.log 2>&1 || { cat .tmp/swarm/deploy.log >&2; fail "docker stack deploy failed"; }
 deployed=$SECONDS
 

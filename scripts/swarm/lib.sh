@@ -38,13 +38,22 @@ stack_status() {
 
 # Waits until every service of the stack runs as many tasks as it wants, each passed its health
 # check (swarm counts a task as running only then), with no update or rollback under way.
-# Fails after $1 seconds, listing what is missing and why tasks did not start.
+# Fails at once when an update is paused (swarm waits for a person then), and after $1 seconds
+# otherwise, listing what is missing and why tasks did not start. A service whose last update
+# was rolled back converges on its previous spec: said, not failed (the rollback may be old).
 stack_wait() {
   local timeout=$1 deadline=$((SECONDS + $1)) status waiting
   while :; do
     status=$(stack_status)
-    waiting=$(awk '{ split($2, r, "/"); if ($2 !~ /^[0-9]+\/[0-9]+$/ || r[1] != r[2] || $3 ~ /updating|rollback_started|paused/) print }' <<<"$status")
-    [[ -n $status && -z $waiting ]] && return 0
+    if grep -qE ' (paused|rollback_paused)$' <<<"$status"; then
+      grep -E ' (paused|rollback_paused)$' <<<"$status" >&2
+      fail "an update of stack $STACK_NAME is paused: docker service ps --no-trunc <service> says why"
+    fi
+    waiting=$(awk '{ split($2, r, "/"); if ($2 !~ /^[0-9]+\/[0-9]+$/ || r[1] != r[2] || $3 ~ /^(updating|rollback_started)$/) print }' <<<"$status")
+    if [[ -n $status && -z $waiting ]]; then
+      while read -r service _; do warn "$service: its last update was rolled back (docker service inspect $service)"; done < <(grep ' rollback_completed$' <<<"$status" || true)
+      return 0
+    fi
     if ((SECONDS > deadline)); then
       printf '%s\n' "$waiting" >&2
       docker stack ps --no-trunc --filter desired-state=running --format '{{.Name}} {{.CurrentState}} {{.Error}}' "$STACK_NAME" >&2 || true

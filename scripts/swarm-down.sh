@@ -2,7 +2,7 @@
 # `npm run swarm:down`: removes the stack swarm:up deployed and waits until its containers and
 # network are gone (`docker stack rm` only asks for it). The Redis volume stays unless --volumes.
 # Options: --volumes  also drop the stack's volumes (Redis data)
-#          --leave    then leave the swarm, if no other stack is left on it
+#          --leave    then leave the swarm, if no other stack is left on it (and drop docker_gwbridge)
 # Env: STACK_NAME (clusterkit-swarm), SWARM_WAIT_SECONDS (120).
 set -euo pipefail
 # shellcheck source=scripts/swarm/lib.sh
@@ -35,5 +35,9 @@ if ((volumes)); then
 fi
 if ((leave)); then
   if [[ -n $(docker stack ls --format '{{.Name}}') ]]; then warn "other stacks remain: staying in the swarm"
-  else docker swarm leave --force >/dev/null && ok "left the swarm"; fi
+  else
+    docker swarm leave --force >/dev/null && ok "left the swarm"
+    # swarm init made it (the bridge of swarm tasks' outside traffic); nothing else uses it.
+    docker network rm docker_gwbridge >/dev/null 2>&1 || true
+  fi
 fi

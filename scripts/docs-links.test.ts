@@ -20,6 +20,7 @@ const pages = [
   "grpc-demo/README.md",
   "compose/README.md",
   "bench/README.md",
+  "packages/test-kit/README.md",
 ];
 
 /** The Markdown outside fenced code blocks, where `#` lines and `[x](y)` are not Markdown. */

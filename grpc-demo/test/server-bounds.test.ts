@@ -9,7 +9,7 @@ import {
   type SubscribeToUpdatesResponse,
   type UserServiceClient,
 } from "../src/client/index.js";
-import { rawSession, rawSubscriber } from "./support/raw-subscriber.js";
+import { rawSession, rawSubscriber } from "@clusterkit/test-kit/users";
 import { StreamRecorder } from "./support/recorder.js";
 import { useUserCluster } from "./support/user-cluster.js";
 

@@ -28,7 +28,7 @@ import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
 import type { AckResult, ClientToServerEvents, JoinResult, RoomMessage, ServerToClientEvents } from "../../websocket-chat/src/contracts/events.js";
 import { closeRedis, compareStreamIds, connectRedis } from "@clusterkit/redis-kit";
-import { startStack, stopProcess } from "../../e2e/support/stack.js";
+import { startStack, stopProcess } from "@clusterkit/test-kit/stack";
 import { startSlowProbe, type SlowProbe } from "./slow-consumer.js";
 
 const { values: args } = parseArgs({

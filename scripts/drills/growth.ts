@@ -4,7 +4,7 @@
  *   npm run drill:growth -- [--seconds 20] [--hostile 30] [--baseline 5] [--unbounded] [--fixed-identities]
  *
  * Starts the loopback stack (redis-server, a user service, three chat processes, nginx; see
- * e2e/support/stack.ts). Five honest users send one message a second each into one room and
+ * @clusterkit/test-kit/stack). Five honest users send one message a second each into one room and
  * time it to a reader on another replica, first alone (--baseline s), then while --hostile
  * sockets, spread over the replicas, each loop as fast as their acks come back: `roomer`s join a
  * new room, write once and leave (a new nickname once refused a room); `typer`s send typing
@@ -23,7 +23,7 @@ import { io, type Socket } from "socket.io-client";
 import type { AckResult, ClientToServerEvents, ServerToClientEvents } from "../../websocket-chat/src/contracts/events.js";
 import { loadConfig } from "../../websocket-chat/src/config.js";
 import { closeRedis, connectRedis, type RedisClient } from "@clusterkit/redis-kit";
-import { startStack, type E2EStack } from "../../e2e/support/stack.js";
+import { startStack, type E2EStack } from "@clusterkit/test-kit/stack";
 
 const { values: args } = parseArgs({
   options: {

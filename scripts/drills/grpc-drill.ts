@@ -31,9 +31,8 @@ import { parseArgs } from "node:util";
 import { status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { connectUsers, unary, type ImportUsersResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../../grpc-demo/src/client/index.js";
 import { HealthChecker } from "../../grpc-demo/src/client/health.js";
-import { rawSession, rawSubscriber } from "../../grpc-demo/test/support/raw-subscriber.js";
-import { freePort } from "../../test-support/free-port.js";
-import { startRedis } from "../../test-support/redis-server.js";
+import { rawSession, rawSubscriber } from "@clusterkit/test-kit/users";
+import { freePort, startRedis } from "@clusterkit/test-kit";
 
 const { values: args } = parseArgs({
   options: {

@@ -18,13 +18,12 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
-import { seedUsersDirectly, startUserReplica } from "grpc-demo/testing";
+import { seedUsersDirectly, startUserReplica } from "@clusterkit/test-kit/users";
 import type { AckResult, ClientToServerEvents, ServerToClientEvents, UsersPage } from "../../websocket-chat/src/contracts/events.js";
 import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
-import { startChatProcess } from "../../websocket-chat/test/support/chat-process.js";
-import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
-import { startRedis } from "../../test-support/redis-server.js";
-import { stopProcess } from "../../e2e/support/stack.js";
+import { startChatProcess } from "@clusterkit/test-kit/chat";
+import { connectRawSocketIo, type RawSocketIo, startRedis } from "@clusterkit/test-kit";
+import { stopProcess } from "@clusterkit/test-kit/stack";
 
 const { values: args } = parseArgs({
   options: {

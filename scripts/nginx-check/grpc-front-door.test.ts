@@ -13,11 +13,10 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, unary, type CreateUserResponse, type GetUserResponse, type UserServiceClient } from "grpc-demo/client";
-import { startUserReplica, type UserReplica } from "grpc-demo/testing";
+import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
 import { followUpdates } from "../../grpc-demo/src/cli/subscribe.js";
 import { Output } from "../../grpc-demo/src/cli/output.js";
-import { nginxBin, startGrpcNginx } from "../../test-support/nginx.js";
-import { startRedis, type TestRedis } from "../../test-support/redis-server.js";
+import { nginxBin, startGrpcNginx, startRedis, type TestRedis } from "@clusterkit/test-kit";
 
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 const dirs: string[] = [];

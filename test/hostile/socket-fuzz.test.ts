@@ -1,12 +1,11 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers } from "grpc-demo/client";
-import { startUserReplica, type UserReplica } from "grpc-demo/testing";
-import { SeededRandom } from "../../test-support/seeded-random.js";
+import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
+import { SeededRandom } from "@clusterkit/test-kit";
 import { ChatTokens } from "../../websocket-chat/src/auth/tokens.js";
 import { errorCodes } from "../../websocket-chat/src/contracts/events.js";
-import { startChatCluster, type ChatClient, type TestCluster, type TestReplica } from "../../websocket-chat/test/support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "../../websocket-chat/test/support/wire.js";
+import { startChatCluster, type ChatClient, type TestCluster, type TestReplica, connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
 import { fuzzEvents, malformedPackets } from "./support/payloads.js";
 import { auditStore } from "./support/stored.js";
 

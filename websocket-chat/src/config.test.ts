@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { undocumented } from "../../test-support/documented.js";
+import { undocumented } from "@clusterkit/test-kit";
 import { loadConfig, chatEnvVariables } from "./config.js";
 
 describe("loadConfig", () => {

@@ -5,8 +5,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { connected, identified, ok } from "./support/wire.js";
+import { startChatCluster, type TestCluster, connected, identified, ok } from "@clusterkit/test-kit/chat";
 
 type Line = Record<string, unknown> & { msg: string; level: number };
 const lines: Line[] = [];

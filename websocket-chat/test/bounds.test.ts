@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/contracts/events.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "./support/wire.js";
+import { startChatCluster, type TestCluster, connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
 
 /** Budgets small enough to exhaust in a test; a window long enough never to reset during one. */
 const LIMITS = { joinRateLimit: 8, typingRateLimit: 3, replayRateLimit: 2_000, roomsPerUser: 4, rateWindowMs: 60_000 };

@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startRedisRelay, type RedisRelay } from "../../test-support/redis-relay.js";
+import { startRedisRelay, type RedisRelay } from "@clusterkit/test-kit";
 import type { RedisClient } from "@clusterkit/redis-kit";
-import { startChatCluster, type TestCluster, type TestReplica } from "./support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "./support/wire.js";
+import { startChatCluster, type TestCluster, type TestReplica, connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
 
 // One replica straight on Redis, one behind a relay that can keep it away from Redis after a restart.
 let cluster: TestCluster;

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
 import { ChatTokens } from "../src/auth/tokens.js";
-import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "./support/wire.js";
+import { startChatCluster, type ChatClient, type TestCluster, connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
 
 const SECRET = "a-test-secret-that-is-at-least-32-chars";
 let open: TestCluster;

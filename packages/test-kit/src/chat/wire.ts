@@ -1,5 +1,5 @@
 import { io, type ManagerOptions, type SocketOptions } from "socket.io-client";
-import type { AckResult, ClientToServerEvents, ServerToClientEvents } from "../../src/contracts/events.js";
+import type { AckResult, ClientToServerEvents, ServerToClientEvents } from "../../../../websocket-chat/src/contracts/events.js";
 import type { ChatClient } from "./chat-cluster.js";
 
 type AckOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [unknown, (r: infer R) => void]

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.js";
 
-const kitDir = fileURLToPath(new URL("../nginx/", import.meta.url));
+const kitDir = fileURLToPath(new URL("../../../nginx/", import.meta.url));
 const kitConfig = join(kitDir, "nginx.conf");
 
 export interface TestNginx {
@@ -40,7 +40,7 @@ export interface NginxOptions {
 export async function renderNginxConfig(dir: string, port: number, replicas: string[], options: NginxOptions = {}): Promise<string> {
   let text = await readFile(kitConfig, "utf8");
   const swap = (from: RegExp, to: string) => {
-    if (!from.test(text)) throw new Error(`nginx/nginx.conf changed: ${from} not found; update test-support/nginx.ts`);
+    if (!from.test(text)) throw new Error(`nginx/nginx.conf changed: ${from} not found; update packages/test-kit/src/nginx.ts`);
     text = text.replace(from, to);
   };
   swap(/^pid .*;$/m, `pid ${dir}/nginx.pid;`);
@@ -131,7 +131,7 @@ async function runNginx(dir: string, config: string, ready: () => Promise<boolea
 export async function renderGrpcConfig(dir: string, port: number, replicas: string[], overrides: Record<string, string> = {}): Promise<string> {
   let text = await readFile(join(kitDir, "grpc.conf"), "utf8");
   const swap = (from: RegExp, to: string) => {
-    if (!from.test(text)) throw new Error(`nginx/grpc.conf changed: ${from} not found; update test-support/nginx.ts`);
+    if (!from.test(text)) throw new Error(`nginx/grpc.conf changed: ${from} not found; update packages/test-kit/src/nginx.ts`);
     text = text.replace(from, to);
   };
   swap(/^pid .*;$/m, `pid ${dir}/nginx.pid;`);

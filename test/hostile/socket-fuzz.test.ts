@@ -5,7 +5,7 @@ import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
 import { SeededRandom } from "@clusterkit/test-kit";
 import { ChatTokens } from "../../websocket-chat/src/auth/tokens.js";
 import { errorCodes } from "../../websocket-chat/src/contracts/events.js";
-import { startChatCluster, type ChatClient, type TestCluster, type TestReplica, connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
+import { startChatCluster, type ChatClient, type TestCluster, type TestReplica, connected, identified, ok, record, request, requestAnything } from "@clusterkit/test-kit/chat";
 import { fuzzEvents, malformedPackets } from "./support/payloads.js";
 import { auditStore } from "./support/stored.js";
 
@@ -43,7 +43,6 @@ afterAll(async () => {
 });
 
 const replicaIds = (cluster: TestCluster) => cluster.replicas.map((r) => r.serverId);
-type Raw = { emitWithAck(e: string, ...a: unknown[]): Promise<unknown> };
 /** Writes a Socket.IO packet as-is, under Engine.IO's message type, bypassing the client's encoder. */
 const writeRaw = (socket: ChatClient, packet: string) =>
   (socket.io.engine as unknown as { write(m: string): void }).write(packet);
@@ -66,8 +65,7 @@ function answersOrDrops(socket: ChatClient): Promise<"answered" | "dropped"> {
   if (!socket.connected) return Promise.resolve("dropped");
   return new Promise((resolve, reject) => {
     socket.once("disconnect", () => resolve("dropped"));
-    (socket.timeout(5_000) as unknown as Raw)
-      .emitWithAck("chat:identify", { nickname: "probe" + socket.id?.slice(0, 6).replace(/[^\w]/g, "") })
+    request(socket, "chat:identify", { nickname: "probe" + socket.id?.slice(0, 6).replace(/[^\w]/g, "") })
       .then((reply) => (isClearAck(reply) ? resolve("answered") : reject(new Error(`unclear ack ${JSON.stringify(reply)}`))))
       .catch((error: Error) => (socket.connected ? reject(error) : resolve("dropped")));
   });
@@ -126,7 +124,7 @@ describe(`socket fuzz (seed ${SEED})`, () => {
             return;
           }
           try {
-            const reply = await (socket.timeout(5_000) as unknown as Raw).emitWithAck(fuzz.event, ...fuzz.args);
+            const reply = await requestAnything(socket, fuzz.event, ...fuzz.args);
             tally.acked++;
             if (!isClearAck(reply)) unclear.push(`${fuzz.event} (${fuzz.shape}) -> ${JSON.stringify(reply)?.slice(0, 200)}`);
             const code = (reply as { error?: { code: string } }).error?.code;
@@ -230,9 +228,9 @@ describe("socket fuzz with token auth", () => {
     await Promise.all([connected(alice), connected(bob)]);
     const spoofs = ["bob", "Alice", "alice ", "ALICE", "alice\u0000", "аlice", ...Array.from({ length: 30 }, () => random.hostileString(32))];
     for (const nickname of spoofs) {
-      const reply = await (alice.timeout(5_000) as unknown as Raw).emitWithAck("chat:identify", { nickname });
+      const reply = await request(alice, "chat:identify", { nickname });
       expect(isClearAck(reply)).toBe(true);
-      if ("ok" in (reply as object)) expect(reply).toMatchObject({ nickname: "alice" });
+      if ("ok" in reply) expect(reply).toMatchObject({ nickname: "alice" });
     }
     await ok(alice, "chat:identify", {});
     await ok(bob, "chat:identify", {});

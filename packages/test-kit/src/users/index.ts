@@ -3,3 +3,4 @@
 export * from "./user-replica.js";
 export * from "./seed-users.js";
 export * from "./raw-subscriber.js";
+export * from "./followed-updates.js";

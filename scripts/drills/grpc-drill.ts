@@ -31,7 +31,7 @@ import { parseArgs } from "node:util";
 import { status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { connectUsers, unary, type ImportUsersResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../../grpc-demo/src/client/index.js";
 import { HealthChecker } from "../../grpc-demo/src/client/health.js";
-import { rawSession, rawSubscriber } from "@clusterkit/test-kit/users";
+import { rawCall, rawSession, rawSubscriber } from "@clusterkit/test-kit/users";
 import { freePort, startRedis } from "@clusterkit/test-kit";
 import { integerOption, percentile } from "./drill-kit.js";
 
@@ -146,8 +146,7 @@ function partialMessages(target: string, announced: number): { sessions: ClientH
     const session = connect(`http://${target}`);
     session.on("error", () => count("connection error"));
     for (let s = 0; s < STREAMS; s += 1) {
-      const stream = session.request({ ":method": "POST", ":path": "/userservice.v1.UserService/GetUser", "content-type": "application/grpc", te: "trailers" });
-      stream.on("error", () => undefined);
+      const stream = rawCall(session, "GetUser");
       stream.on("response", (headers) => count(`answered grpc-status ${String(headers["grpc-status"] ?? "(in trailers)")}`));
       stream.on("close", () => count(stream.rstCode ? `reset (http2 code ${stream.rstCode})` : "closed"));
       stream.write(prefix);

@@ -2,5 +2,5 @@
 // raw HTTP/2 calls (a subscriber that never reads, as flow control sees a slow client).
 export * from "./user-replica.js";
 export * from "./seed-users.js";
-export * from "./raw-subscriber.js";
+export * from "./raw-http2.js";
 export * from "./followed-updates.js";

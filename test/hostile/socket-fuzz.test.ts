@@ -5,7 +5,7 @@ import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
 import { SeededRandom } from "@clusterkit/test-kit";
 import { ChatTokens } from "../../websocket-chat/src/auth/tokens.js";
 import { errorCodes } from "../../websocket-chat/src/contracts/events.js";
-import { startChatCluster, type ChatClient, type TestCluster, type TestReplica, connected, identified, ok, record, request, requestAnything } from "@clusterkit/test-kit/chat";
+import { startChatCluster, type ChatClient, type TestCluster, type TestReplica, connected, identified, joined, ok, record, request, requestAnything } from "@clusterkit/test-kit/chat";
 import { fuzzEvents, malformedPackets } from "./support/payloads.js";
 import { auditStore } from "./support/stored.js";
 
@@ -76,10 +76,8 @@ async function assertClusterServes(cluster: TestCluster, tag: string) {
     expect((await fetch(`${replica.url}/healthz`)).status, `${replica.serverId} /healthz`).toBe(200);
   }
   const [first, last] = [cluster.replicas[0]!, cluster.replicas.at(-1)!];
-  const writer = await identified(cluster.client(first), `after-${tag}-w`);
-  const reader = await identified(cluster.client(last), `after-${tag}-r`);
-  await ok(writer, "chat:join", { room: `after-${tag}` });
-  await ok(reader, "chat:join", { room: `after-${tag}` });
+  const writer = await joined(cluster.client(first), `after-${tag}-w`, `after-${tag}`);
+  const reader = await joined(cluster.client(last), `after-${tag}-r`, `after-${tag}`);
   const inbox = record(reader, "chat:message");
   const sent = await ok(writer, "chat:message", { room: `after-${tag}`, text: "still standing" });
   expect((await inbox.until(1))[0]).toEqual(sent.message);
@@ -168,10 +166,8 @@ describe(`socket fuzz (seed ${SEED})`, () => {
   });
 
   it("refuses a flood of 1500 events from one socket without hurting its neighbours", async () => {
-    const flooder = await identified(open.client(open.replicas[2]!), "flooder");
-    const neighbour = await identified(open.client(open.replicas[2]!), "neighbour");
-    await ok(flooder, "chat:join", { room: "flood" });
-    await ok(neighbour, "chat:join", { room: "flood" });
+    const flooder = await joined(open.client(open.replicas[2]!), "flooder", "flood");
+    const neighbour = await joined(open.client(open.replicas[2]!), "neighbour", "flood");
     const errors = record(flooder, "chat:error");
     for (let i = 0; i < 1_000; i++) flooder.emit("chat:message" as "message", { room: "flood", text: `f${i}` } as never);
     const acked = await Promise.all(

@@ -80,6 +80,13 @@ export async function identified(socket: ChatClient, nickname: string, sessionKe
   return socket;
 }
 
+/** A connected client identified as `nickname` that has joined `room`. */
+export async function joined(socket: ChatClient, nickname: string, room: string): Promise<ChatClient> {
+  await identified(socket, nickname);
+  await ok(socket, "chat:join", { room });
+  return socket;
+}
+
 /** One connection attempt, without retries, then disconnected: the transport it got, or why it was refused. */
 export function tryConnect(url: string, options: Partial<ManagerOptions & SocketOptions>): Promise<{ transport: string } | { refused: string }> {
   return new Promise((resolve) => {

@@ -69,7 +69,7 @@ export default defineConfig({
         },
       },
     ],
-    reporters: ["default", "./test-support/summary-reporter.ts"],
+    reporters: ["default", "@clusterkit/test-kit/summary-reporter"],
     passWithNoTests: false,
   },
 });

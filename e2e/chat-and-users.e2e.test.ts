@@ -5,7 +5,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, unary, type CreateUserResponse, type UserServiceClient } from "grpc-demo/client";
 import { enterChat, launchChromium, openPage, say, shownMessages, waitForMembers, waitForMessages, type Participant } from "./support/browser.js";
-import { startStack, stopProcess, type E2EStack } from "./support/stack.js";
+import { startStack, stopProcess, type E2EStack } from "@clusterkit/test-kit/stack";
 
 /**
  * The page as a participant uses it: real Chromium, through nginx, in front of three chat

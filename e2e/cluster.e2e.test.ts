@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enterChat, launchChromium, openPage, say, type Participant } from "./support/browser.js";
-import { startStack, type E2EStack } from "./support/stack.js";
+import { startStack, type E2EStack } from "@clusterkit/test-kit/stack";
 
 /**
  * /cluster.html in real Chromium, through nginx, over three chat processes, one user-service

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enterChat, launchChromium, openPage, say, waitForMembers, waitForMessages, type Participant } from "./support/browser.js";
-import { startStack, type E2EStack } from "./support/stack.js";
+import { startStack, type E2EStack } from "@clusterkit/test-kit/stack";
 
 /**
  * The walkthrough's rough edges (issue 12.5), as a participant meets them in Chromium through

@@ -4,10 +4,10 @@ import type { Browser } from "playwright-core";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, unary, type CreateUserResponse, type UserServiceClient } from "grpc-demo/client";
-import { seedUsersDirectly } from "grpc-demo/testing";
+import { seedUsersDirectly } from "@clusterkit/test-kit/users";
 import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
 import { launchChromium, openPage, type Participant } from "./support/browser.js";
-import { startStack, type E2EStack } from "./support/stack.js";
+import { startStack, type E2EStack } from "@clusterkit/test-kit/stack";
 
 /**
  * Finding 11.8: a big directory in the live users page. The users are written straight into

@@ -21,6 +21,7 @@ const pages = [
   "compose/README.md",
   "k8s/README.md",
   "bench/README.md",
+  "packages/test-kit/README.md",
 ];
 
 /** The Markdown outside fenced code blocks, where `#` lines and `[x](y)` are not Markdown. */

@@ -1,7 +1,7 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { createClient } from "redis";
 import { describe, expect, it } from "vitest";
-import { SeededRandom } from "../../test-support/seeded-random.js";
+import { SeededRandom } from "@clusterkit/test-kit";
 import { connectUsers, HealthChecker, unary, type UserServiceClient } from "../src/client/index.js";
 import { userKeys } from "../src/store/user-keys.js";
 import { NAME_MAX_LENGTH, validEmail } from "../src/store/user-validation.js";

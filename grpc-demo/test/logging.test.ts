@@ -1,9 +1,9 @@
 import { Writable } from "node:stream";
 import { pino, type Level } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type TestRedis } from "../../test-support/redis-server.js";
+import { startRedis, type TestRedis } from "@clusterkit/test-kit";
 import { connectUsers, unary, type UserServiceClient } from "../src/client/index.js";
-import { startUserReplica, type UserReplica } from "./support/user-replica.js";
+import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
 
 type Line = Record<string, unknown>;
 let redis: TestRedis;

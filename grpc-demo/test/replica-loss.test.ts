@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type TestRedis } from "../../test-support/redis-server.js";
+import { startRedis, type TestRedis } from "@clusterkit/test-kit";
 import { connectUsers, unary, type UserServiceClient } from "../src/client/index.js";
 import { Output } from "../src/cli/output.js";
 import { followUpdates } from "../src/cli/subscribe.js";

@@ -1,4 +1,4 @@
-import { connect, constants as http2 } from "node:http2";
+import { constants as http2 } from "node:http2";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
@@ -9,7 +9,7 @@ import {
   type SubscribeToUpdatesResponse,
   type UserServiceClient,
 } from "../src/client/index.js";
-import { rawSession, rawSubscriber } from "./support/raw-subscriber.js";
+import { rawCall, rawSession, rawSubscriber } from "@clusterkit/test-kit/users";
 import { StreamRecorder } from "./support/recorder.js";
 import { useUserCluster } from "./support/user-cluster.js";
 
@@ -101,16 +101,9 @@ describe("finding 11.5: gRPC server bounds", () => {
   });
 
   it("refuses calls beyond GRPC_MAX_CONCURRENT_STREAMS on one connection (each holding a message it never finishes)", async () => {
-    const session = connect(`http://${cluster.replicas[0]!.target}`);
-    session.on("error", () => undefined);
+    const session = rawSession(cluster.replicas[0]!.target);
     const outcomes = Array.from({ length: MAX_STREAMS * 2 }, () => {
-      const stream = session.request({
-        ":method": "POST",
-        ":path": "/userservice.v1.UserService/GetUser",
-        "content-type": "application/grpc",
-        te: "trailers",
-      });
-      stream.on("error", () => undefined);
+      const stream = rawCall(session, "GetUser");
       // A length prefix announcing 1,000 bytes, and 10 of them: the server waits for the rest.
       stream.write(Buffer.concat([Buffer.from([0, 0, 0, 0x03, 0xe8]), Buffer.alloc(10)]));
       return new Promise<number>((resolve) => stream.once("close", () => resolve(stream.rstCode ?? -1)));
@@ -127,10 +120,8 @@ describe("finding 11.5: gRPC server bounds", () => {
   });
 
   it("stops a client uploading a message it refused: RESOURCE_EXHAUSTED, then the stream is reset", async () => {
-    const session = connect(`http://${cluster.replicas[0]!.target}`);
-    session.on("error", () => undefined);
-    const stream = session.request({ ":method": "POST", ":path": "/userservice.v1.UserService/CreateUser", "content-type": "application/grpc", te: "trailers" });
-    stream.on("error", () => undefined);
+    const session = rawSession(cluster.replicas[0]!.target);
+    const stream = rawCall(session, "CreateUser");
     stream.resume();
     const answered = new Promise<unknown>((resolve) => stream.once("response", (headers) => resolve(headers["grpc-status"])));
     const closed = new Promise<number | undefined>((resolve) => stream.once("close", () => resolve(stream.rstCode)));

@@ -26,9 +26,10 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
-import type { AckResult, ClientToServerEvents, JoinResult, RoomMessage, ServerToClientEvents } from "../../websocket-chat/src/contracts/events.js";
+import type { ClientToServerEvents, RoomMessage, ServerToClientEvents } from "../../websocket-chat/src/contracts/events.js";
 import { closeRedis, compareStreamIds, connectRedis } from "@clusterkit/redis-kit";
-import { startStack, stopProcess } from "../../e2e/support/stack.js";
+import { startStack, stopProcess } from "@clusterkit/test-kit/stack";
+import { ack, integerOption, percentile } from "./drill-kit.js";
 import { startSlowProbe, type SlowProbe } from "./slow-consumer.js";
 
 const { values: args } = parseArgs({
@@ -42,11 +43,7 @@ const { values: args } = parseArgs({
     "max-buffered-bytes": { type: "string" },
   },
 });
-const bounded = (name: string, value: string, max: number) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
-  return n;
-};
+const bounded = (name: string, value: string, max: number) => integerOption(name, value, 1, max);
 const CLIENTS = bounded("clients", args.clients, 2_000);
 const RATE = bounded("rate", args.rate, 2_000);
 // The slow client needs time to fill the kernel's socket buffers (several MB) before the replica's.
@@ -81,13 +78,6 @@ interface DrillState {
   reasons: string[];
 }
 
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
-const ack = <T extends object>(socket: Client, event: string, payload: unknown) =>
-  (socket.timeout(5_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<AckResult<T>> }).emitWithAck(event, payload);
 
 /** When each message was acked to its sender, and when the last of its room's clients got it. */
 const ackedAt = new Map<string, number>();
@@ -134,10 +124,10 @@ function makeClient(url: string, n: number, room = `drill-${Math.floor(n / ROOM_
   socket.on("connect", async () => {
     const state = socket.drill;
     try {
-      const who = await ack<{ server: string }>(socket, "chat:identify", { nickname: state.nickname, sessionKey: state.sessionKey });
+      const who = await ack(socket, "chat:identify", { nickname: state.nickname, sessionKey: state.sessionKey });
       if ("error" in who) throw new Error(`identify: ${who.error.code}`);
       state.replica = who.server;
-      const joined = await ack<JoinResult>(socket, "chat:join", state.lastId ? { room: state.room, since: state.lastId } : { room: state.room });
+      const joined = await ack(socket, "chat:join", state.lastId ? { room: state.room, since: state.lastId } : { room: state.room });
       if ("error" in joined) throw new Error(`join: ${joined.error.code}`);
       for (const message of joined.messages) receive(socket, message);
       state.joined = true;
@@ -223,7 +213,7 @@ try {
         continue;
       }
       const issuedAt = Date.now();
-      const sending = ack<{ message: RoomMessage }>(sender, "chat:message", { room: sender.drill.room, text: `m${tick}` }).then(
+      const sending = ack(sender, "chat:message", { room: sender.drill.room, text: `m${tick}` }).then(
         (reply) => {
           if ("error" in reply) return refused(reply.error.code);
           ackedAt.set(reply.message.id, Date.now());
@@ -239,7 +229,7 @@ try {
     for (; busyTick < busyDue; busyTick++) {
       const blaster = blasters[busyTick % blasters.length]!;
       if (!blaster.connected) continue;
-      const sending = ack<{ message: RoomMessage }>(blaster, "message", { room: BUSY_ROOM, message: BIG_TEXT }).then(
+      const sending = ack(blaster, "message", { room: BUSY_ROOM, message: BIG_TEXT }).then(
         (reply) => ("error" in reply ? refused(reply.error.code) : (ackedAt.set(reply.message.id, Date.now()), stats.sent++)),
         () => refused("no ack"),
       );
@@ -336,10 +326,10 @@ try {
     lost,
     duplicated,
     reconnectedClients: recoveries.length,
-    recoveryP50Ms: percentile(recoveries, 50),
+    recoveryP50Ms: percentile(recoveries, 50, 0),
     recoveryMaxMs: Math.max(0, ...recoveries),
-    deliveryP50Ms: percentile(deliveryMs, 50),
-    deliveryP99Ms: percentile(deliveryMs, 99),
+    deliveryP50Ms: percentile(deliveryMs, 50, 0),
+    deliveryP99Ms: percentile(deliveryMs, 99, 0),
     deliveryMaxMs: Math.max(0, ...deliveryMs),
     ...(SCENARIO === "redis" ? { writesBackMs: writesBackMs ?? -1 } : {}),
     ...slowReport,

@@ -4,7 +4,7 @@
  *   npm run drill:growth -- [--seconds 20] [--hostile 30] [--baseline 5] [--unbounded] [--fixed-identities]
  *
  * Starts the loopback stack (redis-server, a user service, three chat processes, nginx; see
- * e2e/support/stack.ts). Five honest users send one message a second each into one room and
+ * @clusterkit/test-kit/stack). Five honest users send one message a second each into one room and
  * time it to a reader on another replica, first alone (--baseline s), then while --hostile
  * sockets, spread over the replicas, each loop as fast as their acks come back: `roomer`s join a
  * new room, write once and leave (a new nickname once refused a room); `typer`s send typing
@@ -20,10 +20,11 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
-import type { AckResult, ClientToServerEvents, ServerToClientEvents } from "../../websocket-chat/src/contracts/events.js";
+import type { ClientToServerEvents, PayloadOf, ServerToClientEvents } from "../../websocket-chat/src/contracts/events.js";
 import { loadConfig } from "../../websocket-chat/src/config.js";
 import { closeRedis, connectRedis, type RedisClient } from "@clusterkit/redis-kit";
-import { startStack, type E2EStack } from "../../e2e/support/stack.js";
+import { startStack, type E2EStack } from "@clusterkit/test-kit/stack";
+import { ack, integerOption, percentile } from "./drill-kit.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -34,11 +35,7 @@ const { values: args } = parseArgs({
     "fixed-identities": { type: "boolean", default: false },
   },
 });
-const bounded = (name: string, value: string, max: number) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
-  return n;
-};
+const bounded = (name: string, value: string, max: number) => integerOption(name, value, 1, max);
 const SECONDS = bounded("seconds", args.seconds, 300);
 const HOSTILE = bounded("hostile", args.hostile, 500);
 const BASELINE = bounded("baseline", args.baseline, 60);
@@ -48,19 +45,12 @@ const roles = ["roomer", "typer", "replayer", "subscriber", "handout"] as const;
 type Role = (typeof roles)[number];
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
-const ack = <T extends object>(socket: Client, event: string, payload: unknown) =>
-  (socket.timeout(5_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<AckResult<T>> }).emitWithAck(event, payload);
 const connect = (url: string): Promise<Client> =>
   new Promise((resolve, reject) => {
     const socket: Client = io(url, { transports: ["websocket"], forceNew: true, reconnection: false });
     socket.once("connect", () => resolve(socket));
     socket.once("connect_error", reject);
   });
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return -1;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -178,11 +168,11 @@ try {
       return socket;
     };
     let socket = await fresh();
-    const send = async (event: string, payload: unknown): Promise<string> => {
+    const send = async <E extends keyof ClientToServerEvents>(event: E, payload: PayloadOf<E>): Promise<string> => {
       const reply = await ack(socket, event, payload).catch(() => ({ error: { code: "no ack", message: "" } }));
       const outcome = "error" in reply ? reply.error.code : "ok";
       count(role, outcome);
-      return outcome === "RATE_LIMITED" && /different rooms/.test((reply as { error: { message: string } }).error.message) ? "CAPPED" : outcome;
+      return "error" in reply && outcome === "RATE_LIMITED" && /different rooms/.test(reply.error.message) ? "CAPPED" : outcome;
     };
     const churn = async () => {
       if (args["fixed-identities"]) return;

@@ -31,9 +31,9 @@ import { parseArgs } from "node:util";
 import { status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { connectUsers, unary, type ImportUsersResponse, type SubscribeToUpdatesResponse, type UserServiceClient } from "../../grpc-demo/src/client/index.js";
 import { HealthChecker } from "../../grpc-demo/src/client/health.js";
-import { rawSession, rawSubscriber } from "../../grpc-demo/test/support/raw-subscriber.js";
-import { freePort } from "../../test-support/free-port.js";
-import { startRedis } from "../../test-support/redis-server.js";
+import { rawCall, rawSession, rawSubscriber } from "@clusterkit/test-kit/users";
+import { freePort, startRedis } from "@clusterkit/test-kit";
+import { integerOption, percentile } from "./drill-kit.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -45,11 +45,7 @@ const { values: args } = parseArgs({
     "write-rate": { type: "string", default: "50" },
   },
 });
-const bounded = (name: keyof typeof args, min: number, max: number) => {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-  return n;
-};
+const bounded = (name: keyof typeof args, min: number, max: number) => integerOption(name, args[name], min, max);
 const USERS = bounded("users", 100, 100_000);
 const SECONDS = bounded("seconds", 1, 300);
 const CONNECTIONS = bounded("connections", 1, 500);
@@ -67,11 +63,6 @@ const PER_SUBSCRIBER_CONNECTION = Math.min(50, BOUNDS.GRPC_MAX_CONCURRENT_STREAM
 
 const workspace = fileURLToPath(new URL("../../grpc-demo/", import.meta.url));
 const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`;
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 /** CPU seconds (user + system) the process has used so far. */
@@ -155,8 +146,7 @@ function partialMessages(target: string, announced: number): { sessions: ClientH
     const session = connect(`http://${target}`);
     session.on("error", () => count("connection error"));
     for (let s = 0; s < STREAMS; s += 1) {
-      const stream = session.request({ ":method": "POST", ":path": "/userservice.v1.UserService/GetUser", "content-type": "application/grpc", te: "trailers" });
-      stream.on("error", () => undefined);
+      const stream = rawCall(session, "GetUser");
       stream.on("response", (headers) => count(`answered grpc-status ${String(headers["grpc-status"] ?? "(in trailers)")}`));
       stream.on("close", () => count(stream.rstCode ? `reset (http2 code ${stream.rstCode})` : "closed"));
       stream.write(prefix);
@@ -262,8 +252,8 @@ try {
       "RSS before": mb(before),
       "RSS peak": mb(peak),
       "RSS after": mb(rssOf(pid).rss),
-      "GetUser p50": ms(percentile(latencies, 50)),
-      "GetUser p99": ms(percentile(latencies, 99)),
+      "GetUser p50": ms(percentile(latencies, 50, Number.NaN)),
+      "GetUser p99": ms(percentile(latencies, 99, Number.NaN)),
       "replica CPU": `${Math.round(cpu * 100)}%`,
       calls: String(latencies.length),
       errors: String(errors),

@@ -3,8 +3,8 @@
  * its TCP socket (while still answering pings, so the heartbeat never gives it away). The memory
  * of the replica it landed on is sampled from its /metrics every 250 ms, before and after.
  */
-import type { E2EStack } from "../../e2e/support/stack.js";
-import { connectRawSocketIo } from "../../test-support/raw-socket-io.js";
+import type { E2EStack } from "@clusterkit/test-kit/stack";
+import { connectRawSocketIo } from "@clusterkit/test-kit";
 
 interface Sample {
   at: number;

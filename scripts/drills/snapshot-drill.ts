@@ -18,13 +18,13 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
-import { seedUsersDirectly, startUserReplica } from "grpc-demo/testing";
-import type { AckResult, ClientToServerEvents, ServerToClientEvents, UsersPage } from "../../websocket-chat/src/contracts/events.js";
+import { seedUsersDirectly, startUserReplica } from "@clusterkit/test-kit/users";
+import type { ClientToServerEvents, ServerToClientEvents, UsersPage } from "../../websocket-chat/src/contracts/events.js";
 import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
-import { startChatProcess } from "../../websocket-chat/test/support/chat-process.js";
-import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
-import { startRedis } from "../../test-support/redis-server.js";
-import { stopProcess } from "../../e2e/support/stack.js";
+import { startChatProcess } from "@clusterkit/test-kit/chat";
+import { connectRawSocketIo, type RawSocketIo, startRedis } from "@clusterkit/test-kit";
+import { stopProcess } from "@clusterkit/test-kit/stack";
+import { ack, integerOption, percentile } from "./drill-kit.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -36,25 +36,14 @@ const { values: args } = parseArgs({
     "chat-dir": { type: "string" },
   },
 });
-const bounded = (name: string, value: string, min: number, max: number) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-  return n;
-};
-const USERS = bounded("users", args.users, 0, 2_000_000);
-const SOCKETS = bounded("sockets", args.sockets, 1, 2_000);
-const RESUBSCRIBES = bounded("resubscribes", args.resubscribes, 0, 1_000);
-const SECONDS = bounded("seconds", args.seconds, 1, 300);
-const BOUND = bounded("max-buffered-bytes", args["max-buffered-bytes"], 16_384, 2 ** 31);
+const USERS = integerOption("users", args.users, 0, 2_000_000);
+const SOCKETS = integerOption("sockets", args.sockets, 1, 2_000);
+const RESUBSCRIBES = integerOption("resubscribes", args.resubscribes, 0, 1_000);
+const SECONDS = integerOption("seconds", args.seconds, 1, 300);
+const BOUND = integerOption("max-buffered-bytes", args["max-buffered-bytes"], 16_384, 2 ** 31);
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
-const ack = <T extends object>(socket: Client, event: string, payload: unknown, timeoutMs = 30_000) =>
-  (socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<AckResult<T>> }).emitWithAck(event, payload);
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? -1 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
 
 /** The replica's metrics: a value by name, summed over the series whose labels contain `label`. */
 async function metrics(url: string): Promise<(name: string, label?: string) => number> {
@@ -99,7 +88,7 @@ try {
   const honest = io(chat.url, { transports: ["websocket"], forceNew: true, reconnection: false }) as Client;
   pages.push(honest);
   await new Promise<void>((resolve, reject) => (honest.once("connect", resolve), honest.once("connect_error", reject)));
-  const first = await ack<{ cursor: string }>(honest, "users:subscribe", {});
+  const first = await ack(honest, "users:subscribe", {}, 30_000);
   if ("error" in first) throw new Error(`subscribe: ${first.error.message}`);
   const cursor = first.cursor;
   const before = await metrics(chat.url);
@@ -120,7 +109,7 @@ try {
   const pinger = (async () => {
     while (attacking) {
       const sentAt = Date.now();
-      const reply = await ack(honest, "users:subscribe", { since: cursor }).catch(() => ({ error: { code: "TIMEOUT" } }));
+      const reply = await ack(honest, "users:subscribe", { since: cursor }, 30_000).catch(() => ({ error: { code: "TIMEOUT" } }));
       if ("error" in reply) refusedRoundTrips++;
       else latencies.push(Date.now() - sentAt);
       await new Promise((resolve) => setTimeout(resolve, 1_100));
@@ -143,22 +132,22 @@ try {
   const readAt = Date.now();
   let snapshotUsers = 0;
   let pageCount = 0;
-  const snap = await ack<{ mode: string; page?: UsersPage; users?: unknown[] }>(reader, "users:subscribe", {}, 120_000);
+  const snap = await ack(reader, "users:subscribe", {}, 120_000);
   if ("error" in snap) throw new Error(`snapshot: ${snap.error.message}`);
-  if (snap.page) {
+  if ("page" in snap) {
     let page: UsersPage = snap.page;
     for (;;) {
       pageCount++;
       snapshotUsers += (JSON.parse(Buffer.from(page.users as Uint8Array).toString()) as unknown[]).length;
       if (page.next === null) break;
-      const next = await ack<{ page: UsersPage }>(reader, "users:page", { after: page.next }, 120_000);
+      const next = await ack(reader, "users:page", { after: page.next }, 120_000);
       if ("error" in next) throw new Error(`page: ${next.error.message}`);
       page = next.page;
     }
   } else {
     // A chat without pages (before the fix) answers with the whole directory at once.
     pageCount = 1;
-    snapshotUsers = snap.users?.length ?? 0;
+    snapshotUsers = "users" in snap && Array.isArray(snap.users) ? snap.users.length : 0;
   }
   const readMs = Date.now() - readAt;
   const remaining = SECONDS * 1_000 - (Date.now() - attackAt);

@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { nginxBin, startNginx, writeChatReplicas, type ChatLb, type TestNginx } from "../../test-support/nginx.js";
-import { startChatCluster, type TestCluster } from "../../websocket-chat/test/support/chat-cluster.js";
+import { nginxBin, startNginx, writeChatReplicas, type ChatLb, type TestNginx } from "@clusterkit/test-kit";
+import { startChatCluster, type TestCluster } from "@clusterkit/test-kit/chat";
 import type { AckResult, IdentifyResult } from "../../websocket-chat/src/contracts/events.js";
 
 let cluster: TestCluster;

@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNginx, type TestNginx } from "../../test-support/nginx.js";
+import { startNginx, type TestNginx } from "@clusterkit/test-kit";
 
 interface Backend {
   server: Server;

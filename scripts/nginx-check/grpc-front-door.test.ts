@@ -13,11 +13,8 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, unary, type CreateUserResponse, type GetUserResponse, type UserServiceClient } from "grpc-demo/client";
-import { startUserReplica, type UserReplica } from "grpc-demo/testing";
-import { followUpdates } from "../../grpc-demo/src/cli/subscribe.js";
-import { Output } from "../../grpc-demo/src/cli/output.js";
-import { nginxBin, startGrpcNginx } from "../../test-support/nginx.js";
-import { startRedis, type TestRedis } from "../../test-support/redis-server.js";
+import { followUserUpdates, startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
+import { nginxBin, startGrpcNginx, startRedis, type TestRedis } from "@clusterkit/test-kit";
 
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 const dirs: string[] = [];
@@ -93,39 +90,26 @@ describe("nginx as the gRPC front door (users x2 on loopback)", () => {
   });
 
   it("keeps a subscription going through the door when its replica shuts down: it resumes from its cursor on the other", async () => {
-    const lines: string[] = [];
-    const notes: string[] = [];
-    const out = new Output(true, (line) => lines.push(line), (line) => notes.push(line));
-    const abort = new AbortController();
-    let ready = 0;
-    const following = followUpdates(client, out, { since: "", count: 0, signal: abort.signal, maxBackoffMs: 200, onReady: () => (ready += 1) });
-    const until = async (check: () => boolean, what: string) => {
-      const deadline = Date.now() + 15_000;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; notes: ${notes.join(" | ")}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const updates = followUserUpdates(client, { maxBackoffMs: 200, timeoutMs: 15_000, pollMs: 20 });
     const create = (name: string) => unary<CreateUserResponse>((cb) => client.createUser({ name, email: `${name}@example.com` }, cb));
     try {
-      await until(() => ready === 1, "the subscription");
+      await updates.until(() => updates.opened === 1, "the subscription");
       await create("before");
-      await until(() => lines.length === 1, "the first update");
+      await updates.until(() => updates.lines.length === 1, "the first update");
 
       // SIGTERM's path (what `docker restart` does first): the stream's replica drains and ends it
       // with UNAVAILABLE; the client reopens it through the same door, which now reaches the other.
       const serving = replicas.find((r) => r.server.openSubscriptions > 0);
       expect(serving, "no replica holds the subscription").toBeDefined();
       await serving!.close();
-      await until(() => ready === 2, "the resumed subscription");
+      await updates.until(() => updates.opened === 2, "the resumed subscription");
       await create("after");
-      await until(() => lines.length === 2, "the update after the shutdown");
+      await updates.until(() => updates.lines.length === 2, "the update after the shutdown");
     } finally {
-      abort.abort();
-      await following;
+      await updates.stop();
     }
-    expect(lines.map((l) => (JSON.parse(l) as { user: { name: string } }).user.name)).toEqual(["before", "after"]);
-    expect(notes.join("\n")).toMatch(/stream dropped \(UNAVAILABLE.*resuming from \d+-\d+/);
+    expect(updates.names()).toEqual(["before", "after"]);
+    expect(updates.notes.join("\n")).toMatch(/stream dropped \(UNAVAILABLE.*resuming from \d+-\d+/);
   });
 });
 

@@ -12,7 +12,7 @@ import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNginx, type ChatLb } from "../../test-support/nginx.js";
+import { startNginx, type ChatLb } from "@clusterkit/test-kit";
 
 const REPLICAS = ["127.20.0.2:3000", "127.20.0.3:3000", "127.20.0.4:3000", "127.20.0.5:3000"];
 /** 1,000 clients, each from its own /24: 127.100.0.1, 127.100.1.1, … 127.103.231.1. */

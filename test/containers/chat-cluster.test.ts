@@ -4,39 +4,18 @@
  * address, like one laptop's browsers; the cookie is what places each on its own replica.
  * (The default, ip_hash, is chat-ip-hash.test.ts.)
  */
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { ChatTester, type ChatTesterOptions } from "./support/chat-client.js";
-import { Kit, docker } from "./support/kit.js";
+import { describe, expect, inject, it } from "vitest";
+import type { ChatTester, ChatTesterOptions } from "./support/chat-client.js";
+import { useChatProfile } from "./support/chat-profile.js";
+import { docker } from "./support/kit.js";
 
 describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx, CHAT_LB=cookie)", () => {
-  let kit: Kit;
-  let url: string;
-  const clients: ChatTester[] = [];
-
-  beforeAll(async () => {
-    kit = await Kit.start({ profile: "chat", services: ["redis", "chat", "nginx"], scale: { chat: 3 }, env: { CHAT_LB: "cookie" } });
-    const [nginx] = await kit.containers("nginx");
-    url = `http://127.0.0.1:${await kit.hostPort(nginx!.id, 80)}`;
-  });
-
-  afterEach(() => {
-    for (const client of clients.splice(0)) client.close();
-  });
-
-  afterAll(async () => {
-    await kit?.down();
-  });
-
-  async function connect(nickname: string, options: ChatTesterOptions = {}): Promise<ChatTester> {
-    const client = await ChatTester.connect(url, nickname, options);
-    clients.push(client);
-    return client;
-  }
+  const profile = useChatProfile({ CHAT_LB: "cookie" });
 
   /** Connects new clients (each its own "browser") until one lands on a replica that `accept`s. */
   async function connectWhere(prefix: string, accept: (server: string) => boolean, options?: ChatTesterOptions) {
     for (let i = 0; i < 30; i++) {
-      const client = await connect(`${prefix}${i}`, options);
+      const client = await profile.connect(`${prefix}${i}`, options);
       if (accept(client.server)) return client;
       client.close();
     }
@@ -44,17 +23,17 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx,
   }
 
   async function containerOf(server: string) {
-    const found = (await kit.containers("chat")).find((c) => c.hostname === server);
+    const found = (await profile.kit.containers("chat")).find((c) => c.hostname === server);
     if (!found) throw new Error(`no chat container has hostname ${server}`);
     return found;
   }
 
   it("places clients on all 3 replicas, keeps long-polling sessions sticky, and they see each other", async () => {
-    const replicas = (await kit.waitHealthy("chat", 3)).map((c) => c.hostname).sort();
+    const replicas = (await profile.kit.waitHealthy("chat", 3)).map((c) => c.hostname).sort();
     // Long-polling only: each request of a session must reach the replica that holds it.
     const byServer = new Map<string, ChatTester>();
     for (let i = 0; i < 30 && byServer.size < 3; i++) {
-      const client = await connect(`spread${i}`, { transports: ["polling"] });
+      const client = await profile.connect(`spread${i}`, { transports: ["polling"] });
       if (!byServer.has(client.server)) byServer.set(client.server, client);
     }
     expect([...byServer.keys()].sort()).toEqual(replicas);
@@ -68,44 +47,44 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx,
   });
 
   it("spreads WebSocket-first connections even from a browser pinned to one replica", async () => {
-    const [pinned] = await kit.waitHealthy("chat", 3);
-    const cookie = `chat_replica=${await kit.address(pinned!.id)}:3000`;
+    const [pinned] = await profile.kit.waitHealthy("chat", 3);
+    const cookie = `chat_replica=${await profile.kit.address(pinned!.id)}:3000`;
     const servers = new Set<string>();
     for (let i = 0; i < 20 && servers.size < 2; i++) {
-      const tab = await connect(`tab${i}`, { transports: ["websocket"], cookie });
+      const tab = await profile.connect(`tab${i}`, { transports: ["websocket"], cookie });
       servers.add(tab.server);
     }
     expect(servers.size).toBeGreaterThanOrEqual(2);
     // The same browser's long-polling connection does follow the cookie.
-    const polling = await connect("poller", { transports: ["polling"], cookie });
+    const polling = await profile.connect("poller", { transports: ["polling"], cookie });
     expect(polling.server).toBe(pinned!.hostname);
   });
 
   it("sends clients to a replica added with --scale, with no nginx edit or reload", async () => {
-    const before = new Set((await kit.waitHealthy("chat", 3)).map((c) => c.hostname));
-    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=4", "chat");
-    const added = (await kit.waitHealthy("chat", 4)).find((c) => !before.has(c.hostname))!;
+    const before = new Set((await profile.kit.waitHealthy("chat", 3)).map((c) => c.hostname));
+    await profile.kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=4", "chat");
+    const added = (await profile.kit.waitHealthy("chat", 4)).find((c) => !before.has(c.hostname))!;
     // nginx re-resolves the name within its resolver's valid=5s.
     const deadline = Date.now() + 30_000;
     let landed: ChatTester | undefined;
     while (!landed && Date.now() < deadline) {
-      const client = await connect(`scaled${clients.length}`);
+      const client = await profile.connect(`scaled${profile.clients.length}`);
       if (client.server === added.hostname) landed = client;
       else client.close();
     }
     expect(landed?.server).toBe(added.hostname);
-    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=3", "chat");
-    await kit.waitHealthy("chat", 3);
+    await profile.kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=3", "chat");
+    await profile.kit.waitHealthy("chat", 3);
   });
 
   it("resumes delivery within seconds after Redis restarts, and keeps history (append-only file)", async () => {
-    const alice = await connect("alice");
+    const alice = await profile.connect("alice");
     const bob = await connectWhere("bob", (server) => server !== alice.server);
     for (const client of [alice, bob]) await client.join("ops");
     await alice.send("ops", "before the restart");
     await bob.receive("ops", ["before the restart"]);
 
-    const [redis] = await kit.containers("redis");
+    const [redis] = await profile.kit.containers("redis");
     await docker("restart", "-t", "5", redis!.id);
     const restartedAt = Date.now();
     // Probe until a message crosses replicas again. (A message accepted while a replica's pub/sub
@@ -128,13 +107,13 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx,
     await alice.send("ops", "after the restart");
     await bob.receive("ops", ["after the restart"], 5_000);
 
-    const carol = await connect("carol");
+    const carol = await profile.connect("carol");
     await carol.join("ops");
     expect(carol.texts("ops")).toEqual(["before the restart", ...probes, "after the restart"]);
   });
 
   it("reconnects the clients of a killed replica through nginx, and they lose nothing", async () => {
-    const reader = await connect("reader");
+    const reader = await profile.connect("reader");
     const writer = await connectWhere("writer", (server) => server !== reader.server);
     const doomed = await containerOf(reader.server);
     for (const client of [reader, writer]) await client.join("crash");
@@ -153,21 +132,18 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx,
   });
 
   it("runs the chat as a non-root user and publishes nothing but nginx", async () => {
-    const [chat] = (await kit.containers("chat")).filter((c) => c.running);
+    const [chat] = (await profile.kit.containers("chat")).filter((c) => c.running);
     expect(await docker("exec", chat!.id, "id", "-u")).not.toBe("0");
     for (const service of ["redis", "chat"]) {
-      for (const container of await kit.containers(service)) {
+      for (const container of await profile.kit.containers(service)) {
         expect(await docker("port", container.id), `${service} publishes a port`).toBe("");
       }
     }
   });
 
   it("stops a replica promptly on SIGTERM (docker stop)", async () => {
-    const [victim] = (await kit.containers("chat")).filter((c) => c.running);
-    const started = Date.now();
-    await docker("stop", "-t", "15", victim!.id);
-    expect(Date.now() - started).toBeLessThan(8_000);
-    const exit = JSON.parse(await docker("inspect", "--format", "{{json .State.ExitCode}}", victim!.id)) as number;
-    expect(exit).not.toBe(137); // 137 = SIGKILL after the grace period: SIGTERM was not handled
+    const stopped = await profile.kit.stopOne("chat", 15);
+    expect(stopped.ms).toBeLessThan(8_000);
+    expect(stopped.exitCode).not.toBe(137); // 137 = SIGKILL after the grace period: SIGTERM was not handled
   });
 });

@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectUsers, unary, type CreateUserResponse, type GetUserResponse, type UserServiceClient } from "grpc-demo/client";
-import { Output } from "../../grpc-demo/src/cli/output.js";
-import { followUpdates } from "../../grpc-demo/src/cli/subscribe.js";
+import { followUserUpdates } from "@clusterkit/test-kit/users";
 import { Kit, docker, frontDoor } from "./support/kit.js";
 import { CliContainer, runCli, servedByFromNetwork } from "./support/cli.js";
 
@@ -57,39 +56,26 @@ describe.skipIf(!inject("dockerAvailable"))(`grpc profile (users x2 behind ${fro
 
   it("keeps `subscribe` through the front door going across a `docker restart` of every users replica", async () => {
     const replicas = await kit.waitHealthy("users", 2);
-    const lines: string[] = [];
-    const notes: string[] = [];
-    const out = new Output(true, (line) => lines.push(line), (line) => notes.push(line));
-    const abort = new AbortController();
-    let ready = 0;
-    const following = followUpdates(client, out, { since: "", count: 0, signal: abort.signal, maxBackoffMs: 1_000, onReady: () => (ready += 1) });
-    const until = async (check: () => boolean, what: string, timeoutMs = 60_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms; notes: ${notes.join(" | ")}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
-    const names = () => lines.map((l) => (JSON.parse(l) as { user: { name: string } }).user.name);
+    const updates = followUserUpdates(client, { maxBackoffMs: 1_000, timeoutMs: 60_000, pollMs: 100 });
+    const names = () => updates.names();
     try {
-      await until(() => ready === 1, "subscription");
+      await updates.until(() => updates.opened === 1, "subscription");
       await unary<CreateUserResponse>((cb) => client.createUser({ name: "pre-restart", email: "pre-restart@example.com" }, cb));
-      await until(() => names().includes("pre-restart"), "update before the restarts");
+      await updates.until(() => names().includes("pre-restart"), "update before the restarts");
       // Each in turn: SIGTERM (the replica drains and ends its streams), then the same container back.
       for (const replica of replicas) {
         await docker("restart", "-t", "15", replica.id);
         await kit.waitHealthy("users", 2, 120_000);
       }
       await unary<CreateUserResponse>((cb) => client.createUser({ name: "post-restart", email: "post-restart@example.com" }, cb));
-      await until(() => names().includes("post-restart"), "update after the restarts");
+      await updates.until(() => names().includes("post-restart"), "update after the restarts");
     } finally {
-      abort.abort();
-      await following;
+      await updates.stop();
     }
     expect(names()).toEqual(["pre-restart", "post-restart"]);
     // The stream's replica was restarted under it: it was reopened through the same front door.
-    expect(ready).toBeGreaterThanOrEqual(2);
-    expect(notes.join("\n")).toMatch(/stream dropped .*resuming from \d+-\d+/);
+    expect(updates.opened).toBeGreaterThanOrEqual(2);
+    expect(updates.notes.join("\n")).toMatch(/stream dropped .*resuming from \d+-\d+/);
   });
 
   it("keeps answering when a replica dies, and a subscriber resumes from its cursor", async () => {
@@ -156,11 +142,8 @@ describe.skipIf(!inject("dockerAvailable"))(`grpc profile (users x2 behind ${fro
   });
 
   it("stops a replica promptly on SIGTERM (docker stop)", async () => {
-    const [victim] = (await kit.containers("users")).filter((c) => c.running);
-    const started = Date.now();
-    await docker("stop", "-t", "20", victim!.id);
-    expect(Date.now() - started).toBeLessThan(12_000);
-    const exit = JSON.parse(await docker("inspect", "--format", "{{json .State.ExitCode}}", victim!.id)) as number;
-    expect(exit).not.toBe(137); // 137 = SIGKILL after the grace period: SIGTERM was not handled
+    const stopped = await kit.stopOne("users", 20);
+    expect(stopped.ms).toBeLessThan(12_000);
+    expect(stopped.exitCode).not.toBe(137); // 137 = SIGKILL after the grace period: SIGTERM was not handled
   });
 });

@@ -1,12 +1,11 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers } from "grpc-demo/client";
-import { startUserReplica, type UserReplica } from "grpc-demo/testing";
-import { SeededRandom } from "../../test-support/seeded-random.js";
+import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
+import { SeededRandom } from "@clusterkit/test-kit";
 import { ChatTokens } from "../../websocket-chat/src/auth/tokens.js";
 import { errorCodes } from "../../websocket-chat/src/contracts/events.js";
-import { startChatCluster, type ChatClient, type TestCluster, type TestReplica } from "../../websocket-chat/test/support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "../../websocket-chat/test/support/wire.js";
+import { startChatCluster, type ChatClient, type TestCluster, type TestReplica, connected, identified, joined, ok, record, request, requestAnything } from "@clusterkit/test-kit/chat";
 import { fuzzEvents, malformedPackets } from "./support/payloads.js";
 import { auditStore } from "./support/stored.js";
 
@@ -44,7 +43,6 @@ afterAll(async () => {
 });
 
 const replicaIds = (cluster: TestCluster) => cluster.replicas.map((r) => r.serverId);
-type Raw = { emitWithAck(e: string, ...a: unknown[]): Promise<unknown> };
 /** Writes a Socket.IO packet as-is, under Engine.IO's message type, bypassing the client's encoder. */
 const writeRaw = (socket: ChatClient, packet: string) =>
   (socket.io.engine as unknown as { write(m: string): void }).write(packet);
@@ -67,8 +65,7 @@ function answersOrDrops(socket: ChatClient): Promise<"answered" | "dropped"> {
   if (!socket.connected) return Promise.resolve("dropped");
   return new Promise((resolve, reject) => {
     socket.once("disconnect", () => resolve("dropped"));
-    (socket.timeout(5_000) as unknown as Raw)
-      .emitWithAck("chat:identify", { nickname: "probe" + socket.id?.slice(0, 6).replace(/[^\w]/g, "") })
+    request(socket, "chat:identify", { nickname: "probe" + socket.id?.slice(0, 6).replace(/[^\w]/g, "") })
       .then((reply) => (isClearAck(reply) ? resolve("answered") : reject(new Error(`unclear ack ${JSON.stringify(reply)}`))))
       .catch((error: Error) => (socket.connected ? reject(error) : resolve("dropped")));
   });
@@ -79,10 +76,8 @@ async function assertClusterServes(cluster: TestCluster, tag: string) {
     expect((await fetch(`${replica.url}/healthz`)).status, `${replica.serverId} /healthz`).toBe(200);
   }
   const [first, last] = [cluster.replicas[0]!, cluster.replicas.at(-1)!];
-  const writer = await identified(cluster.client(first), `after-${tag}-w`);
-  const reader = await identified(cluster.client(last), `after-${tag}-r`);
-  await ok(writer, "chat:join", { room: `after-${tag}` });
-  await ok(reader, "chat:join", { room: `after-${tag}` });
+  const writer = await joined(cluster.client(first), `after-${tag}-w`, `after-${tag}`);
+  const reader = await joined(cluster.client(last), `after-${tag}-r`, `after-${tag}`);
   const inbox = record(reader, "chat:message");
   const sent = await ok(writer, "chat:message", { room: `after-${tag}`, text: "still standing" });
   expect((await inbox.until(1))[0]).toEqual(sent.message);
@@ -127,7 +122,7 @@ describe(`socket fuzz (seed ${SEED})`, () => {
             return;
           }
           try {
-            const reply = await (socket.timeout(5_000) as unknown as Raw).emitWithAck(fuzz.event, ...fuzz.args);
+            const reply = await requestAnything(socket, fuzz.event, ...fuzz.args);
             tally.acked++;
             if (!isClearAck(reply)) unclear.push(`${fuzz.event} (${fuzz.shape}) -> ${JSON.stringify(reply)?.slice(0, 200)}`);
             const code = (reply as { error?: { code: string } }).error?.code;
@@ -171,10 +166,8 @@ describe(`socket fuzz (seed ${SEED})`, () => {
   });
 
   it("refuses a flood of 1500 events from one socket without hurting its neighbours", async () => {
-    const flooder = await identified(open.client(open.replicas[2]!), "flooder");
-    const neighbour = await identified(open.client(open.replicas[2]!), "neighbour");
-    await ok(flooder, "chat:join", { room: "flood" });
-    await ok(neighbour, "chat:join", { room: "flood" });
+    const flooder = await joined(open.client(open.replicas[2]!), "flooder", "flood");
+    const neighbour = await joined(open.client(open.replicas[2]!), "neighbour", "flood");
     const errors = record(flooder, "chat:error");
     for (let i = 0; i < 1_000; i++) flooder.emit("chat:message" as "message", { room: "flood", text: `f${i}` } as never);
     const acked = await Promise.all(
@@ -231,9 +224,9 @@ describe("socket fuzz with token auth", () => {
     await Promise.all([connected(alice), connected(bob)]);
     const spoofs = ["bob", "Alice", "alice ", "ALICE", "alice\u0000", "аlice", ...Array.from({ length: 30 }, () => random.hostileString(32))];
     for (const nickname of spoofs) {
-      const reply = await (alice.timeout(5_000) as unknown as Raw).emitWithAck("chat:identify", { nickname });
+      const reply = await request(alice, "chat:identify", { nickname });
       expect(isClearAck(reply)).toBe(true);
-      if ("ok" in (reply as object)) expect(reply).toMatchObject({ nickname: "alice" });
+      if ("ok" in reply) expect(reply).toMatchObject({ nickname: "alice" });
     }
     await ok(alice, "chat:identify", {});
     await ok(bob, "chat:identify", {});

@@ -5,8 +5,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { connected, identified, ok } from "./support/wire.js";
+import { startChatCluster, type TestCluster, connected, identified, ok, request } from "@clusterkit/test-kit/chat";
 
 type Line = Record<string, unknown> & { msg: string; level: number };
 const lines: Line[] = [];
@@ -71,8 +70,7 @@ describe("the chat's activity log", () => {
   it("logs a refused event not as a success", async () => {
     const socket = cluster.client(cluster.replicas[0]!);
     await connected(socket);
-    const refused = (await socket.timeout(5_000).emitWithAck("chat:join", { room: "engines" })) as { error?: { code: string } };
-    expect(refused.error?.code).toBe("NOT_IDENTIFIED");
+    expect(await request(socket, "chat:join", { room: "engines" })).toMatchObject({ error: { code: "NOT_IDENTIFIED" } });
     const id = socket.id;
     socket.disconnect();
     await line((l) => l.msg === "disconnect" && l.socket === id);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/contracts/events.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "./support/wire.js";
+import { startChatCluster, type TestCluster, connected, identified, joined, ok, record, request } from "@clusterkit/test-kit/chat";
 
 /** Budgets small enough to exhaust in a test; a window long enough never to reset during one. */
 const LIMITS = { joinRateLimit: 8, typingRateLimit: 3, replayRateLimit: 2_000, roomsPerUser: 4, rateWindowMs: 60_000 };
@@ -96,10 +95,8 @@ describe("finding 11.7: unbounded Redis growth", () => {
   });
 
   it("refuses a typing flood with RATE_LIMITED and relays only the hints within the budget", async () => {
-    const typist = await identified(tight.client(tight.replicas[0]!), "typist");
-    const watcher = await identified(tight.client(tight.replicas[1]!), "watcher");
-    await ok(typist, "chat:join", { room: "keys" });
-    await ok(watcher, "chat:join", { room: "keys" });
+    const typist = await joined(tight.client(tight.replicas[0]!), "typist", "keys");
+    const watcher = await joined(tight.client(tight.replicas[1]!), "watcher", "keys");
     const hints = record(watcher, "chat:typing");
     const replies = await Promise.all(Array.from({ length: 10 }, () => request(typist, "chat:typing", { room: "keys" })));
     expect(replies.filter((r) => "ok" in r)).toHaveLength(LIMITS.typingRateLimit);

@@ -4,10 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, unary, type UserServiceClient } from "grpc-demo/client";
-import { startUserReplica, type UserReplica } from "grpc-demo/testing";
+import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
 import type { ClusterView } from "../src/contracts/cluster.js";
-import { startChatCluster, testConfig, type TestCluster, type TestReplica } from "./support/chat-cluster.js";
-import { identified, ok } from "./support/wire.js";
+import { startChatCluster, testConfig, type TestCluster, type TestReplica, identified, ok } from "@clusterkit/test-kit/chat";
 
 const LEASE_MS = testConfig("x").presenceTtlMs;
 

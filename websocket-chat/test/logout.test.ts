@@ -3,8 +3,7 @@
  * gives its nickname back, so another session key can take it; the socket stays connected.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChatCluster, type TestCluster, type TestReplica } from "./support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "./support/wire.js";
+import { startChatCluster, type TestCluster, type TestReplica, connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
 
 const ALICE_KEY = "alice-session-key-0001";
 const MALLORY_KEY = "other-session-key-0002";

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "./support/wire.js";
+import { startChatCluster, type ChatClient, type TestCluster, connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
 
 // Two clusters: the default reservation (24 h, never lapses within a test), and none at all.
 let cluster: TestCluster;

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { identified, ok, request, tryConnect } from "./support/wire.js";
+import { startChatCluster, type TestCluster, identified, ok, request, tryConnect } from "@clusterkit/test-kit/chat";
 
 let cluster: TestCluster;
 beforeAll(async () => {

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChatProcess, type ChatProcess } from "./support/chat-process.js";
-import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
-import { identified, ok, record } from "./support/wire.js";
+import { startChatProcess, type ChatProcess, startChatCluster, type ChatClient, type TestCluster, identified, ok, record } from "@clusterkit/test-kit/chat";
 import { io } from "socket.io-client";
 
 const TTL_MS = 1_500;

@@ -6,9 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNginx, type TestNginx } from "../../test-support/nginx.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { connected, tryConnect } from "./support/wire.js";
+import { startNginx, type TestNginx } from "@clusterkit/test-kit";
+import { startChatCluster, type TestCluster, connected, tryConnect } from "@clusterkit/test-kit/chat";
 
 const RATE = { rateLimit: 2, rateWindowMs: 60_000 };
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RoomMessage } from "../src/contracts/events.js";
 import { appendScript } from "../src/chat/room-history.js";
-import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
-import { identified, ok, record } from "./support/wire.js";
+import { startChatCluster, type ChatClient, type TestCluster, identified, ok, record } from "@clusterkit/test-kit/chat";
 
 const TTL_MS = 1_500;
 let cluster: TestCluster;

@@ -1,55 +1,36 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startRedisRelay, type RedisRelay } from "../../test-support/redis-relay.js";
-import type { RedisClient } from "@clusterkit/redis-kit";
-import { startChatCluster, type TestCluster, type TestReplica } from "./support/chat-cluster.js";
-import { connected, identified, ok, record } from "./support/wire.js";
+import { describe, expect, it } from "vitest";
+import { connected, identified, ok, record } from "@clusterkit/test-kit/chat";
+import { redisReady as ready, useGatedReplica } from "./support/gated-replica.js";
 
 // One replica straight on Redis, one behind a relay that decides which of its connections come
 // back first after a restart: in the drill that order is chance, here it is the worst one.
-let cluster: TestCluster;
-let relay: RedisRelay;
-let direct: TestReplica;
-let gated: TestReplica;
-beforeAll(async () => {
-  cluster = await startChatCluster(1);
-  relay = await startRedisRelay(cluster.redis.port);
-  direct = cluster.replicas[0]!;
-  gated = await cluster.startReplica("chat-gated", { redisUrl: relay.url });
-});
-afterEach(() => relay.releaseConnections());
-afterAll(async () => {
-  await cluster.close();
-  await relay.close();
-});
+const gate = useGatedReplica();
 
-/** Resolves once the connection is usable (reconnect errors on the way are expected, not failures). */
-const ready = (client: RedisClient) =>
-  client.isReady ? Promise.resolve() : new Promise<void>((resolve) => client.once("ready", () => resolve()));
 /** The gated replica's commands connection (`connectRedis` names it; its duplicates add a role). */
 const isCommands = (name: string) => name === "test-chat-gated";
 
 /** A writer on the direct replica and a reader on each replica, all in `room`. */
 async function roomOfThree(room: string) {
-  await Promise.all([ready(direct.redis), ready(gated.redis)]);
-  const writer = await identified(cluster.client(direct), `${room}-writer`);
-  const near = await identified(cluster.client(direct), `${room}-near`);
-  const far = await identified(cluster.client(gated), `${room}-far`);
+  await Promise.all([ready(gate.direct.redis), ready(gate.gated.redis)]);
+  const writer = await identified(gate.cluster.client(gate.direct), `${room}-writer`);
+  const near = await identified(gate.cluster.client(gate.direct), `${room}-near`);
+  const far = await identified(gate.cluster.client(gate.gated), `${room}-far`);
   for (const socket of [writer, near, far]) await ok(socket, "chat:join", { room });
   return { writer, near: record(near, "chat:message"), far: record(far, "chat:message"), farSocket: far };
 }
 
 /**
- * Restarts Redis empty while every connection of the gated replica waits at the relay, lets the
+ * Restarts Redis empty while every connection of the gated replica waits at the gate.relay, lets the
  * direct replica store `first`, then lets the gated replica's subscribers back while its
  * commands connection still waits, and stores `second`.
  */
 async function restartWhileGatedLags(write: (text: string) => Promise<string>) {
-  relay.holdConnections(() => true);
-  await cluster.redis.restart();
-  await ready(direct.redis);
+  gate.relay.holdConnections(() => true);
+  await gate.cluster.redis.restart();
+  await ready(gate.direct.redis);
   const first = await write("first after the restart");
-  await relay.connectionHeld(isCommands);
-  relay.releaseConnections((name) => !isCommands(name));
+  await gate.relay.connectionHeld(isCommands);
+  gate.relay.releaseConnections((name) => !isCommands(name));
   const second = await write("second after the restart");
   return { first, second };
 }
@@ -62,7 +43,7 @@ describe("a Redis restart that loses every stream", () => {
     const before = await write("before");
     await Promise.all([near.find((m) => m.id === before), far.find((m) => m.id === before)]);
     // A tab that stays connected through the restart: its replica restores the nickname's owner.
-    await identified(cluster.client(gated), "returning2", "returning2-browser-key");
+    await identified(gate.cluster.client(gate.gated), "returning2", "returning2-browser-key");
 
     const { second } = await restartWhileGatedLags(write);
     await Promise.all([near.find((m) => m.id === second), far.find((m) => m.id === second)]);
@@ -71,15 +52,15 @@ describe("a Redis restart that loses every stream", () => {
     expect(far.items.map((m) => m.text)).toEqual(expected);
 
     // Its commands connection back, the gated replica takes messages again.
-    relay.releaseConnections();
-    await ready(gated.redis);
+    gate.relay.releaseConnections();
+    await ready(gate.gated.redis);
     const last = (await ok(farSocket, "chat:message", { room, text: "from the lagging replica" })).message.id;
     await Promise.all([near.find((m) => m.id === last), far.find((m) => m.id === last)]);
     expect(far.items.map((m) => m.text)).toEqual([...expected, "from the lagging replica"]);
     expect(near.items.map((m) => m.text)).toEqual([...expected, "from the lagging replica"]);
 
     // A client that held a position from before the restart starts over with all that came since.
-    const returning = await identified(cluster.client(gated), "returning");
+    const returning = await identified(gate.cluster.client(gate.gated), "returning");
     const joined = await ok(returning, "chat:join", { room, since: before });
     expect(joined).toMatchObject({ mode: "history", truncated: true });
     expect(joined.messages.map((m) => m.text)).toEqual([...expected.slice(1), "from the lagging replica"]);
@@ -90,8 +71,8 @@ describe("a Redis restart that loses every stream", () => {
     // Its private inbox too (another tab of a user connected through the restart): everything
     // stored since the restart, whatever `privateSince` was.
     const fields = { user: "restart-writer", to: "returning2", text: "whispered since the restart", server: "chat-1", timestamp: new Date().toISOString() };
-    const whisper = await cluster.inspect.xAdd("chat:room:@returning2:log", "*", fields);
-    const tab = cluster.client(gated);
+    const whisper = await gate.cluster.inspect.xAdd("chat:room:@returning2:log", "*", fields);
+    const tab = gate.cluster.client(gate.gated);
     await connected(tab);
     const identity = await ok(tab, "chat:identify", { nickname: "returning2", sessionKey: "returning2-browser-key", privateSince: before });
     expect(identity.privates.map((m) => m.text)).toEqual(["whispered since the restart"]);
@@ -104,7 +85,7 @@ describe("a Redis restart that loses every stream", () => {
     const write = async (text: string) => (await ok(writer, "chat:message", { room, text })).message.id;
     await write("opens the stream");
     // The old Redis's clock ran an hour ahead (a failover to another host can do that).
-    await cluster.inspect.sendCommand(["XSETID", `chat:room:${room}:log`, `${Date.now() + 3_600_000}-0`]);
+    await gate.cluster.inspect.sendCommand(["XSETID", `chat:room:${room}:log`, `${Date.now() + 3_600_000}-0`]);
     const ahead = await write("an hour ahead");
     await Promise.all([near.find((m) => m.id === ahead), far.find((m) => m.id === ahead)]);
 

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "./support/wire.js";
+import { startChatCluster, type TestCluster, connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
 
 let cluster: TestCluster;
 beforeAll(async () => {

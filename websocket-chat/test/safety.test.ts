@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
 import { ChatTokens } from "../src/auth/tokens.js";
-import { startChatCluster, type ChatClient, type TestCluster } from "./support/chat-cluster.js";
-import { connected, identified, ok, record, request } from "./support/wire.js";
+import { startChatCluster, type ChatClient, type TestCluster, connected, identified, ok, record, request, requestAnything } from "@clusterkit/test-kit/chat";
 
 const SECRET = "a-test-secret-that-is-at-least-32-chars";
 let open: TestCluster;
@@ -18,9 +17,6 @@ afterAll(async () => {
 });
 
 const stored = (cluster: TestCluster, room: string) => cluster.inspect.xLen(`chat:room:${room}:log`);
-/** Any raw event, as a misbehaving client would send it. */
-const raw = (socket: ChatClient, event: string, ...args: unknown[]) =>
-  (socket.timeout(5_000) as unknown as { emitWithAck(e: string, ...a: unknown[]): Promise<unknown> }).emitWithAck(event, ...args);
 
 describe("rate limit", () => {
   it("is per user across replicas, answers RATE_LIMITED with a retry hint, and stores nothing over it", async () => {
@@ -97,14 +93,14 @@ describe("bad input", () => {
   ])("refuses %s with INVALID_ARGUMENT", async (_case, payload, message) => {
     const socket = await identified(open.client(open.replicas[1]!), `strict${_case.length}`);
     await ok(socket, "chat:join", { room: "bad" });
-    expect(await raw(socket, "chat:message", payload)).toEqual({ error: { code: "INVALID_ARGUMENT", message } });
+    expect(await requestAnything(socket, "chat:message", payload)).toEqual({ error: { code: "INVALID_ARGUMENT", message } });
     expect(await stored(open, "bad")).toBe(0);
   });
 
   it("answers an unknown event with UNKNOWN_EVENT, by ack or by chat:error", async () => {
     const socket = open.client(open.replicas[0]!);
     await connected(socket);
-    expect(await raw(socket, "chat:delete_everything", { room: "all" })).toEqual({
+    expect(await requestAnything(socket, "chat:delete_everything", { room: "all" })).toEqual({
       error: { code: "UNKNOWN_EVENT", message: "unknown event 'chat:delete_everything'" },
     });
     const errors = record(socket, "chat:error");
@@ -117,7 +113,7 @@ describe("bad input", () => {
 
   it("refuses events beyond 100 waiting from one socket, without losing its earlier ones", async () => {
     const hasty = await identified(open.client(open.replicas[1]!), "hasty");
-    const replies = await Promise.all(Array.from({ length: 300 }, () => raw(hasty, "chat:join", { room: "hurry" })));
+    const replies = await Promise.all(Array.from({ length: 300 }, () => requestAnything(hasty, "chat:join", { room: "hurry" })));
     const refused = replies.filter((r) => (r as { error?: { code: string } }).error?.code === "RATE_LIMITED");
     expect(replies.length - refused.length).toBeGreaterThanOrEqual(100);
     expect(refused.length).toBeGreaterThan(0);

@@ -4,9 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Server } from "socket.io";
 import { io as connect } from "socket.io-client";
 import { createSendBufferBound, type EngineConnection } from "../src/chat/slow-consumer.js";
-import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { identified, ok, record } from "./support/wire.js";
+import { connectRawSocketIo, type RawSocketIo } from "@clusterkit/test-kit";
+import { startChatCluster, type TestCluster, identified, ok, record } from "@clusterkit/test-kit/chat";
 
 const MAX_BUFFERED = 64 * 1024;
 let cluster: TestCluster;

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ManagerOptions, SocketOptions } from "socket.io-client";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { identified, ok, record, tryConnect } from "./support/wire.js";
+import { startChatCluster, type TestCluster, identified, ok, record, tryConnect } from "@clusterkit/test-kit/chat";
 
 // CHAT_TRANSPORTS=websocket: the replica refuses long-polling, so clients must open a WebSocket first.
 let cluster: TestCluster;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { unary } from "grpc-demo/client";
 import { NOTICE_AUTHOR } from "../src/users/user-notices.js";
 import { useChatWithUsers } from "./support/chat-with-users.js";
-import { identified, ok, record } from "./support/wire.js";
+import { identified, ok, record } from "@clusterkit/test-kit/chat";
 
 const env = useChatWithUsers(3);
 

@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectUsers, unary, type GetUserResponse, type UserServiceClient, type CreateUserResponse } from "grpc-demo/client";
-import { startUserReplica, type UserReplica } from "grpc-demo/testing";
+import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
 import { Metadata } from "@grpc/grpc-js";
-import { startRedis, type TestRedis } from "../../test-support/redis-server.js";
+import { startRedis, type TestRedis } from "@clusterkit/test-kit";
 import { ChatTokens } from "../src/auth/tokens.js";
-import { startChatProcess, type ChatProcess } from "./support/chat-process.js";
+import { startChatProcess, type ChatProcess } from "@clusterkit/test-kit/chat";
 
 const USERS_TOKEN = "users-service-token";
 const CHAT_SECRET = "a-chat-secret-that-is-long-enough-0123";

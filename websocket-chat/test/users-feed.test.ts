@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { UserEventEntry } from "../src/contracts/events.js";
 import { decodeUsersPage } from "../src/contracts/users-page.js";
 import { useChatWithUsers } from "./support/chat-with-users.js";
-import { connected, ok, record } from "./support/wire.js";
+import { connected, ok, record } from "@clusterkit/test-kit/chat";
 
 const env = useChatWithUsers(3);
 

@@ -3,7 +3,7 @@ import { unary, type CreateUserResponse } from "grpc-demo/client";
 import type { UsersModel } from "../web/src/users-model.js";
 import { useChatWithUsers } from "./support/chat-with-users.js";
 import { usersIn, usersModelOn } from "./support/users-client.js";
-import { connected, record } from "./support/wire.js";
+import { connected, record } from "@clusterkit/test-kit/chat";
 
 const env = useChatWithUsers(2);
 

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metadata } from "@grpc/grpc-js";
 import { connectUsers, unary, type CreateUserResponse, type UserServiceClient } from "grpc-demo/client";
-import { startUserReplica, type UserReplica } from "grpc-demo/testing";
+import { startUserReplica, type UserReplica } from "@clusterkit/test-kit/users";
 import type { UserRecord } from "../src/contracts/events.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
+import { startChatCluster, type TestCluster } from "@clusterkit/test-kit/chat";
 
 const USERS_TOKEN = "users-rest-token";
 let cluster: TestCluster;

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { collect, connectUsers, unary, type ListUsersResponse, type UserServiceClient } from "grpc-demo/client";
-import { seedUsersDirectly, startUserReplica } from "grpc-demo/testing";
-import { connectRawSocketIo, type RawSocketIo } from "../../test-support/raw-socket-io.js";
+import { seedUsersDirectly, startUserReplica } from "@clusterkit/test-kit/users";
+import { connectRawSocketIo, type RawSocketIo } from "@clusterkit/test-kit";
 import { closeRedis, connectRedis } from "@clusterkit/redis-kit";
 import { toUserRecord } from "../src/users/users-feed.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
+import { startChatCluster, type TestCluster, connected, record, request } from "@clusterkit/test-kit/chat";
 import { readSnapshot, usersIn, usersModelOn } from "./support/users-client.js";
-import { connected, record, request } from "./support/wire.js";
 
 /** Per-connection bound of this file's replica; snapshot pages are a quarter of it. */
 const MAX_BUFFERED = 256 * 1024;

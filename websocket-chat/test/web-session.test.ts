@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatSession, type ConnectionState, type KeyValueStore } from "../web/src/session.js";
-import { startChatCluster, type TestCluster } from "./support/chat-cluster.js";
-import { identified, ok } from "./support/wire.js";
+import { startChatCluster, type TestCluster, identified, ok } from "@clusterkit/test-kit/chat";
 
 // The page's own connection logic (web/src/session.ts), run in Node against real replicas.
 let cluster: TestCluster;

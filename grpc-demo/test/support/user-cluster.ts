@@ -1,8 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
-import { startRedisRelay, type RedisRelay } from "../../../test-support/redis-relay.js";
-import { startRedis, type TestRedis } from "../../../test-support/redis-server.js";
+import { startRedisRelay, type RedisRelay, startRedis, type TestRedis } from "@clusterkit/test-kit";
 import { connectUsers, type UserServiceClient } from "../../src/client/index.js";
-import { startUserReplica, type UserReplica, type UserReplicaOptions } from "./user-replica.js";
+import { startUserReplica, type UserReplica, type UserReplicaOptions } from "@clusterkit/test-kit/users";
 
 export interface UserClusterOptions extends Omit<UserReplicaOptions, "redisUrl" | "readerRedisUrl" | "serverId"> {
   /** Puts each replica's event reader behind a relay of its own (`readerRelays`), so a test can make it lag. @default false */

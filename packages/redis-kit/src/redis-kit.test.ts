@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type TestRedis } from "../../../test-support/redis-server.js";
+import { startRedis, type TestRedis } from "@clusterkit/test-kit";
 import { closeRedis, connectRedis, type RedisClient } from "./connect-redis.js";
 import { LuaScript } from "./lua-script.js";
 import { StreamFollower, type StreamEntry } from "./stream-follower.js";

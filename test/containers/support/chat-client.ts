@@ -4,15 +4,9 @@
  * it identifies again and rejoins its rooms from the last message id it saw, so the server replays
  * what it missed. Duplicates are dropped by id, and would show as a failed expectation.
  */
-import { io, type Socket } from "socket.io-client";
-import type {
-  AckResult,
-  ClientToServerEvents,
-  RoomMessage,
-  ServerToClientEvents,
-} from "../../../websocket-chat/src/contracts/events.js";
-
-type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+import { io } from "socket.io-client";
+import type { AckBody, ClientToServerEvents, PayloadOf, RoomMessage } from "../../../websocket-chat/src/contracts/events.js";
+import { request, type ClientSocket } from "../../../websocket-chat/src/contracts/request.js";
 
 export interface ChatTesterOptions {
   /** `["polling"]` forces long-polling: every request must reach the same replica. */
@@ -31,7 +25,7 @@ export class ChatTester {
   private readonly rooms = new Set<string>();
   private readonly seen = new Set<string>();
   private readonly waiters = new Set<() => void>();
-  private readonly socket: ChatSocket;
+  private readonly socket: ClientSocket;
 
   private constructor(
     url: string,
@@ -59,16 +53,15 @@ export class ChatTester {
     return client;
   }
 
-  private async ack<T extends object>(event: keyof ClientToServerEvents, payload: unknown): Promise<T> {
-    const timed = this.socket.timeout(5_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<AckResult<T>> };
-    const result = await timed.emitWithAck(event, payload);
+  private async ack<E extends keyof ClientToServerEvents>(event: E, payload: PayloadOf<E>): Promise<AckBody<E>> {
+    const result = await request(this.socket, event, payload, { timeoutMs: 5_000 });
     if ("error" in result) throw new Error(`${event}: ${result.error.code} ${result.error.message}`);
     return result;
   }
 
   /** Identifies (same nickname and session key every time) and rejoins every room from its last id. */
   private async resume(): Promise<void> {
-    const who = await this.ack<{ server: string }>("chat:identify", {
+    const who = await this.ack("chat:identify", {
       nickname: this.nickname,
       sessionKey: `${this.nickname}-session-key-000`,
     });
@@ -80,7 +73,7 @@ export class ChatTester {
 
   private async joinRoom(room: string): Promise<void> {
     const since = this.inbox.get(room)?.at(-1)?.id;
-    const joined = await this.ack<{ messages: RoomMessage[] }>("chat:join", since ? { room, since } : { room });
+    const joined = await this.ack("chat:join", since ? { room, since } : { room });
     for (const message of joined.messages) this.take(message);
   }
 
@@ -103,7 +96,7 @@ export class ChatTester {
   }
 
   async send(room: string, text: string): Promise<RoomMessage> {
-    return (await this.ack<{ message: RoomMessage }>("chat:message", { room, text })).message;
+    return (await this.ack("chat:message", { room, text })).message;
   }
 
   texts(room: string): string[] {

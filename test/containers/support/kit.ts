@@ -196,6 +196,16 @@ export class Kit {
     }
   }
 
+  /** `docker stop -t graceSeconds` on one running container of `service`: how long it took, and its exit code. */
+  async stopOne(service: string, graceSeconds: number): Promise<{ ms: number; exitCode: number }> {
+    const [victim] = (await this.containers(service)).filter((c) => c.running);
+    if (!victim) throw new Error(`no running ${service} container to stop`);
+    const started = Date.now();
+    await docker("stop", "-t", String(graceSeconds), victim.id);
+    const ms = Date.now() - started;
+    return { ms, exitCode: JSON.parse(await docker("inspect", "--format", "{{json .State.ExitCode}}", victim.id)) as number };
+  }
+
   async down(): Promise<void> {
     if (!this.started) return;
     const started = this.started;

@@ -1,4 +1,4 @@
-import { SeededRandom } from "../../../test-support/seeded-random.js";
+import { SeededRandom } from "@clusterkit/test-kit";
 import { clientEventNames } from "../../../websocket-chat/src/contracts/events.js";
 
 /**

@@ -151,8 +151,12 @@ export interface UsersReset {
 }
 
 export interface ClientToServerEvents {
-  join_room: (room: string) => void;
-  message: (payload: HandoutMessageRequest) => void;
+  /**
+   * The handout's events: its page sends them without an ack and hears of a refusal as
+   * `chat:error`; a client that passes an ack anyway is answered through it, like the kit's events.
+   */
+  join_room: (room: string, ack?: Ack<{ room: string }>) => void;
+  message: (payload: HandoutMessageRequest, ack?: Ack<{ message: RoomMessage }>) => void;
   "chat:identify": (payload: IdentifyRequest, ack: Ack<IdentifyResult>) => void;
   "chat:join": (payload: JoinRequest, ack: Ack<JoinResult>) => void;
   "chat:leave": (payload: LeaveRequest, ack: Ack<{ room: string }>) => void;
@@ -171,6 +175,11 @@ export interface ClientToServerEvents {
   "users:page": (payload: UsersPageRequest, ack: Ack<UsersPageResult>) => void;
   "users:unsubscribe": (payload: Record<string, never>, ack: Ack) => void;
 }
+
+/** What a client sends with `E`. */
+export type PayloadOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+/** What `E`'s ack carries besides `ok: true` when it succeeds; `AckResult<AckBody<E>>` is the whole ack. */
+export type AckBody<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [unknown, Ack<infer T>?] ? T : never;
 
 export interface ServerToClientEvents {
   message: (payload: HandoutMessage) => void;

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
-import type { Ack, ClientToServerEvents, ErrorBody } from "../contracts/events.js";
+import type { Ack, AckBody, ClientToServerEvents, ErrorBody, PayloadOf } from "../contracts/events.js";
 import { ChatError, parsePayload, splitArgs } from "../chat/ack.js";
 import type { ChatSocket } from "../chat/socket-types.js";
 import type { ChatMetrics } from "../http/metrics.js";
@@ -11,17 +11,8 @@ export const MAX_QUEUED_EVENTS = 100;
 
 export type ClientEvent = keyof ClientToServerEvents;
 
-/** What the contract says a client sends with `E`. */
-export type PayloadOf<E extends ClientEvent> = Parameters<ClientToServerEvents[E]>[0];
-
-type AckArgOf<E extends ClientEvent> = Parameters<ClientToServerEvents[E]> extends [unknown, (result: infer R) => void] ? R : never;
-/** Distributes over unions (UsersSubscription is one), where a plain Omit would keep only common keys. */
-type WithoutOk<T> = T extends unknown ? Omit<T, "ok"> : never;
-/**
- * What a handler of `E` answers with: the contract's ack without its `ok: true`. The handout's
- * events have no ack in the contract; a client that passes one anyway gets any object.
- */
-export type BodyOf<E extends ClientEvent> = [AckArgOf<E>] extends [never] ? object : WithoutOk<Exclude<AckArgOf<E>, { error: ErrorBody }>>;
+/** What a handler of `E` answers with: the contract's ack without its `ok: true`. */
+export type BodyOf<E extends ClientEvent> = AckBody<E>;
 
 /** What a handler returns: the ack body, and what must run right after the ack is sent. */
 export interface Reply<E extends ClientEvent> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { connectUsers, type UserServiceClient } from "grpc-demo/client";
-import { startUserReplica } from "grpc-demo/testing";
-import { startChatCluster, type TestCluster } from "./chat-cluster.js";
+import { startUserReplica } from "@clusterkit/test-kit/users";
+import { startChatCluster, type TestCluster } from "@clusterkit/test-kit/chat";
 
 export interface ChatWithUsers {
   cluster: TestCluster;

@@ -1,8 +1,7 @@
 import type { UserRecord } from "../../src/contracts/events.js";
 import { decodeUsersPage } from "../../src/contracts/users-page.js";
 import { UsersModel } from "../../web/src/users-model.js";
-import type { ChatClient } from "./chat-cluster.js";
-import { ok } from "./wire.js";
+import { type ChatClient, ok } from "@clusterkit/test-kit/chat";
 
 /** A whole snapshot read page by page over `socket`, as a page does (no live events applied). */
 export async function readSnapshot(socket: ChatClient): Promise<{ users: UserRecord[]; pageBytes: number[]; cursor: string; total: number }> {

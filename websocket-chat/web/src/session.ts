@@ -1,17 +1,17 @@
-import { io, type Socket } from "socket.io-client";
+import { io } from "socket.io-client";
 import type {
-  Ack,
-  AckResult,
+  AckBody,
   ClientToServerEvents,
   ErrorBody,
   JoinResult,
+  PayloadOf,
   PresenceEvent,
   PrivateMessage,
   RoomMessage,
-  ServerToClientEvents,
 } from "../../src/contracts/events.js";
+import { request, type ClientSocket } from "../../src/contracts/request.js";
 
-export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type ChatSocket = ClientSocket;
 
 export type ConnectionState =
   | { kind: "connecting" }
@@ -45,10 +45,6 @@ export class AckError extends Error {
     super(body.message);
   }
 }
-
-type AckBody<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [unknown, Ack<infer T>]
-  ? { ok: true } & T
-  : never;
 
 const SESSION_KEY = "clusterkit.sessionKey";
 
@@ -137,14 +133,10 @@ export class ChatSession {
   }
 
   /** Sends a kit event and resolves with its ack, or rejects with the server's error. */
-  async request<E extends keyof ClientToServerEvents>(
-    event: E,
-    payload: Parameters<ClientToServerEvents[E]>[0],
-  ): Promise<AckBody<E>> {
-    const emit = this.socket.timeout(8_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<AckResult<object>> };
-    const result = await emit.emitWithAck(event, payload);
+  async request<E extends keyof ClientToServerEvents>(event: E, payload: PayloadOf<E>): Promise<{ ok: true } & AckBody<E>> {
+    const result = await request(this.socket, event, payload, { timeoutMs: 8_000 });
     if ("error" in result) throw new AckError(result.error);
-    return result as never;
+    return result;
   }
 
   /** This browser's random key: every tab sends it, so they may share one nickname. */

@@ -1,10 +1,10 @@
 import { pino, type Logger } from "pino";
 import { io as connect, type Socket } from "socket.io-client";
 import type { UserServiceClient } from "grpc-demo/client";
-import { startRedis, type TestRedis } from "../../../test-support/redis-server.js";
-import { createChatServer, type ChatServerConfig, type ChatServerHandle } from "../../src/create-chat-server.js";
+import { startRedis, type TestRedis } from "../redis-server.js";
+import { createChatServer, type ChatServerConfig, type ChatServerHandle } from "../../../../websocket-chat/src/create-chat-server.js";
 import { connectRedis, closeRedis, type RedisClient } from "@clusterkit/redis-kit";
-import type { ClientToServerEvents, ServerToClientEvents } from "../../src/contracts/events.js";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../../../websocket-chat/src/contracts/events.js";
 
 export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -24,7 +24,7 @@ export interface TestCluster {
   /** A spare connection for assertions on what Redis holds. */
   inspect: RedisClient;
   replicas: TestReplica[];
-  /** Another replica; `redisUrl` puts something between it and Redis (a relay, see test-support/redis-relay.ts). */
+  /** Another replica; `redisUrl` puts something between it and Redis (a relay, see redis-relay.ts). */
   startReplica(serverId: string, options?: { redisUrl?: string }): Promise<TestReplica>;
   /** A client on a replica; disconnected automatically at close(). */
   client(replica: TestReplica, options?: { token?: string; autoConnect?: boolean }): ChatClient;

@@ -1,4 +1,4 @@
-import { connect, type ClientHttp2Session } from "node:http2";
+import { connect, type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 
 export interface RawSubscriber {
   /** Resolves with the RST_STREAM code when the server resets the stream (0 when it ended it). */
@@ -12,13 +12,7 @@ export interface RawSubscriber {
  * into the client's memory.
  */
 export function rawSubscriber(session: ClientHttp2Session, sinceCursor: string): RawSubscriber {
-  const stream = session.request({
-    ":method": "POST",
-    ":path": "/userservice.v1.UserService/SubscribeToUpdates",
-    "content-type": "application/grpc",
-    te: "trailers",
-  });
-  stream.on("error", () => undefined);
+  const stream = rawCall(session, "SubscribeToUpdates");
   const cursor = Buffer.from(sinceCursor);
   // SubscribeToUpdatesRequest { since_cursor (field 1, length-delimited) }, gRPC-framed.
   const message = Buffer.concat([Buffer.from([0x0a, cursor.length]), cursor]);
@@ -33,6 +27,22 @@ export function rawSubscriber(session: ClientHttp2Session, sinceCursor: string):
     stream.once("error", () => resolve(stream.rstCode ?? -1));
   });
   return { closed };
+}
+
+/**
+ * A call of the UserService `method` on `session`, headers sent and nothing else: the caller
+ * writes the gRPC frames (as many bytes as it likes) and reads or ignores the answer. Stream
+ * errors are the caller's to observe through `close` and `rstCode`, never thrown.
+ */
+export function rawCall(session: ClientHttp2Session, method: string): ClientHttp2Stream {
+  const stream = session.request({
+    ":method": "POST",
+    ":path": `/userservice.v1.UserService/${method}`,
+    "content-type": "application/grpc",
+    te: "trailers",
+  });
+  stream.on("error", () => undefined);
+  return stream;
 }
 
 /** An HTTP/2 connection to `target` (host:port) for raw calls. */

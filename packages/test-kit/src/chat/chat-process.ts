@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../../test-support/free-port.js";
+import { freePort } from "../free-port.js";
 
-const workspace = fileURLToPath(new URL("../..", import.meta.url));
+const workspace = fileURLToPath(new URL("../../../../websocket-chat/", import.meta.url));
 
 export interface ChatProcess {
   child: ChildProcess;

@@ -1,27 +1,30 @@
-import { io, type ManagerOptions, type SocketOptions } from "socket.io-client";
-import type { AckResult, ClientToServerEvents, ServerToClientEvents } from "../../src/contracts/events.js";
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import type { AckBody, AckResult, ClientToServerEvents, PayloadOf, ServerToClientEvents } from "../../../../websocket-chat/src/contracts/events.js";
+import { request as requestWithin } from "../../../../websocket-chat/src/contracts/request.js";
 import type { ChatClient } from "./chat-cluster.js";
 
-type AckOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [unknown, (r: infer R) => void]
-  ? R
-  : never;
-type PayloadOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+/** How long a test waits for an ack: long past any healthy answer, short of the test's timeout. */
+const ACK_TIMEOUT_MS = 5_000;
 
-/** Emits a kit event and resolves with its ack (times out instead of hanging the test). */
-export function request<E extends keyof ClientToServerEvents>(
-  socket: ChatClient,
-  event: E,
-  payload: PayloadOf<E>,
-): Promise<AckOf<E>> {
-  const timed = socket.timeout(5_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<unknown> };
-  return timed.emitWithAck(event, payload) as Promise<AckOf<E>>;
+/** Emits an event and resolves with its ack (times out instead of hanging the test). */
+export function request<E extends keyof ClientToServerEvents>(socket: ChatClient, event: E, payload: PayloadOf<E>): Promise<AckResult<AckBody<E>>> {
+  return requestWithin(socket, event, payload, { timeoutMs: ACK_TIMEOUT_MS });
 }
 
 /** Like request(), but fails the test unless the ack is `{ ok: true }`. */
-export async function ok<E extends keyof ClientToServerEvents>(socket: ChatClient, event: E, payload: PayloadOf<E>) {
-  const result = (await request(socket, event, payload)) as AckResult<object>;
+export async function ok<E extends keyof ClientToServerEvents>(socket: ChatClient, event: E, payload: PayloadOf<E>): Promise<{ ok: true } & AckBody<E>> {
+  const result = await request(socket, event, payload);
   if ("error" in result) throw new Error(`${event} failed: ${result.error.code} ${result.error.message}`);
-  return result as Extract<AckOf<E>, { ok: true }>;
+  return result;
+}
+
+/**
+ * Any event with any arguments, as a misbehaving client would send it, resolving with whatever
+ * comes back: for the tests that send what the contract does not allow.
+ */
+export function requestAnything(socket: ChatClient, event: string, ...args: unknown[]): Promise<unknown> {
+  const plain: Socket = socket;
+  return plain.timeout(ACK_TIMEOUT_MS).emitWithAck(event, ...args);
 }
 
 /** Resolves once the socket is connected. */
@@ -74,6 +77,13 @@ export function record<E extends keyof ServerToClientEvents>(socket: ChatClient,
 export async function identified(socket: ChatClient, nickname: string, sessionKey?: string): Promise<ChatClient> {
   await connected(socket);
   await ok(socket, "chat:identify", sessionKey ? { nickname, sessionKey } : { nickname });
+  return socket;
+}
+
+/** A connected client identified as `nickname` that has joined `room`. */
+export async function joined(socket: ChatClient, nickname: string, room: string): Promise<ChatClient> {
+  await identified(socket, nickname);
+  await ok(socket, "chat:join", { room });
   return socket;
 }
 

@@ -1,6 +1,6 @@
 import { pino, type Logger } from "pino";
 import { connectRedis } from "@clusterkit/redis-kit";
-import { createUserServer, type UserServerHandle } from "../../src/server/create-user-server.js";
+import { createUserServer, type UserServerHandle } from "grpc-demo/server";
 
 export interface UserReplica {
   /** `127.0.0.1:<port>` */
@@ -62,4 +62,3 @@ export async function startUserReplica(options: UserReplicaOptions): Promise<Use
   return { target: `127.0.0.1:${port}`, port, serverId: options.serverId, server, close: () => server.close() };
 }
 
-export { seedUsersDirectly, type SeedOptions } from "./seed-users.js";

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startUserReplica, type UserReplica } from "grpc-demo/testing";
-import { startRedis, type TestRedis } from "../../test-support/redis-server.js";
-import { startChatProcess, type ChatProcess } from "../../websocket-chat/test/support/chat-process.js";
-import { startNginx, type TestNginx } from "../../test-support/nginx.js";
+import { startUserReplica, type UserReplica } from "./users/user-replica.js";
+import { startRedis, type TestRedis } from "./redis-server.js";
+import { startChatProcess, type ChatProcess } from "./chat/chat-process.js";
+import { startNginx, type TestNginx } from "./nginx.js";
 
-const chatWorkspace = fileURLToPath(new URL("../../websocket-chat", import.meta.url));
+const chatWorkspace = fileURLToPath(new URL("../../../websocket-chat", import.meta.url));
 
 export interface ChatReplicaProcess extends ChatProcess {
   serverId: string;

@@ -1,5 +1,5 @@
 import type { RedisClient } from "@clusterkit/redis-kit";
-import { userKeys } from "../../src/store/user-keys.js";
+import { userKeys } from "../../../../grpc-demo/src/store/user-keys.js";
 
 export interface SeedOptions {
   /** Users to write. */

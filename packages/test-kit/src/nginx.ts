@@ -6,8 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.js";
 
-const kitDir = fileURLToPath(new URL("../nginx/", import.meta.url));
-const kitConfig = join(kitDir, "nginx.conf");
+const kitDir = fileURLToPath(new URL("../../../nginx/", import.meta.url));
 
 export interface TestNginx {
   url: string;
@@ -38,34 +37,53 @@ export interface NginxOptions {
  * replica) is the file the topology ships. Returns the main file's path.
  */
 export async function renderNginxConfig(dir: string, port: number, replicas: string[], options: NginxOptions = {}): Promise<string> {
-  let text = await readFile(kitConfig, "utf8");
-  const swap = (from: RegExp, to: string) => {
-    if (!from.test(text)) throw new Error(`nginx/nginx.conf changed: ${from} not found; update test-support/nginx.ts`);
-    text = text.replace(from, to);
-  };
-  swap(/^pid .*;$/m, `pid ${dir}/nginx.pid;`);
-  swap(/^error_log .*;$/m, `error_log ${dir}/error.log notice;`);
-  swap(/^\s*access_log \/dev\/stdout upstream;$/m, `  access_log ${dir}/access.log upstream;`);
-  swap(/^\s*resolver 127\.0\.0\.11.*;$/m, "");
-  swap(/listen 80 default_server;/, `listen ${options.host ?? "127.0.0.1"}:${port} default_server;`);
-  swap(/"chat:3000"/g, "chat_loopback");
-  // max_fails=0: a replica that refused a connection is tried again on the next request. With
-  // nginx's default (1 failure = out for 10 s), a rolling restart marks every replica out in turn
-  // and nginx answers 502 "no live upstreams" for seconds after they are all back. (In compose a
-  // stopped replica's name leaves Docker's DNS instead, so the kit's config never sees this.)
-  const upstream = replicas.map((target) => `    server ${target} max_fails=0;`).join("\n");
-  swap(
-    /^http \{$/m,
-    `http {\n  upstream chat_loopback {\n${upstream}\n  }\n` +
-      ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};`).join("\n"),
-  );
+  const config = await loopbackCopy("nginx.conf", dir, "upstream");
+  config.swap(/listen 80 default_server;/, `listen ${options.host ?? "127.0.0.1"}:${port} default_server;`);
+  config.swap(/"chat:3000"/g, "chat_loopback");
+  config.upstream("chat_loopback", replicas);
   const mode = options.chatLb ?? "ip_hash";
   const lb = (await readFile(join(kitDir, "chat-lb", `${mode}.conf`), "utf8")).replaceAll('"chat:3000"', "chat_loopback");
   await writeFile(join(dir, "chat-lb.conf"), lb);
   await writeChatReplicas(dir, replicas);
-  const file = join(dir, "nginx.conf");
-  await writeFile(file, text);
-  return file;
+  return config.write();
+}
+
+/**
+ * nginx/`file` being rewritten for loopback: pid, logs and temp files in `dir`, no Docker DNS
+ * resolver. `swap` fails when its pattern is gone: the shipped file changed under the tests.
+ */
+async function loopbackCopy(file: string, dir: string, accessLogFormat: string) {
+  let text = await readFile(join(kitDir, file), "utf8");
+  const swap = (from: RegExp, to: string) => {
+    if (!from.test(text)) throw new Error(`nginx/${file} changed: ${from} not found; update packages/test-kit/src/nginx.ts`);
+    text = text.replace(from, to);
+  };
+  swap(/^pid .*;$/m, `pid ${dir}/nginx.pid;`);
+  swap(/^error_log .*;$/m, `error_log ${dir}/error.log notice;`);
+  swap(new RegExp(`^\\s*access_log /dev/stdout ${accessLogFormat};$`, "m"), `  access_log ${dir}/access.log ${accessLogFormat};`);
+  swap(/^\s*resolver 127\.0\.0\.11.*;$/m, "");
+  return {
+    swap,
+    /** Opens `http {` with the upstream `name` of `replicas` (what Docker's DNS name stood for) and the temp paths. */
+    upstream(name: string, replicas: string[]) {
+      // max_fails=0: a replica that refused a connection is tried again on the next request. With
+      // nginx's default (1 failure = out for 10 s), a rolling restart marks every replica out in turn
+      // and nginx answers 502 "no live upstreams" for seconds after they are all back. (In compose a
+      // stopped replica's name leaves Docker's DNS instead, so the kit's config never sees this.)
+      const servers = replicas.map((target) => `    server ${target} max_fails=0;`).join("\n");
+      swap(
+        /^http \{$/m,
+        `http {\n  upstream ${name} {\n${servers}\n  }\n` +
+          ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};`).join("\n"),
+      );
+    },
+    /** Writes the result as `dir`/`file`; returns its path. */
+    async write(): Promise<string> {
+      const path = join(dir, file);
+      await writeFile(path, text);
+      return path;
+    },
+  };
 }
 
 /** What run.sh writes for ip_hash and hash: one `server` line per replica, in the given order. */
@@ -129,27 +147,12 @@ async function runNginx(dir: string, config: string, ready: () => Promise<boolea
  * tests that cannot wait for the shipped values. Returns the file's path.
  */
 export async function renderGrpcConfig(dir: string, port: number, replicas: string[], overrides: Record<string, string> = {}): Promise<string> {
-  let text = await readFile(join(kitDir, "grpc.conf"), "utf8");
-  const swap = (from: RegExp, to: string) => {
-    if (!from.test(text)) throw new Error(`nginx/grpc.conf changed: ${from} not found; update test-support/nginx.ts`);
-    text = text.replace(from, to);
-  };
-  swap(/^pid .*;$/m, `pid ${dir}/nginx.pid;`);
-  swap(/^error_log .*;$/m, `error_log ${dir}/error.log notice;`);
-  swap(/^\s*access_log \/dev\/stdout grpc;$/m, `  access_log ${dir}/access.log grpc;`);
-  swap(/^\s*resolver 127\.0\.0\.11.*;$/m, "");
-  swap(/listen 9000 http2 default_server;/, `listen 127.0.0.1:${port} http2 default_server;`);
-  swap(/"users:50051"/g, "users_loopback");
-  for (const [directive, value] of Object.entries(overrides)) swap(new RegExp(`^(\\s*)${directive} [^;]+;$`, "m"), `$1${directive} ${value};`);
-  const upstream = replicas.map((target) => `    server ${target} max_fails=0;`).join("\n");
-  swap(
-    /^http \{$/m,
-    `http {\n  upstream users_loopback {\n${upstream}\n  }\n` +
-      ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};`).join("\n"),
-  );
-  const file = join(dir, "grpc.conf");
-  await writeFile(file, text);
-  return file;
+  const config = await loopbackCopy("grpc.conf", dir, "grpc");
+  config.swap(/listen 9000 http2 default_server;/, `listen 127.0.0.1:${port} http2 default_server;`);
+  config.swap(/"users:50051"/g, "users_loopback");
+  for (const [directive, value] of Object.entries(overrides)) config.swap(new RegExp(`^(\\s*)${directive} [^;]+;$`, "m"), `$1${directive} ${value};`);
+  config.upstream("users_loopback", replicas);
+  return config.write();
 }
 
 /** Debian's nginx with the kit's gRPC front door (nginx/grpc.conf) in front of `replicas` (`host:port`). */

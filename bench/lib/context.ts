@@ -4,6 +4,11 @@ import type { Peers } from "./peers.js";
 export interface BenchContext {
   repo: string;
   quick: boolean;
+  /**
+   * How many times a suite repeats its comparison cells (`--runs`, default 3 for a full run and 1
+   * for --quick); a suite that honours it reports the median of the runs.
+   */
+  runs: number;
   peers: Peers;
   log(line: string): void;
 }

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { UserEventHub } from "../events/user-event-hub.js";
 import { UserServiceService as HandoutServiceDefinition } from "../gen/userservice/handout.js";
 import { UserServiceService } from "../gen/userservice/v1/user_service.js";
+import { withEncodedUpdates } from "../service/encoded-updates.js";
 import { createHandoutService } from "../service/handout-service.js";
 import { OpenSubscriptions, type ServiceContext } from "../service/service-context.js";
 import { createUserServiceV1 } from "../service/user-service-v1.js";
@@ -93,8 +94,9 @@ export async function createUserServer(deps: UserServerDeps, config: UserServerC
   const interceptors = [stopUploadInterceptor(), heartbeat.interceptor(), loggingInterceptor(logger, config.serverId)];
   if (config.authToken) interceptors.push(authInterceptor(config.authToken));
   const server = new Server({ interceptors, ...serverOptions(config) });
-  server.addService(UserServiceService, createUserServiceV1(ctx));
-  server.addService(HandoutServiceDefinition, createHandoutService(ctx));
+  // SubscribeToUpdates writes each update encoded once for all its subscribers (encoded-updates.ts).
+  server.addService(withEncodedUpdates(UserServiceService), createUserServiceV1(ctx));
+  server.addService(withEncodedUpdates(HandoutServiceDefinition), createHandoutService(ctx));
 
   const setHealth = addHealth(server);
   createReflection().addToServer(server);

@@ -1,9 +1,10 @@
-// `node --import tsx bench/profile-summary.ts [--top 25] [--title "..."] [--focus fn] a.cpuprofile [b.cpuprofile ...] > summary.md`
+// `node --import tsx bench/profile-summary.ts [--top 25] [--title "..."] [--focus fn] [--last-s N] a.cpuprofile [b.cpuprofile ...] > summary.md`
 // Summarizes V8 CPU profiles (BENCH_PROFILE_DIR writes one per server process) as Markdown tables:
 // where the busy time went by area (library, our source folder, Node internals, GC) and the top
 // functions by self and by total time. Several profiles (e.g. both replicas) are added together.
 // Module loading is left out (startup is not what a cell measures); --focus keeps only the samples
-// with a matching frame on their stack (e.g. --focus dispatch: what delivering an event costs).
+// with a matching frame on their stack (e.g. --focus dispatch: what delivering an event costs);
+// --last-s N only each profile's last N seconds (a BENCH_GRPC_PARTS=unary run ends with its cell).
 // A .cpuprofile is tens of MB; these tables are what gets committed (bench/results/profiles/).
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
@@ -20,6 +21,8 @@ interface ProfileNode {
   children?: number[];
 }
 interface CpuProfile {
+  startTime: number;
+  endTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -67,16 +70,25 @@ function add(map: Map<string, number>, key: string, ms: number) {
   map.set(key, (map.get(key) ?? 0) + ms);
 }
 
-/** Adds up the samples; with `focus`, only those with a frame whose label contains it on their stack. */
-export function tally(profiles: CpuProfile[], focus?: string): Totals {
+/**
+ * Adds up the samples; with `focus`, only those with a frame whose label contains it on their
+ * stack; with `lastSeconds`, only those of each profile's last seconds (a profiling run that ends
+ * with the cell it profiles: startup and seeding stay out).
+ */
+export function tally(profiles: CpuProfile[], focus?: string, lastSeconds?: number): Totals {
   const totals: Totals = { busyMs: 0, loadingMs: 0, unfocusedMs: 0, idleMs: 0, self: new Map(), total: new Map(), areas: new Map() };
   for (const profile of profiles) {
+    // Sample times in µs, as the profile counts them.
+    const from = lastSeconds === undefined ? Number.NEGATIVE_INFINITY : profile.endTime - lastSeconds * 1e6;
+    let at = profile.startTime;
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const parent = new Map<number, number>();
     for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
     profile.samples.forEach((id, i) => {
       // timeDeltas[i] is the time before sample i; the sample stands for the interval after the previous one.
       const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+      at += profile.timeDeltas[i] ?? 0;
+      if (at < from) return;
       const frame = byId.get(id)!.callFrame;
       if (frame.functionName === "(idle)") {
         totals.idleMs += ms;
@@ -118,8 +130,11 @@ function table(title: string, rows: [string, number][], busyMs: number, top: num
   ];
 }
 
-export function summarize(profiles: CpuProfile[], options: { title: string; files: string[]; top: number; focus?: string | undefined }): string {
-  const t = tally(profiles, options.focus);
+export function summarize(
+  profiles: CpuProfile[],
+  options: { title: string; files: string[]; top: number; focus?: string | undefined; lastSeconds?: number | undefined },
+): string {
+  const t = tally(profiles, options.focus, options.lastSeconds);
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const left = [`module loading ${s(t.loadingMs)}`, options.focus ? `outside \`${options.focus}\` ${s(t.unfocusedMs)}` : ""].filter(Boolean).join(", ");
   // Our own code's frames by total time: which of our functions the busy time runs under.
@@ -128,6 +143,7 @@ export function summarize(profiles: CpuProfile[], options: { title: string; file
     `# ${options.title}`,
     "",
     `Profiles: ${options.files.map((f) => `\`${basename(f)}\``).join(", ")}. Counted ${s(t.busyMs)} of busy time (left out: ${left}); idle ${s(t.idleMs)}.` +
+      (options.lastSeconds !== undefined ? ` Only each profile's last ${options.lastSeconds} s.` : "") +
       (options.focus ? ` Only samples with \`${options.focus}\` on their stack.` : ""),
     "",
     ...table("Self time by area", [...t.areas], t.busyMs, options.top),
@@ -137,8 +153,8 @@ export function summarize(profiles: CpuProfile[], options: { title: string; file
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string", default: "25" }, title: { type: "string" }, focus: { type: "string" } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string", default: "25" }, title: { type: "string" }, focus: { type: "string" }, "last-s": { type: "string" } } });
   if (positionals.length === 0) throw new Error("usage: profile-summary.ts [--top N] [--title T] a.cpuprofile [b.cpuprofile ...]");
   const profiles = positionals.map((file) => JSON.parse(readFileSync(file, "utf8")) as CpuProfile);
-  process.stdout.write(summarize(profiles, { title: values.title ?? "CPU profile", files: positionals, top: Number(values.top), focus: values.focus }));
+  process.stdout.write(summarize(profiles, { title: values.title ?? "CPU profile", files: positionals, top: Number(values.top), focus: values.focus, lastSeconds: values["last-s"] === undefined ? undefined : Number(values["last-s"]) }));
 }

@@ -24,6 +24,8 @@ export interface UnaryRow extends ClosedLoopResult {
   run: number;
   /** Server-side CPU seconds (replicas + Redis) per 1,000 calls. */
   cpuPer1k: number;
+  /** The same, per server process (ours: each replica and Redis). */
+  cpuPer1kByProcess: Record<string, number>;
   loadGeneratorCpuPer1k: number;
 }
 

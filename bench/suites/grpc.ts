@@ -84,16 +84,22 @@ export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
             const cell = await alternateCell(cellSides, rpc, { label: `r${run}c${concurrency}`, concurrency, seconds, warmupSeconds: warmup, slices });
             for (const side of sides) {
               const result = cell.get(side.name)!;
-              const { serverCpu, clientCpu, ...loop } = result;
+              const { serverCpu, clientCpu, serverCpuByProcess, ...loop } = result;
+              const per1k = (seconds: number) => round((seconds / Math.max(1, result.completed)) * 1000);
               unary.push({
                 side: side.name,
                 rpc,
                 run,
                 ...loop,
-                cpuPer1k: round((serverCpu / Math.max(1, result.completed)) * 1000),
-                loadGeneratorCpuPer1k: round((clientCpu / Math.max(1, result.completed)) * 1000),
+                cpuPer1k: per1k(serverCpu),
+                cpuPer1kByProcess: Object.fromEntries(side.cluster.services.map((service, i) => [service.name, per1k(serverCpuByProcess[i]!)])),
+                loadGeneratorCpuPer1k: per1k(clientCpu),
               });
-              ctx.log(`grpc: run ${run + 1}/${ctx.runs} ${rpc} c=${concurrency} ${side.name}: ${result.rate} req/s p99 ${result.latencyMs.p99} ms${result.errors ? ` errors ${result.errors} (${result.firstError})` : ""}`);
+              const byProcess = side.cluster.services.length > 1 ? ` (${side.cluster.services.map((service, i) => `${service.name} ${per1k(serverCpuByProcess[i]!)}`).join(", ")})` : "";
+              ctx.log(
+                `grpc: run ${run + 1}/${ctx.runs} ${rpc} c=${concurrency} ${side.name}: ${result.rate} req/s p99 ${result.latencyMs.p99} ms, ` +
+                  `server CPU s/1k ${per1k(serverCpu)}${byProcess}, client ${per1k(clientCpu)}${result.errors ? `, errors ${result.errors} (${result.firstError})` : ""}`,
+              );
             }
           }
         }

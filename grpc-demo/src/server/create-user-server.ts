@@ -13,7 +13,7 @@ import { UserCache } from "../store/user-cache.js";
 import { RedisUserStore } from "../store/user-store.js";
 import type { UserServiceConfig } from "../config.js";
 import { UsersHeartbeat } from "./heartbeat.js";
-import { authInterceptor, loggingInterceptor, stopUploadInterceptor } from "./interceptors.js";
+import { authInterceptor, callInterceptor } from "./interceptors.js";
 import { createReflection } from "./reflection.js";
 import { serverOptions } from "./server-options.js";
 
@@ -91,7 +91,7 @@ export async function createUserServer(deps: UserServerDeps, config: UserServerC
     sample: () => ({ subscribers: ctx.subscriptions.size, cursor: hub.cursor }),
   });
   // The first wraps grpc-js's own call: it must see every call end, even one refused below it.
-  const interceptors = [stopUploadInterceptor(), heartbeat.interceptor(), loggingInterceptor(logger, config.serverId)];
+  const interceptors = [callInterceptor({ logger, serverId: config.serverId, countCall: heartbeat.count })];
   if (config.authToken) interceptors.push(authInterceptor(config.authToken));
   const server = new Server({ interceptors, ...serverOptions(config) });
   // SubscribeToUpdates writes each update encoded once for all its subscribers (encoded-updates.ts).

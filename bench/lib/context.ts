@@ -39,3 +39,12 @@ export function envChoices<T extends string>(name: string, allowed: readonly T[]
   if (unknown?.length) throw new Error(`${name}: unknown ${unknown.join(", ")}; choose from ${allowed.join(", ")}`);
   return items as T[] | undefined;
 }
+
+/** A whole number of at least 0 from the environment (`fallback` when unset); anything else stops the run, naming the variable. */
+export function envCount(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: expected a whole number ≥ 0, got '${raw}'`);
+  return n;
+}

@@ -1,6 +1,6 @@
 import { connectUsers, type UserServiceClient } from "grpc-demo/client";
 import { setTimeout as sleep } from "node:timers/promises";
-import { envChoices, envNumbers, pick, type BenchContext } from "../lib/context.js";
+import { envChoices, envCount, envNumbers, pick, type BenchContext } from "../lib/context.js";
 import { fanOutRound, openSubscribers, type FanOutRound } from "../lib/fan-out.js";
 import { call, drain, handoutClient } from "../lib/handout-client.js";
 import { forEachLimited } from "../lib/load.js";
@@ -41,7 +41,7 @@ export async function grpcSuite(ctx: BenchContext): Promise<SuiteResult> {
   const subscriberCounts = envNumbers("BENCH_GRPC_SUBSCRIBERS") ?? pick(ctx, [1000, 100], [1000]);
   const fanOutEvents = pick(ctx, 100, 20);
   // Subscribers decoded in worker threads (0: on the bench's own event loop, beside the writer).
-  const subscriberThreads = envNumbers("BENCH_GRPC_SUBSCRIBER_THREADS")?.[0] ?? 2;
+  const subscriberThreads = envCount("BENCH_GRPC_SUBSCRIBER_THREADS", 2);
   const notes: string[] = [];
 
   const redis = await startRedis();
@@ -176,8 +176,11 @@ async function measureFanOut(
   ctx.log(`grpc: ${options.count} subscribers open in ${Math.round(nowMs() - opened)} ms (${options.threads} threads)`);
   const rounds: FanOutRound[] = [];
   try {
-    // Let the connection storm's aftermath (GC, keepalive setup) pass before the first round.
+    // Let the connection storm's aftermath (GC, keepalive setup) pass, then one round not
+    // counted: the first round after opening measured several times the next ones (JIT of the
+    // delivery path on both sides).
     await sleep(500);
+    await fanOutRound(subscribers, writer, { tag: `fan${runTag}s${options.count}warm`, events: Math.min(20, options.events), rate: FAN_OUT_RATE, pids, settleMs: 10_000 });
     for (let run = 0; run < ctx.runs; run++) {
       const result = await fanOutRound(subscribers, writer, { tag: `fan${runTag}s${options.count}r${run}`, events: options.events, rate: FAN_OUT_RATE, pids, settleMs: 10_000 });
       rounds.push(result);

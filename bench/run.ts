@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only grpc,protocols,chat,fanout,bufferutil,proxy,connections]`: runs the kit and the
+// `npm run bench [-- --quick] [-- --runs N] [-- --only grpc,protocols,chat,fanout,bufferutil,proxy,connections]`: runs the kit and the
 // handout's peers side by side on loopback and writes bench/results/. A measurement, never a test:
 // nothing here fails on a number; it fails only when a server cannot start or a run is incomplete.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     out: { type: "string" },
+    runs: { type: "string" },
   },
 });
 
@@ -39,6 +40,9 @@ const quickSkips = new Set(["fanout", "bufferutil", "proxy"]);
 const selected = (values.only ? values.only.split(",").map((s) => s.trim()) : Object.keys(suites).filter((id) => !(values.quick && quickSkips.has(id)))) as SuiteId[];
 for (const id of selected) if (!(id in suites)) throw new Error(`unknown suite '${id}'; choose from ${Object.keys(suites).join(", ")}`);
 // Quick runs (CI smoke test) never overwrite the committed results of a full run.
+// Cells repeated and reported as the median, so one run disturbed by the machine's other work does not decide a figure.
+const runs = values.runs === undefined ? (values.quick ? 1 : 3) : Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer, got '${values.runs}'`);
 const outDir = resolve(values.out ?? join(repo, "bench/results", values.quick ? "quick" : ""));
 
 const started = Date.now();
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
   compileServices(repo);
   const peers = preparePeers(repo, log);
   if (peers.problem) log(`peers: ${peers.problem}`);
-  const ctx: BenchContext = { repo, quick: values.quick, peers, log };
+  const ctx: BenchContext = { repo, quick: values.quick, runs, peers, log };
 
   const results: SuiteResult[] = [];
   const failures: { suite: string; error: string }[] = [];
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
   const finishedAt = new Date();
   const document = {
     kind: values.quick ? "quick" : "full",
+    runs,
     startedAt: new Date(started).toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.round((finishedAt.getTime() - started) / 1000),

@@ -4,6 +4,11 @@ import type { Peers } from "./peers.js";
 export interface BenchContext {
   repo: string;
   quick: boolean;
+  /**
+   * How many times a suite repeats its comparison cells (`--runs`, default 3 for a full run and 1
+   * for --quick); a suite that honours it reports the median of the runs.
+   */
+  runs: number;
   peers: Peers;
   log(line: string): void;
 }
@@ -33,4 +38,13 @@ export function envChoices<T extends string>(name: string, allowed: readonly T[]
   const unknown = items?.filter((item) => !(allowed as readonly string[]).includes(item));
   if (unknown?.length) throw new Error(`${name}: unknown ${unknown.join(", ")}; choose from ${allowed.join(", ")}`);
   return items as T[] | undefined;
+}
+
+/** A whole number of at least 0 from the environment (`fallback` when unset); anything else stops the run, naming the variable. */
+export function envCount(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: expected a whole number ≥ 0, got '${raw}'`);
+  return n;
 }

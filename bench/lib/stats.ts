@@ -70,6 +70,18 @@ function histogram(sorted: Float64Array): Record<string, number> {
   return out;
 }
 
+/**
+ * The median of repeated measurements (the mean of the middle two for an even count; NaN for
+ * none): what a cell repeated with `--runs` reports, so one run disturbed by the machine's other
+ * work does not decide the figure.
+ */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** Rounds for reports: 3 significant decimals below 10, 1 above. */
 export function round(value: number): number {
   if (!Number.isFinite(value)) return value;

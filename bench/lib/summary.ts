@@ -3,6 +3,8 @@ import { markdownTable, targetLine, type SuiteResult } from "./report.js";
 
 export interface RunDocument {
   kind: string;
+  /** `--runs`: how many times the suites that honour it repeated their cells (absent in older results). */
+  runs?: number;
   startedAt: string;
   durationSeconds: number;
   machine: MachineInfo;
@@ -23,7 +25,8 @@ export function writeSummary(doc: RunDocument): string {
   const lines: string[] = [
     `# Benchmark results (${doc.kind} run)`,
     "",
-    `Run ${doc.startedAt}, ${doc.durationSeconds} s, with \`npm run bench${doc.kind === "quick" ? " -- --quick" : ""}\`.`,
+    `Run ${doc.startedAt}, ${doc.durationSeconds} s, with \`npm run bench${doc.kind === "quick" ? " -- --quick" : ""}\`` +
+      (doc.runs && doc.runs > 1 ? `; the suites that say so repeat their cells ${doc.runs} times and report the median.` : "."),
     "",
     `Machine: ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, ${m.redis}.`,
     (doc.otherWork ? `Other processes used ${doc.otherWork.cpuSeconds} CPU s during the run, ${pct(doc.otherWork.share)} of the machine` : "Other processes' CPU was not measured") +

@@ -59,6 +59,8 @@ export interface CellResult extends ClosedLoopResult {
   /** CPU seconds of the side's servers, and of this process (the load threads), while it ran. */
   serverCpu: number;
   clientCpu: number;
+  /** CPU seconds of each of the side's server processes (in `pids` order), e.g. replicas apart from Redis. */
+  serverCpuByProcess: number[];
 }
 
 /**
@@ -71,7 +73,7 @@ export async function alternateCell(
   rpc: Rpc,
   options: { label: string; concurrency: number; seconds: number; warmupSeconds: number; slices: number },
 ): Promise<Map<string, CellResult>> {
-  const runs = new Map(sides.map((s) => [s.name, { slices: [] as ClosedLoopPart[][], serverCpu: 0, clientCpu: 0 }]));
+  const runs = new Map(sides.map((s) => [s.name, { slices: [] as ClosedLoopPart[][], serverCpu: 0, clientCpu: 0, byProcess: s.pids.map(() => 0) }]));
   for (let slice = 0; slice < options.slices; slice++) {
     for (const side of slice % 2 === 0 ? sides : [...sides].reverse()) {
       // A common start a little ahead, so every thread's window is the same; CPU is counted from
@@ -86,7 +88,8 @@ export async function alternateCell(
       run.slices.push(parts);
       run.serverCpu += cpu.total;
       run.clientCpu += cpu.loadGenerator;
+      cpu.perProcess.forEach((seconds, i) => (run.byProcess[i]! += seconds));
     }
   }
-  return new Map([...runs].map(([name, run]) => [name, { ...mergeClosedLoop(run.slices), serverCpu: run.serverCpu, clientCpu: run.clientCpu }]));
+  return new Map([...runs].map(([name, run]) => [name, { ...mergeClosedLoop(run.slices), serverCpu: run.serverCpu, clientCpu: run.clientCpu, serverCpuByProcess: run.byProcess }]));
 }

@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   deadlineIn,
   unary,
@@ -9,6 +9,7 @@ import {
   type UserServiceClient,
 } from "../src/client/index.js";
 import { compareStreamIds } from "@clusterkit/redis-kit";
+import { SubscribeToUpdatesResponse as UpdateMessage } from "../src/gen/userservice/v1/user_service.js";
 import { StreamRecorder } from "./support/recorder.js";
 import { useUserCluster } from "./support/user-cluster.js";
 
@@ -133,6 +134,21 @@ describe("SubscribeToUpdates", () => {
     const error: ServiceError = await timed.recorder.failed();
     expect(error.code).toBe(status.DEADLINE_EXCEEDED);
     await waitUntil(() => replica.openSubscriptions === 0, "the expired subscription to be released");
+  });
+
+  it("encodes each update once for all the subscribers of a replica, and every one of them decodes it", async () => {
+    const subscribers = [subscribe(cluster.a), subscribe(cluster.a), subscribe(cluster.a)];
+    await Promise.all(subscribers.map((s) => s.recorder.ready()));
+    const encode = vi.spyOn(UpdateMessage, "encode");
+    try {
+      const created = (await create(cluster.b, "Olga")).response.user!;
+      await Promise.all(subscribers.map((s) => s.recorder.count(1, 5000)));
+      for (const s of subscribers) expect(s.recorder.items[0]!.user).toEqual(created);
+      expect(encode).toHaveBeenCalledTimes(1);
+    } finally {
+      encode.mockRestore();
+      for (const s of subscribers) s.call.cancel();
+    }
   });
 });
 

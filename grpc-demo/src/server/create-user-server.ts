@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { UserEventHub } from "../events/user-event-hub.js";
 import { UserServiceService as HandoutServiceDefinition } from "../gen/userservice/handout.js";
 import { UserServiceService } from "../gen/userservice/v1/user_service.js";
+import { withEncodedUpdates } from "../service/encoded-updates.js";
 import { createHandoutService } from "../service/handout-service.js";
 import { OpenSubscriptions, type ServiceContext } from "../service/service-context.js";
 import { createUserServiceV1 } from "../service/user-service-v1.js";
@@ -12,7 +13,7 @@ import { UserCache } from "../store/user-cache.js";
 import { RedisUserStore } from "../store/user-store.js";
 import type { UserServiceConfig } from "../config.js";
 import { UsersHeartbeat } from "./heartbeat.js";
-import { authInterceptor, loggingInterceptor, stopUploadInterceptor } from "./interceptors.js";
+import { authInterceptor, callInterceptor } from "./interceptors.js";
 import { createReflection } from "./reflection.js";
 import { serverOptions } from "./server-options.js";
 
@@ -90,11 +91,12 @@ export async function createUserServer(deps: UserServerDeps, config: UserServerC
     sample: () => ({ subscribers: ctx.subscriptions.size, cursor: hub.cursor }),
   });
   // The first wraps grpc-js's own call: it must see every call end, even one refused below it.
-  const interceptors = [stopUploadInterceptor(), heartbeat.interceptor(), loggingInterceptor(logger, config.serverId)];
+  const interceptors = [callInterceptor({ logger, serverId: config.serverId, countCall: heartbeat.count })];
   if (config.authToken) interceptors.push(authInterceptor(config.authToken));
   const server = new Server({ interceptors, ...serverOptions(config) });
-  server.addService(UserServiceService, createUserServiceV1(ctx));
-  server.addService(HandoutServiceDefinition, createHandoutService(ctx));
+  // SubscribeToUpdates writes each update encoded once for all its subscribers (encoded-updates.ts).
+  server.addService(withEncodedUpdates(UserServiceService), createUserServiceV1(ctx));
+  server.addService(withEncodedUpdates(HandoutServiceDefinition), createHandoutService(ctx));
 
   const setHealth = addHealth(server);
   createReflection().addToServer(server);

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { RedisClient } from "@clusterkit/redis-kit";
 import { usersHeartbeatKeys, type UsersReplicaBeat } from "./heartbeat-record.js";
@@ -20,7 +19,7 @@ const MAX_METHODS = 64;
 /**
  * Publishes this replica's load for the chat's cluster view: a JSON record under a key that
  * expires by itself (so a killed replica vanishes without anyone cleaning up), listed in a set
- * that readers prune. Calls are counted by an interceptor: one map increment per call.
+ * that readers prune. Calls are counted by the call interceptor: one map increment per call.
  */
 export class UsersHeartbeat {
   readonly instance: string;
@@ -37,16 +36,13 @@ export class UsersHeartbeat {
     this.instance = `${options.serverId}:${randomUUID().slice(0, 8)}`;
   }
 
-  /** Counts every call this server starts, by method path. */
-  interceptor(): ServerInterceptor {
-    return (method, call) => {
-      const key = method.path.slice(1);
-      const seen = this.calls.get(key);
-      if (seen !== undefined) this.calls.set(key, seen + 1);
-      else if (this.calls.size < MAX_METHODS) this.calls.set(key, 1);
-      return new ServerInterceptingCall(call);
-    };
-  }
+  /** Counts a call this server starts, by method path (told by the call interceptor). */
+  readonly count = (path: string): void => {
+    const key = path.slice(1);
+    const seen = this.calls.get(key);
+    if (seen !== undefined) this.calls.set(key, seen + 1);
+    else if (this.calls.size < MAX_METHODS) this.calls.set(key, 1);
+  };
 
   /** Beats now and then every interval; a failed beat is logged, the next one retries. */
   async start(): Promise<void> {

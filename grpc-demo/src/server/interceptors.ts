@@ -12,23 +12,56 @@ import type { Logger } from "pino";
 import { resetStream } from "../service/stream-writer.js";
 import { isRead } from "./method-access.js";
 
+/** What the call interceptor needs from its replica. */
+export interface CallBookkeeping {
+  logger: Logger;
+  serverId: string;
+  /** Told every call's method path as it starts (the heartbeat's per-method counts). */
+  countCall?: (path: string) => void;
+}
+
 /**
- * Logs one line per call when it ends (method, status code, duration, replica): at debug for a
- * call that succeeded (LOG_LEVEL=debug shows every RPC), at warn for one that failed. It stamps
- * `x-served-by` on the response headers and trailers, so load balancing is visible to clients.
+ * Every call's own bookkeeping, in one interceptor layer. Each layer grpc-js stacks costs a call
+ * object and a pass-through of every event of every call; three layers (stop upload, heartbeat
+ * count, logging) were about 7 % of a replica's CPU under GetUser load
+ * (bench/results/profiles/grpc-getuser-before.md). It:
  *
- * It runs on every call, so it does the least it can: one responder object per call (no
- * builder), one shared headers hook, and the log fields are built only when their level is
- * enabled, so at the default LOG_LEVEL=info a successful call serializes and allocates nothing for logging.
+ * - counts the call for the heartbeat (one map increment);
+ * - logs one line when the call ends (method, status code, duration, replica): at debug for a
+ *   call that succeeded (LOG_LEVEL=debug shows every RPC), at warn for one that failed; the log
+ *   fields are built only when their level is enabled, so at the default LOG_LEVEL=info a
+ *   successful call allocates nothing for logging;
+ * - stamps `x-served-by` on the response headers and trailers, so load balancing is visible;
+ * - when a call ends while its client is still sending (a message over the size limit, a
+ *   client-streaming call answered early), resets the stream with NO_ERROR after the status, as
+ *   gRPC over HTTP/2 allows, so the client stops uploading what nobody will read. grpc-js leaves
+ *   the stream open: a client announcing a 1 MB message kept sending all of it after its
+ *   RESOURCE_EXHAUSTED, and the replica kept reading it.
+ *
+ * It must be the first interceptor (it wraps grpc-js's own call): it must see every call end,
+ * even one refused by an interceptor above it.
  */
-export function loggingInterceptor(logger: Logger, serverId: string): ServerInterceptor {
+export function callInterceptor({ logger, serverId, countCall }: CallBookkeeping): ServerInterceptor {
   const sendMetadata = (metadata: Metadata, next: (metadata: Metadata) => void) => {
     metadata.set("x-served-by", serverId);
     next(metadata);
   };
   return (method, call) => {
+    countCall?.(method.path);
     const started = performance.now();
+    let halfClosed = false;
+    const listener = {
+      onReceiveHalfClose(next: () => void) {
+        halfClosed = true;
+        next();
+      },
+      onCancel() {
+        // grpc-js calls onCancel at the end of every call, after its status went out.
+        if (!halfClosed) resetStream(call, http2.NGHTTP2_NO_ERROR);
+      },
+    };
     return new ServerInterceptingCall(call, {
+      start: (next) => next(listener),
       sendMetadata,
       sendStatus(callStatus, next) {
         const ok = callStatus.code === status.OK || callStatus.code === status.CANCELLED;
@@ -44,30 +77,6 @@ export function loggingInterceptor(logger: Logger, serverId: string): ServerInte
         next({ ...callStatus, metadata: trailers });
       },
     });
-  };
-}
-
-/**
- * When a call ends while its client is still sending (a message over the size limit, a
- * client-streaming call answered early), resets the stream with NO_ERROR after the status, as
- * gRPC over HTTP/2 allows, so the client stops uploading what nobody will read. grpc-js leaves
- * the stream open: a client announcing a 1 MB message kept sending all of it after its
- * RESOURCE_EXHAUSTED, and the replica kept reading it.
- */
-export function stopUploadInterceptor(): ServerInterceptor {
-  return (_method, call) => {
-    let halfClosed = false;
-    const listener = new ServerListenerBuilder()
-      .withOnReceiveHalfClose((next) => {
-        halfClosed = true;
-        next();
-      })
-      .withOnCancel(() => {
-        // grpc-js calls onCancel at the end of every call, after its status went out.
-        if (!halfClosed) resetStream(call, http2.NGHTTP2_NO_ERROR);
-      })
-      .build();
-    return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
   };
 }
 

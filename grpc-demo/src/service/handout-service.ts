@@ -1,5 +1,6 @@
-import type { UserServiceServer } from "../gen/userservice/handout.js";
+import { UserUpdate, type UserServiceServer } from "../gen/userservice/handout.js";
 import { validId } from "../store/user-validation.js";
+import { EncodedUpdates } from "./encoded-updates.js";
 import { serverStream, unary } from "./handlers.js";
 import { writeOrWait, type ServiceContext } from "./service-context.js";
 import { serveSubscription } from "./subscription-stream.js";
@@ -11,6 +12,9 @@ import { handoutActionOf, toHandoutUser } from "./user-mapping.js";
  */
 export function createHandoutService(ctx: ServiceContext): UserServiceServer {
   const { store, logger } = ctx;
+  const updates = new EncodedUpdates((event) =>
+    UserUpdate.encode({ action: handoutActionOf[event.type], user: toHandoutUser(event.user) }).finish(),
+  );
   return {
     getUser: unary(logger, async (call) => toHandoutUser(await store.get(validId(call.request.id)))),
 
@@ -25,10 +29,7 @@ export function createHandoutService(ctx: ServiceContext): UserServiceServer {
     // The handout's version polled and re-sent everyone every 2 s; this one sends each real
     // change once, as it happens, from any replica. It ends the call itself.
     subscribeToUpdates(call) {
-      void serveSubscription(ctx, call, undefined, (event) => ({
-        action: handoutActionOf[event.type],
-        user: toHandoutUser(event.user),
-      }));
+      void serveSubscription(ctx, call, undefined, updates);
     },
   };
 }

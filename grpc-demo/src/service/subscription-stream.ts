@@ -1,37 +1,32 @@
 import { Metadata, type ServerWritableStream } from "@grpc/grpc-js";
 import type { Subscription } from "../events/user-event-hub.js";
 import type { UserEventEntry } from "../events/user-event.js";
+import type { EncodedUpdates } from "./encoded-updates.js";
 import { toStatus } from "./grpc-errors.js";
 import type { ServiceContext } from "./service-context.js";
 import { BoundedStreamWriter } from "./stream-writer.js";
 
-/** Ids, timestamps, the action and protobuf framing: what an update costs besides its strings. */
-const UPDATE_OVERHEAD_BYTES = 64;
-
-/** About what one update costs on the wire (the buffer bound counts these). */
-export function updateBytes(event: UserEventEntry): number {
-  return (
-    UPDATE_OVERHEAD_BYTES +
-    Buffer.byteLength(event.user.name) +
-    Buffer.byteLength(event.user.email) +
-    event.cursor.length +
-    Buffer.byteLength(event.origin)
-  );
-}
+/** gRPC's length-prefixed framing of each message. */
+const GRPC_FRAME_BYTES = 5;
 
 /**
  * Serves one SubscribeToUpdates call (either service's): subscribes to the hub from `since`,
- * writes each event as `toMessage` makes it, and lets go of everything when the client
- * cancels, its deadline passes, it stops reading, or the replica shuts down.
+ * writes each event as `updates` encoded it (once for every subscriber), and lets go of
+ * everything when the client cancels, its deadline passes, it stops reading, or the replica
+ * shuts down. The service must be registered through withEncodedUpdates, which passes the bytes
+ * through.
  */
-export async function serveSubscription<T>(
+export async function serveSubscription(
   ctx: ServiceContext,
-  call: ServerWritableStream<unknown, T>,
+  call: ServerWritableStream<unknown, unknown>,
   since: string | undefined,
-  toMessage: (event: UserEventEntry) => T,
+  updates: EncodedUpdates,
 ): Promise<void> {
   const { maxBufferedBytes, stallTimeoutMs } = ctx.subscriberLimits;
-  const writer = new BoundedStreamWriter(call, toMessage, updateBytes, {
+  const encoded = (event: UserEventEntry) => updates.bytes(event);
+  // The buffer bound counts each update's exact size on the wire.
+  const size = (event: UserEventEntry) => updates.bytes(event).length + GRPC_FRAME_BYTES;
+  const writer = new BoundedStreamWriter(call, encoded, size, {
     maxBufferedBytes,
     stallTimeoutMs,
     onCutOff: (bufferedBytes) => {

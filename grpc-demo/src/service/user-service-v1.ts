@@ -1,18 +1,19 @@
 import { Metadata, status, type ServerWritableStream } from "@grpc/grpc-js";
 import type { UserEventEntry, UserRecord } from "../events/user-event.js";
-import type {
-  ImportError,
-  ImportUsersRequest,
-  ListUsersRequest,
-  ListUsersResponse,
-  LookupUsersRequest,
-  LookupUsersResponse,
+import {
   SubscribeToUpdatesResponse,
-  UserServiceServer,
+  type ImportError,
+  type ImportUsersRequest,
+  type ListUsersRequest,
+  type ListUsersResponse,
+  type LookupUsersRequest,
+  type LookupUsersResponse,
+  type UserServiceServer,
 } from "../gen/userservice/v1/user_service.js";
 import { UserError } from "../store/user-errors.js";
 import { validId } from "../store/user-validation.js";
 import { codeName, toStatus } from "./grpc-errors.js";
+import { EncodedUpdates } from "./encoded-updates.js";
 import { clientStream, serverStream, unary } from "./handlers.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { writeOrWait, type ServiceContext } from "./service-context.js";
@@ -35,6 +36,7 @@ function toUpdate(event: UserEventEntry): SubscribeToUpdatesResponse {
 /** userservice.v1.UserService, typed by the generated server interface. */
 export function createUserServiceV1(ctx: ServiceContext): UserServiceServer {
   const { store, logger } = ctx;
+  const updates = new EncodedUpdates((event) => SubscribeToUpdatesResponse.encode(toUpdate(event)).finish());
   return {
     getUser: unary(logger, async (call) => ({ user: toUserMessage(await store.get(validId(call.request.id))) })),
 
@@ -55,7 +57,7 @@ export function createUserServiceV1(ctx: ServiceContext): UserServiceServer {
     // Stays open after serveSubscription returns (it ends the call itself, errors included).
     subscribeToUpdates(call) {
       const since = call.request.sinceCursor.trim();
-      void serveSubscription(ctx, call, since === "" ? undefined : since, toUpdate);
+      void serveSubscription(ctx, call, since === "" ? undefined : since, updates);
     },
 
     importUsers: clientStream(logger, async (call) => {

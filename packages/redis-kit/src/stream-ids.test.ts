@@ -21,6 +21,17 @@ describe("stream ids", () => {
     expect(compareStreamIds("18446744073709551615-1", "18446744073709551615-0")).toBeGreaterThan(0);
   });
 
+  it("orders ids in any accepted form as their numbers, canonical or not (leading zeros, bare <ms>)", () => {
+    const ids = ["0-0", "0-1", "1-0", "007-3", "7-3", "7-10", "9", "10-0", "99-99", "100-0", "1795335018422-0", "1795335018422-17", "18446744073709551615-0"];
+    const value = (id: string) => {
+      const p = parseStreamId(id)!;
+      return p.ms * 2n ** 64n + p.seq;
+    };
+    for (const a of ids) {
+      for (const b of ids) expect(Math.sign(compareStreamIds(a, b)), `${a} vs ${b}`).toBe(value(a) < value(b) ? -1 : value(a) > value(b) ? 1 : 0);
+    }
+  });
+
   it("refuses to order a malformed id instead of guessing", () => {
     expect(() => compareStreamIds("abc", "1-0")).toThrow(/cannot compare stream ids/);
   });

@@ -17,7 +17,7 @@ afterAll(async () => {
   await Promise.all([open?.close(), locked?.close()]);
 });
 
-const stored = (cluster: TestCluster, room: string) => cluster.inspect.xLen(`chat:room:${room}:log`);
+const stored = (cluster: TestCluster, room: string) => cluster.inspect.xLen(`chat:room:{${room}}:log`);
 /** Any raw event, as a misbehaving client would send it. */
 const raw = (socket: ChatClient, event: string, ...args: unknown[]) =>
   (socket.timeout(5_000) as unknown as { emitWithAck(e: string, ...a: unknown[]): Promise<unknown> }).emitWithAck(event, ...args);

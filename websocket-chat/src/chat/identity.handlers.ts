@@ -55,8 +55,8 @@ async function identify(deps: ChatDeps, request: IdentifyRequest): Promise<Reply
   socket.data.nicknameKey = key;
   // Private messages: like a room join, buffer live ones while the inbox is read, meet at one id.
   const inbox = inboxOf(key);
-  ctx.fanout.open(socket, inbox, "private");
   try {
+    await ctx.fanout.open(socket, inbox, "private");
     const since = request.privateSince;
     const replay = since ? await ctx.history.after(inbox, since) : undefined;
     // After a Redis reset (`unknown`) the inbox holds only what came since, all of it new to this tab.

@@ -54,8 +54,8 @@ async function join(deps: ChatDeps, { room, since }: JoinRequest): Promise<Reply
     throw new ChatError("INVALID_ARGUMENT", `a socket may be in at most ${MAX_ROOMS_PER_SOCKET} rooms; leave one first`);
   }
   await admitJoin(deps, room, { replays: true, countRoom: true });
-  ctx.fanout.open(socket, room, "kit");
   try {
+    await ctx.fanout.open(socket, room, "kit");
     await socket.join(ioRooms.room(room));
     const { first, members } = rejoin ? { first: false, members: await ctx.presence.members(room) } : await ctx.presence.join(room, me);
     state.kitRooms.add(room);

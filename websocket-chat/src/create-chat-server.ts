@@ -329,7 +329,7 @@ function createRoomDelivery(
     },
     readAfter: async (room, after) => {
       const replay = await catchUpHistory.after(room, after);
-      return { messages: replay.messages, reset: replay.unknown };
+      return { messages: replay.messages, reset: replay.unknown, resumeAt: replay.resumeAt };
     },
   });
   return { history, fanout };

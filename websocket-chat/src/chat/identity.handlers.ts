@@ -61,7 +61,7 @@ async function identify(deps: ChatDeps, request: IdentifyRequest): Promise<Reply
     const replay = since ? await ctx.history.after(inbox, since) : undefined;
     // After a Redis reset (`unknown`) the inbox holds only what came since, all of it new to this tab.
     const privates = newestWithin(replay ? replay.messages.map(toPrivateMessage) : [], ctx.maxReplyBytes).messages;
-    const privatePosition = replay ? (privates.at(-1)?.id ?? (replay.unknown ? START : since!)) : await ctx.history.position(inbox);
+    const privatePosition = replay ? (privates.at(-1)?.id ?? (replay.unknown ? START : (replay.resumeAt ?? since!))) : await ctx.history.position(inbox);
     return {
       body: { nickname: shown, server: ctx.serverId, privates, privatePosition },
       afterAck: () => ctx.fanout.go(socket, inbox, "private", privatePosition),

@@ -54,6 +54,8 @@ export interface CatchUp {
   messages: RoomMessage[];
   /** `since` is not a position of the stream any more (Redis lost it): forget it. */
   reset: boolean;
+  /** The stream lost its entries after this id (RoomHistory's Replay.resumeAt): continue from it. */
+  resumeAt?: string | undefined;
 }
 
 const RETRY_MS = { first: 100, max: 2_000 };
@@ -180,6 +182,7 @@ export class RoomFanout {
           const state = this.rooms.get(room);
           if (!state || state.subs.get(keyOf(sub)) !== sub) continue; // left meanwhile
           if (caught.reset) sub.lastId = undefined;
+          else if (caught.resumeAt !== undefined && sub.lastId !== undefined && compareStreamIds(sub.lastId, caught.resumeAt) > 0) sub.lastId = caught.resumeAt;
           for (const message of caught.messages) this.deliver(sub, message);
           this.flush(state, sub);
         }

@@ -49,6 +49,12 @@ export interface Replay {
    * held it starts over from the messages stored since, whatever their ids.
    */
   unknown: boolean;
+  /**
+   * `since` is newer than anything the stream ever held: it lost its newest entries (a master
+   * failed over before they reached its replica, or Redis came back from an older snapshot). The
+   * stream and whoever held `since` agree up to this id; `messages` are what came after it.
+   */
+  resumeAt?: string;
 }
 
 /** The position before any message: a client that had an empty room or inbox. */
@@ -132,8 +138,9 @@ export class RoomHistory {
    * Every retained message strictly after `since`, oldest first. The read includes `since` itself:
    * if that entry is gone, the stream's state says why. Only the cap removes entries, and only
    * from the front, so a missing `since` that the cap may have taken means `truncated`; any other
-   * missing `since` (the stream is gone, newer than `since`'s, or never held it) means the stream
-   * started over after a reset: `unknown`, with the whole restarted stream.
+   * missing `since` newer than the stream's newest id ever means its tail was lost (`resumeAt`);
+   * any other (the stream is gone, or never held it) means the stream started over after a reset:
+   * `unknown`, with the whole restarted stream.
    */
   async after(room: string, since: string): Promise<Replay> {
     const key = chatKeys.roomLog(room);
@@ -145,6 +152,10 @@ export class RoomHistory {
     const trimmedAway = state !== undefined && state.removed && compareStreamIds(since, state.firstKept) < 0;
     if (since === START || trimmedAway) {
       return { messages: entries.map((entry) => toMessage(room, entry)), truncated: trimmedAway, unknown: false };
+    }
+    if (state !== undefined && compareStreamIds(since, state.lastId) > 0) {
+      const after = await this.redis.xRange(key, `(${state.lastId}`, "+", { COUNT: this.options.retention });
+      return { messages: after.map((entry) => toMessage(room, entry)), truncated: false, unknown: false, resumeAt: state.lastId };
     }
     // Newest first, so that a stream a little over the cap (MAXLEN ~) still ends at its newest id.
     const all = state === undefined ? [] : await this.redis.xRevRange(key, "+", "-", { COUNT: this.options.retention });

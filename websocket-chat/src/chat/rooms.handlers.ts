@@ -71,7 +71,7 @@ async function join(deps: ChatDeps, { room, since }: JoinRequest): Promise<Reply
     const truncated = (replay?.truncated ?? false) || (replay !== undefined && fitted.dropped);
     if (first) announce(deps, room, me, "joined", members);
     // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.
-    const lastId = recent?.position ?? messages.at(-1)?.id ?? (replay?.unknown ? START : since);
+    const lastId = recent?.position ?? messages.at(-1)?.id ?? (replay?.unknown ? START : (replay?.resumeAt ?? since));
     return {
       body: { room, members, mode, messages, truncated },
       afterAck: () => ctx.fanout.go(socket, room, "kit", lastId),

@@ -183,3 +183,26 @@ describe("a replica's Redis subscriber reconnecting", () => {
     expect((await whispers.until(1))[0]?.text).toBe("still there?");
   });
 });
+
+describe("a room stream that lost its newest entries (a master failed over before they reached its replica)", () => {
+  it("resumes a returning client after the newest entry kept, without replaying the room", async () => {
+    const room = "lost-tail";
+    const writer = await identified(cluster.client(replica(0)), "tailwriter");
+    await ok(writer, "chat:join", { room });
+    const sent = [];
+    for (const text of ["kept 1", "kept 2", "lost"]) sent.push((await ok(writer, "chat:message", { room, text })).message);
+    // What the promoted replica holds: the stream without its last entry.
+    const key = chatKeys.roomLog(room);
+    await cluster.inspect.del(key);
+    for (const message of sent.slice(0, 2)) {
+      await cluster.inspect.xAdd(key, message.id, { user: message.user, text: message.text, server: message.server, timestamp: message.timestamp });
+    }
+
+    const back = await identified(cluster.client(replica(1)), "tailreader");
+    const joined = await ok(back, "chat:join", { room, since: sent[2]!.id });
+    expect(joined).toMatchObject({ mode: "replay", messages: [], truncated: false });
+    const live = record(back, "chat:message");
+    await ok(writer, "chat:message", { room, text: "after the failover" });
+    expect((await live.until(1)).map((message) => message.text)).toEqual(["after the failover"]);
+  });
+});

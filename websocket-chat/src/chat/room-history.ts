@@ -57,6 +57,19 @@ export interface Replay {
   resumeAt?: string;
 }
 
+/**
+ * The longest tail a failover can take: what the master had not yet sent to its replica, milliseconds
+ * of writes. A `since` further ahead of the stream's newest id is not a lost tail but a stream that
+ * started over with lower ids (a restart on a host whose clock runs behind): read as a reset.
+ */
+const LOST_TAIL_MS = 2_000n;
+
+/** Whether `since` is a little ahead of everything the stream ever held (see Replay.resumeAt). */
+function lostTail(since: string, lastId: string): boolean {
+  if (compareStreamIds(since, lastId) <= 0) return false;
+  return BigInt(since.split("-")[0]!) - BigInt(lastId.split("-")[0]!) <= LOST_TAIL_MS;
+}
+
 /** The position before any message: a client that had an empty room or inbox. */
 export const START = "0-0";
 
@@ -138,7 +151,7 @@ export class RoomHistory {
    * Every retained message strictly after `since`, oldest first. The read includes `since` itself:
    * if that entry is gone, the stream's state says why. Only the cap removes entries, and only
    * from the front, so a missing `since` that the cap may have taken means `truncated`; any other
-   * missing `since` newer than the stream's newest id ever means its tail was lost (`resumeAt`);
+   * missing `since` just ahead of the stream's newest id ever means its tail was lost (`resumeAt`);
    * any other (the stream is gone, or never held it) means the stream started over after a reset:
    * `unknown`, with the whole restarted stream.
    */
@@ -153,7 +166,7 @@ export class RoomHistory {
     if (since === START || trimmedAway) {
       return { messages: entries.map((entry) => toMessage(room, entry)), truncated: trimmedAway, unknown: false };
     }
-    if (state !== undefined && compareStreamIds(since, state.lastId) > 0) {
+    if (state !== undefined && lostTail(since, state.lastId)) {
       const after = await this.redis.xRange(key, `(${state.lastId}`, "+", { COUNT: this.options.retention });
       return { messages: after.map((entry) => toMessage(room, entry)), truncated: false, unknown: false, resumeAt: state.lastId };
     }

@@ -327,6 +327,10 @@ function createRoomDelivery(
       // Private messages stay out of the cluster view: their "room" is a nickname.
       if (dialect !== "private") parts.onDelivered(message, count);
     },
+    onReceived: (bytes) => {
+      parts.metrics.roomChannelMessages.inc();
+      parts.metrics.roomChannelBytes.inc(bytes);
+    },
     readAfter: async (room, after) => {
       const replay = await catchUpHistory.after(room, after);
       return { messages: replay.messages, reset: replay.unknown, resumeAt: replay.resumeAt };

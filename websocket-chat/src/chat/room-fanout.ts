@@ -104,6 +104,8 @@ export class RoomFanout {
       onDelivered: (dialect: Dialect, count: number, message: RoomMessage) => void;
       /** Reads a room's stored messages after an id, to fill what pub/sub lost during a reconnect. */
       readAfter: (room: string, after: string) => Promise<CatchUp>;
+      /** A message of `bytes` arrived from pub/sub (what this replica's room channels cost it). */
+      onReceived?: (bytes: number) => void;
     },
   ) {}
 
@@ -292,6 +294,7 @@ export class RoomFanout {
   }
 
   private dispatch(state: RoomState, raw: string): void {
+    this.options.onReceived?.(Buffer.byteLength(raw));
     // A listener of a room this replica left (and maybe joined again since, with a new state).
     if (this.rooms.get(state.room) !== state) return;
     let message: RoomMessage;

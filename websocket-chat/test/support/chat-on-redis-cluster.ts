@@ -79,10 +79,14 @@ export async function startChatOnRedisCluster(
       return socket;
     },
     async close() {
-      for (const socket of clients) socket.disconnect();
-      for (const replica of replicas) await replica.close();
-      await closeRedis(inspect);
-      await Promise.all([redisCluster.close(), usersRedis.close()]);
+      try {
+        for (const socket of clients) socket.disconnect();
+        for (const replica of replicas) await replica.close();
+        await closeRedis(inspect);
+      } finally {
+        // Whatever failed above, no redis-server outlives the test file.
+        await Promise.all([redisCluster.close(), usersRedis.close()]);
+      }
     },
   };
 }

@@ -113,8 +113,8 @@ try {
   for (let r = 0; r < ROOMS; r++) accepted.set(roomName(r), new Map());
   const killRoom = roomName(0);
   const victim = await redisCluster.masterOf(chatKeys.roomLog(killRoom));
-  let killedAt: number | undefined;
-  let recoveredAt: number | undefined;
+  /** When the master was killed, and when the killed room first accepted a message sent after that. */
+  const clock: { killedAt?: number; recoveredAt?: number } = {};
   let sending = true;
   const perClientMs = (CLIENTS / RATE) * 1_000;
 
@@ -126,7 +126,7 @@ try {
       if (reply && "ok" in reply) {
         accepted.get(client.room)!.set(text, (reply as unknown as { message: RoomMessage }).message.id);
         client.sent++;
-        if (client.room === killRoom && killedAt !== undefined && recoveredAt === undefined && issuedAt >= killedAt) recoveredAt = Date.now();
+        if (client.room === killRoom && clock.killedAt !== undefined && clock.recoveredAt === undefined && issuedAt >= clock.killedAt) clock.recoveredAt = Date.now();
         return;
       }
       await sleep(100);
@@ -143,7 +143,7 @@ try {
 
   await sleep((SECONDS * 1_000) / 3);
   const before = await Promise.all(chats.map(async (chat) => await (await fetch(`${chat.url}/metrics`)).text()));
-  killedAt = Date.now();
+  clock.killedAt = Date.now();
   await redisCluster.kill(victim);
   // The reconnecting clients drop their connection now and rejoin from their last id a second later.
   const rejoins = clients.filter((client) => client.reconnects).map(async (client) => {
@@ -200,7 +200,7 @@ try {
     delivered: rows.reduce((sum, row) => sum + row.delivered, 0),
     lost: rows.reduce((sum, row) => sum + row.lost, 0),
     duplicated: rows.reduce((sum, row) => sum + row.duplicated, 0),
-    recoveryMs: recoveredAt === undefined ? -1 : recoveredAt - killedAt,
+    recoveryMs: clock.recoveredAt === undefined ? -1 : clock.recoveredAt - clock.killedAt,
   };
   console.table(rows);
   console.table(replicaTraffic);

@@ -161,7 +161,11 @@ export class ShardedChannelSubscriber implements ChannelSubscriber {
       else entry.listeners.clear();
       if (entry.listeners.size === 0) this.tracked.delete(channel);
     }
-    return this.queue.run(channel, () => this.sUnsubscribe(channel, listener as never));
+    // Never rejects (the adapter does not catch): a failed unsubscribe leaves at worst a
+    // subscription whose messages nobody listens to, gone with its connection.
+    return this.queue.run(channel, () => this.sUnsubscribe(channel, listener as never)).catch((error: unknown) => {
+      this.logger.warn({ err: error, channel }, "unsubscribing a sharded channel failed");
+    });
   }
 
   /** The connection that holds `channel`'s subscription now, if there is one yet. */

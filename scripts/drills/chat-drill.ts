@@ -275,7 +275,7 @@ try {
   // Every client catches up to its room's stream, or the drill reports what it is missing.
   const lastIds = new Map<string, string>();
   for (const room of new Set(clients.map((c) => c.drill.room))) {
-    const [newest] = await redis.xRevRange(`chat:room:${room}:log`, "+", "-", { COUNT: 1 });
+    const [newest] = await redis.xRevRange(`chat:room:{${room}}:log`, "+", "-", { COUNT: 1 });
     if (newest) lastIds.set(room, newest.id);
   }
   await until(
@@ -293,7 +293,7 @@ try {
   let duplicated = 0;
   const storedByRoom = new Map<string, string[]>();
   for (const room of lastIds.keys()) {
-    const ids = (await redis.xRange(`chat:room:${room}:log`, "-", "+")).map((e) => e.id);
+    const ids = (await redis.xRange(`chat:room:{${room}}:log`, "-", "+")).map((e) => e.id);
     storedByRoom.set(room, ids);
     stored += ids.length;
   }

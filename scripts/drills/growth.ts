@@ -84,12 +84,12 @@ async function keyFamilies(redis: RedisClient): Promise<Record<string, number>> 
   const families: Record<string, number> = {};
   for await (const key of redis.scanIterator({ COUNT: 1_000 })) {
     const family = key
-      .replace(/^chat:room:@[^:]+:log$/, "chat:room:@<nick>:log")
-      .replace(/^chat:room:.+:(log|members)$/, "chat:room:<room>:$1")
-      .replace(/^chat:rate:(join|typing|replay|rooms):.+$/, "chat:rate:$1:<id>")
-      .replace(/^chat:rate:(?!(join|typing|replay|rooms):<id>$).+$/, "chat:rate:<id>")
-      .replace(/^chat:instance:.+:(rooms|nicks)$/, "chat:instance:<i>:$1")
-      .replace(/^chat:nick:.+$/, "chat:nick:<nick>")
+      .replace(/^chat:room:\{@[^}]+\}:log$/, "chat:room:{@<nick>}:log")
+      .replace(/^chat:room:\{.+\}:(log|members)$/, "chat:room:{<room>}:$1")
+      .replace(/^chat:rate:\{.+\}:(join|typing|replay|rooms|subscribe)$/, "chat:rate:{<id>}:$1")
+      .replace(/^chat:rate:\{.+\}$/, "chat:rate:{<id>}")
+      .replace(/^chat:instance:\{.+\}:(rooms|nicks)$/, "chat:instance:{<i>}:$1")
+      .replace(/^chat:nick:\{.+\}$/, "chat:nick:{@<nick>}")
       .replace(/^users:\d+$/, "users:<id>");
     families[family] = (families[family] ?? 0) + 1;
   }
@@ -111,7 +111,7 @@ try {
   const filler = "€".repeat(2_000);
   for (let i = 0; i < limits.roomRetention; i += 100) {
     const batch = redis.multi();
-    for (let j = 0; j < 100; j++) batch.xAdd(`chat:room:${ARCHIVE}:log`, "*", { user: "archivist", text: filler, server: "chat-1", timestamp: new Date().toISOString() });
+    for (let j = 0; j < 100; j++) batch.xAdd(`chat:room:{${ARCHIVE}}:log`, "*", { user: "archivist", text: filler, server: "chat-1", timestamp: new Date().toISOString() });
     await batch.exec();
   }
 
@@ -230,7 +230,7 @@ try {
   // What the instances' cleanup sets still hold once the hostile sockets are gone: the honest users.
   // Rooms each hostile identity created: the author of each hostile room's first message.
   const roomsBy = new Map<string, number>();
-  for await (const key of redis.scanIterator({ MATCH: "chat:room:[ra][0-9]*:log", COUNT: 1_000 })) {
+  for await (const key of redis.scanIterator({ MATCH: "chat:room:{[ra][0-9]*}:log", COUNT: 1_000 })) {
     const [first] = await redis.xRange(key, "-", "+", { COUNT: 1 });
     if (first) roomsBy.set(first.message.user ?? "?", (roomsBy.get(first.message.user ?? "?") ?? 0) + 1);
   }

@@ -176,7 +176,7 @@ describe(`socket fuzz (seed ${SEED})`, () => {
     const refused = acked.filter((r) => r && "error" in r && r.error.code === "RATE_LIMITED").length;
     console.info(`flood: ${errors.items.length} chat:error, ${refused} RATE_LIMITED acks`);
     expect(refused).toBeGreaterThan(0);
-    expect(await open.inspect.xLen("chat:room:flood:log")).toBeLessThanOrEqual(40);
+    expect(await open.inspect.xLen("chat:room:{flood}:log")).toBeLessThanOrEqual(40);
     const inbox = record(flooder, "chat:message");
     const fine = await ok(neighbour, "chat:message", { room: "flood", text: "I can still talk" });
     if (flooder.connected) await inbox.find((m) => m.id === fine.message.id);
@@ -237,7 +237,7 @@ describe("socket fuzz with token auth", () => {
     alice.emit("message", { room: "signed", message: "handout dialect" });
     await ok(alice, "chat:private", { to: "bob", text: "psst" });
     expect((await privates.until(1))[0]).toMatchObject({ from: "alice", to: "bob" });
-    const stored = await locked.inspect.xRange("chat:room:signed:log", "-", "+");
+    const stored = await locked.inspect.xRange("chat:room:{signed}:log", "-", "+");
     expect(stored.map((e) => e.message.user)).toEqual(stored.map(() => "alice"));
     expect((await auditStore(locked.inspect, replicaIds(locked))).garbage).toEqual([]);
   });
@@ -256,6 +256,6 @@ describe("socket fuzz with token auth", () => {
     expect(accepted).toBe(5);
     expect(replies.slice(5).every((r) => "error" in r && r.error.code === "RATE_LIMITED")).toBe(true);
     expect(await request(tabB, "chat:private", { to: "alice", text: "also over budget" })).toMatchObject({ error: { code: "RATE_LIMITED" } });
-    expect(await locked.inspect.xLen("chat:room:budget:log")).toBe(5);
+    expect(await locked.inspect.xLen("chat:room:{budget}:log")).toBe(5);
   });
 });

@@ -23,6 +23,15 @@ describe("loadConfig", () => {
     expect(config.pingIntervalMs + config.pingTimeoutMs).toBeLessThan(60_000); // nginx's default read timeout
   });
 
+  it("reads a Redis Cluster's seed nodes, and refuses an entry that is not host:port", () => {
+    expect(loadConfig({}).redisCluster).toEqual([]);
+    expect(loadConfig({ CHAT_REDIS_CLUSTER: "redis-node-1:6379, redis://redis-node-2:6379" }).redisCluster).toEqual([
+      "redis://redis-node-1:6379",
+      "redis://redis-node-2:6379",
+    ]);
+    expect(() => loadConfig({ CHAT_REDIS_CLUSTER: "redis-node-1" })).toThrow(/CHAT_REDIS_CLUSTER/);
+  });
+
   it("parses lists and numbers", () => {
     expect(loadConfig({ CORS_ORIGIN: "https://a.example, https://b.example" }).corsOrigins).toEqual([
       "https://a.example",

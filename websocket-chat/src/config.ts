@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { parseClusterNodes } from "@clusterkit/redis-kit";
 import { ROOM_PATTERN } from "./contracts/limits.js";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -50,7 +51,22 @@ export const chatEnvSchema = z.object({
     .string()
     .url()
     .default("redis://127.0.0.1:6379")
-    .describe("the Redis every replica shares (adapter, history, presence, users events)"),
+    .describe(
+      "the Redis every replica shares (adapter, history, presence, users events); with `CHAT_REDIS_CLUSTER`, only the users " +
+        "service's side (its event stream, its heartbeats)",
+    ),
+  CHAT_REDIS_CLUSTER: z
+    .string()
+    .default("")
+    .refine((value) => value.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "").every((entry) => /^(rediss?:\/\/)?[\w.-]+:\d{1,5}$/.test(entry)), {
+      message: "give a comma list of host:port (or redis://host:port) cluster nodes",
+    })
+    .describe(
+      "a Redis Cluster (Redis 7) for the chat's own keys and channels: a comma list of a few of its nodes (`host:port` or " +
+        "`redis://host:port`), the rest are discovered. Rooms spread over the masters; room channels and the Socket.IO " +
+        "adapter use sharded pub/sub, so a replica receives only the traffic of rooms it has members in. Empty: everything " +
+        "on `REDIS_URL`",
+    ),
   SERVER_ID: z
     .string()
     .min(1)
@@ -188,6 +204,8 @@ export interface ChatConfig {
   port: number;
   host: string;
   redisUrl: string;
+  /** Seed nodes of the chat's Redis Cluster (redis:// URLs); empty = no cluster. */
+  redisCluster: string[];
   serverId: string;
   authSecret: string | undefined;
   historySize: number;
@@ -235,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
     port: c.PORT,
     host: c.HOST,
     redisUrl: c.REDIS_URL,
+    redisCluster: parseClusterNodes(c.CHAT_REDIS_CLUSTER),
     serverId: c.SERVER_ID,
     authSecret: c.CHAT_AUTH_SECRET,
     historySize: c.CHAT_HISTORY_SIZE,

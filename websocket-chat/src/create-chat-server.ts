@@ -17,7 +17,18 @@ import { createHttpApp } from "./http/app.js";
 import { ConnectionLimits } from "./http/connection-limits.js";
 import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
 import { abortAtOnce, closeGracefully, type RunningParts } from "./lifecycle/shutdown.js";
-import type { RedisClient } from "@clusterkit/redis-kit";
+import {
+  duplicateRedisCluster,
+  isRedisCluster,
+  PlainChannelSubscriber,
+  ShardedChannelSubscriber,
+  type ChannelSubscriber,
+  type RedisClient,
+  type RedisClusterClient,
+  type RedisStore,
+} from "@clusterkit/redis-kit";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import type { ServerOptions } from "socket.io";
 import { createIoServer, wireSockets } from "./sockets/io-server.js";
 import { UserNotices } from "./users/user-notices.js";
 import { UsersFeed, type UsersFeedOptions } from "./users/users-feed.js";
@@ -54,8 +65,17 @@ export type ChatServerConfig = Pick<
 > & { usersFeed?: UsersFeedOptions };
 
 export interface ChatServerDeps {
-  /** Commands connection. The server duplicates it for the adapter, its subscriber, its catch-up reads and the users reader, and closes those itself. */
+  /**
+   * The users service's Redis: the users event stream the users feed follows. Without `cluster`,
+   * also the chat's own store. The server duplicates what it needs (the adapter's connections, its
+   * subscriber, its catch-up reads, the users reader) and closes those itself.
+   */
   redis: RedisClient;
+  /**
+   * A Redis Cluster for the chat's own keys and channels (CHAT_REDIS_CLUSTER): room streams and
+   * sharded channels, presence, budgets, the Socket.IO sharded adapter. Duplicated like `redis`.
+   */
+  cluster?: RedisClusterClient | undefined;
   logger: Logger;
   /**
    * The user service, connected without a credential: the chat's own calls (the users feed) are
@@ -105,6 +125,48 @@ async function duplicate(redis: RedisClient, logger: Logger, role: string): Prom
   return client;
 }
 
+/** The connections a replica opens for itself, and what it builds on them. */
+interface ChatConnections {
+  /** The chat's own data: the caller's cluster client, or its Redis. */
+  store: RedisStore;
+  adapter: NonNullable<ServerOptions["adapter"]>;
+  roomChannels: ChannelSubscriber;
+  /** Catch-up reads, queueing while Redis is away (the subscriber may be back before the commands connection). */
+  roomReader: RedisStore;
+  usersReader: RedisClient;
+  own: RedisStore[];
+  /** Subscription trackers to stop on close. */
+  trackers: { stop(): void }[];
+}
+
+async function openConnections({ redis, cluster, logger }: ChatServerDeps): Promise<ChatConnections> {
+  if (!cluster) {
+    const [pub, sub, roomSub, roomReader, usersReader] = await Promise.all([
+      duplicate(redis, logger, "adapter-pub"),
+      duplicate(redis, logger, "adapter-sub"),
+      duplicate(redis, logger, "room-messages"),
+      duplicate(redis, logger, "room-catch-up"),
+      duplicate(redis, logger, "users-events"),
+    ]);
+    guardPublishes(pub, logger);
+    const own = [pub, sub, roomSub, roomReader, usersReader];
+    return { store: redis, adapter: createAdapter(pub, sub), roomChannels: new PlainChannelSubscriber(roomSub), roomReader, usersReader, own, trackers: [] };
+  }
+  const [pub, sub, roomSub, roomReader, usersReader] = await Promise.all([
+    duplicateRedisCluster(cluster, logger, "chat:adapter-pub"),
+    duplicateRedisCluster(cluster, logger, "chat:adapter-sub"),
+    duplicateRedisCluster(cluster, logger, "chat:room-messages"),
+    duplicateRedisCluster(cluster, logger, "chat:room-catch-up", { queueWhileOffline: true }),
+    duplicate(redis, logger, "users-events"),
+  ]);
+  // The sharded adapter subscribes through sub.sSubscribe: tracked, its channels come back after a failover.
+  const adapterChannels = ShardedChannelSubscriber.track(sub, logger);
+  const roomChannels = new ShardedChannelSubscriber(roomSub, logger);
+  // "dynamic": a channel per Socket.IO room, so a replica gets only its rooms' broadcasts.
+  const adapter = createShardedAdapter(pub, sub, { subscriptionMode: "dynamic" });
+  return { store: cluster, adapter, roomChannels, roomReader, usersReader, own: [pub, sub, roomSub, roomReader, usersReader], trackers: [adapterChannels] };
+}
+
 /**
  * The adapter publishes without awaiting: if Redis drops while a publish waits for its reply, the
  * rejection would go unhandled and, by Node's default, end the process. Every publish gets a
@@ -127,14 +189,8 @@ function guardPublishes(pub: RedisClient, logger: Logger): void {
  */
 export async function createChatServer(deps: ChatServerDeps, config: ChatServerConfig): Promise<ChatServerHandle> {
   const { redis, logger } = deps;
-  const [pub, sub, roomSub, roomReader, usersReader] = await Promise.all([
-    duplicate(redis, logger, "adapter-pub"),
-    duplicate(redis, logger, "adapter-sub"),
-    duplicate(redis, logger, "room-messages"),
-    duplicate(redis, logger, "room-catch-up"),
-    duplicate(redis, logger, "users-events"),
-  ]);
-  guardPublishes(pub, logger);
+  const connections = await openConnections(deps);
+  const { store, usersReader } = connections;
   const tokens = config.authSecret ? new ChatTokens(config.authSecret) : undefined;
   let draining = false;
   let aborted = false;
@@ -151,37 +207,38 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
     usersSubscribers: () => usersFeed.subscriberCount,
     largestSendBuffer: () => sendBuffers.largest(),
   });
-  const limiter = createRateLimiter(redis, config);
+  const limiter = createRateLimiter(store, config);
   const usersFeed = createUsersFeed({ users: deps.users, usersReader, logger, metrics, onEvent: (event) => notices?.post(event) }, config);
 
-  const { app, trust } = createHttpApp({ redis, logger, metrics, limiter, usersFeed, users: deps.users, tokens, isDraining }, config);
+  const { app, trust } = createHttpApp({ store, redis, logger, metrics, limiter, usersFeed, users: deps.users, tokens, isDraining }, config);
   const http = createServer(app);
   const connectionLimits = new ConnectionLimits({
     maxSockets: config.maxSocketsPerAddress,
     maxConnects: config.maxConnectsPerAddress,
     windowMs: config.connectWindowMs,
   });
-  const io = createIoServer({ http, pub, sub, connectionLimits, trust, metrics, logger, isDraining }, config);
+  const io = createIoServer({ http, adapter: connections.adapter, connectionLimits, trust, metrics, logger, isDraining }, config);
 
   const { history, fanout } = createRoomDelivery(
-    { redis, roomSub, roomReader, io, logger, metrics, onDelivered: (message, count) => heartbeat.delivered(message, count) },
+    { store, roomChannels: connections.roomChannels, roomReader: connections.roomReader, io, logger, metrics, onDelivered: (message, count) => heartbeat.delivered(message, count) },
     config,
   );
   const notices = config.userEventsRoom ? new UserNotices(history, logger, { room: config.userEventsRoom, serverId: config.serverId }) : undefined;
-  const presence = createPresence(redis, logger, io, config);
-  const heartbeat = createHeartbeat(redis, logger, { io, fanout, metrics, instance: presence.instance }, config);
+  const presence = createPresence(store, logger, io, config);
+  const heartbeat = createHeartbeat(store, logger, { io, fanout, metrics, instance: presence.instance }, config);
 
   const maxReplyBytes = Math.floor(config.maxBufferedBytes / 2);
   const ctx: ChatContext = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, maxReplyBytes, isAborted: () => aborted };
   const sockets = wireSockets(io, { ctx, tokens, connectionLimits, trust, sendBuffers });
 
-  await fanout.start();
+  fanout.start();
   await presence.start();
   await heartbeat.start();
   usersFeed.start();
 
-  const ownConnections = [pub, sub, roomSub, roomReader, usersReader];
-  const running: RunningParts = { http, io, fanout, usersFeed, presence, heartbeat, ownConnections, sockets, logger };
+  const running: RunningParts = {
+    http, io, fanout, usersFeed, presence, heartbeat, ownConnections: connections.own, trackers: connections.trackers, sockets, logger,
+  };
   return {
     io,
     http,
@@ -243,9 +300,9 @@ function listenOn(http: HttpServer, port: number, host: string): Promise<number>
  */
 function createRoomDelivery(
   parts: {
-    redis: RedisClient;
-    roomSub: RedisClient;
-    roomReader: RedisClient;
+    store: RedisStore;
+    roomChannels: ChannelSubscriber;
+    roomReader: RedisStore;
     io: ChatServerIo;
     logger: Logger;
     metrics: ChatMetrics;
@@ -254,8 +311,10 @@ function createRoomDelivery(
   },
   config: ChatServerConfig,
 ): { history: RoomHistory; fanout: RoomFanout } {
-  const historyOptions = { historySize: config.historySize, retention: config.roomRetention, idleTtlMs: config.roomIdleTtlMs };
-  const history = new RoomHistory(parts.redis, historyOptions);
+  const historyOptions = {
+    historySize: config.historySize, retention: config.roomRetention, idleTtlMs: config.roomIdleTtlMs, sharded: isRedisCluster(parts.store),
+  };
+  const history = new RoomHistory(parts.store, historyOptions);
   // After a Redis restart the subscriber may be back before the commands connection (which fails
   // fast while offline, for senders): catch-up reads go through their own, queueing connection.
   const catchUpHistory = new RoomHistory(parts.roomReader, historyOptions);
@@ -265,21 +324,25 @@ function createRoomDelivery(
     handout: parts.metrics.messagesOut.labels({ kind: "handout" }),
     private: parts.metrics.messagesOut.labels({ kind: "private" }),
   };
-  const fanout = new RoomFanout(parts.roomSub, parts.io, parts.logger, {
+  const fanout = new RoomFanout(parts.roomChannels, parts.io, parts.logger, {
     onDelivered: (dialect, count, message) => {
       deliveredBy[dialect].inc(count);
       // Private messages stay out of the cluster view: their "room" is a nickname.
       if (dialect !== "private") parts.onDelivered(message, count);
     },
+    onReceived: (bytes) => {
+      parts.metrics.roomChannelMessages.inc();
+      parts.metrics.roomChannelBytes.inc(bytes);
+    },
     readAfter: async (room, after) => {
       const replay = await catchUpHistory.after(room, after);
-      return { messages: replay.messages, reset: replay.unknown };
+      return { messages: replay.messages, reset: replay.unknown, resumeAt: replay.resumeAt };
     },
   });
   return { history, fanout };
 }
 
-function createRateLimiter(redis: RedisClient, config: ChatServerConfig): RateLimiter {
+function createRateLimiter(redis: RedisStore, config: ChatServerConfig): RateLimiter {
   return new RateLimiter(redis, {
     windowMs: config.rateWindowMs,
     limits: {
@@ -295,7 +358,7 @@ function createRateLimiter(redis: RedisClient, config: ChatServerConfig): RateLi
 }
 
 /** Presence, announcing who a dead replica took with it and closing sockets whose nickname was lost in a Redis reset. */
-function createPresence(redis: RedisClient, logger: Logger, io: ChatServerIo, config: ChatServerConfig): Presence {
+function createPresence(redis: RedisStore, logger: Logger, io: ChatServerIo, config: ChatServerConfig): Presence {
   return new Presence(redis, logger, {
     serverId: config.serverId,
     ttlMs: config.presenceTtlMs,
@@ -315,7 +378,7 @@ function createPresence(redis: RedisClient, logger: Logger, io: ChatServerIo, co
 
 /** The cluster view's heartbeat: this replica's connections, rooms and message counters, in Redis. */
 function createHeartbeat(
-  redis: RedisClient,
+  redis: RedisStore,
   logger: Logger,
   { io, fanout, metrics, instance }: { io: ChatServerIo; fanout: RoomFanout; metrics: ChatMetrics; instance: string },
   config: ChatServerConfig,

@@ -34,8 +34,8 @@ const rateLimited = (what: RegExp) => ({
 describe("finding 11.7: unbounded Redis growth", () => {
   it("prunes the instance's room set on leave and its nickname set on the last disconnect", async () => {
     const replica = tight.replicas[0]!;
-    const roomsKey = `chat:instance:${replica.server.instance}:rooms`;
-    const nicksKey = `chat:instance:${replica.server.instance}:nicks`;
+    const roomsKey = `chat:instance:{${replica.server.instance}}:rooms`;
+    const nicksKey = `chat:instance:{${replica.server.instance}}:nicks`;
     const tabA = await identified(tight.client(replica), "pruned", "pruned-browser-key-01");
     const tabB = await identified(tight.client(replica), "pruned", "pruned-browser-key-01");
     await ok(tabA, "chat:join", { room: "prune-a" });
@@ -63,17 +63,17 @@ describe("finding 11.7: unbounded Redis growth", () => {
     await ok(writer, "chat:join", { room: "idle" });
     await ok(writer, "chat:message", { room: "idle", text: "anyone?" });
     await ok(writer, "chat:private", { to: "reader", text: "psst" });
-    const ttl = await brief.inspect.pTTL("chat:room:idle:log");
+    const ttl = await brief.inspect.pTTL("chat:room:{idle}:log");
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(IDLE_TTL_MS);
-    await eventually("the idle room's stream expires", async () => (await brief.inspect.exists("chat:room:idle:log")) === 0);
-    await eventually("both inboxes expire", async () => (await brief.inspect.exists(["chat:room:@reader:log", "chat:room:@idler:log"])) === 0);
+    await eventually("the idle room's stream expires", async () => (await brief.inspect.exists("chat:room:{idle}:log")) === 0);
+    await eventually("both inboxes expire", async () => (await brief.inspect.exists(["chat:room:{@reader}:log", "chat:room:{@idler}:log"])) === 0);
 
     // A join keeps a room with history alive for another idle TTL.
     await ok(writer, "chat:message", { room: "idle", text: "back again" });
-    await brief.inspect.pExpire("chat:room:idle:log", 60_000);
+    await brief.inspect.pExpire("chat:room:{idle}:log", 60_000);
     await ok(reader, "chat:join", { room: "idle" });
-    expect(await brief.inspect.pTTL("chat:room:idle:log")).toBeLessThanOrEqual(IDLE_TTL_MS);
+    expect(await brief.inspect.pTTL("chat:room:{idle}:log")).toBeLessThanOrEqual(IDLE_TTL_MS);
   });
 
   it("refuses a join flood (either dialect) and a subscribe flood with RATE_LIMITED", async () => {
@@ -137,7 +137,7 @@ describe("finding 11.7: unbounded Redis growth", () => {
     expect(await request(tabB, "chat:join", { room: "camp-new" })).toMatchObject(rateLimited(/different rooms/));
     // A room it was in lately is still open to it.
     await ok(tabB, "chat:join", { room: "camp-1" });
-    expect(await tight.inspect.exists("chat:room:camp-new:members")).toBe(0);
+    expect(await tight.inspect.exists("chat:room:{camp-new}:members")).toBe(0);
   });
 });
 
@@ -152,13 +152,13 @@ describe("finding 11.9: a handout message to a room the socket never joined", ()
       message: "join 'never-joined' (join_room) before writing to it",
       event: "message",
     });
-    expect(await tight.inspect.exists("chat:room:never-joined:log")).toBe(0);
+    expect(await tight.inspect.exists("chat:room:{never-joined}:log")).toBe(0);
 
     // After join_room the same message goes through.
     page.emit("join_room", "never-joined");
     const inbox = record(page, "message");
     page.emit("message", { room: "never-joined", message: "now a member" });
     expect((await inbox.until(1))[0]).toMatchObject({ message: "now a member" });
-    expect(await tight.inspect.xLen("chat:room:never-joined:log")).toBe(1);
+    expect(await tight.inspect.xLen("chat:room:{never-joined}:log")).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RoomMessage } from "../src/contracts/events.js";
 import { appendScript } from "../src/chat/room-history.js";
+import { chatKeys } from "../src/redis/keys.js";
 import { startChatCluster, type ChatClient, type TestCluster, identified, ok, record } from "@clusterkit/test-kit/chat";
 
 const TTL_MS = 1_500;
@@ -16,7 +17,7 @@ const replica = (i: number) => cluster.replicas[i]!;
 
 /** Everything stored in a room after `since`, from Redis itself. */
 async function storedAfter(room: string, since: string): Promise<string[]> {
-  const entries = await cluster.inspect.xRange(`chat:room:${room}:log`, `(${since}`, "+");
+  const entries = await cluster.inspect.xRange(`chat:room:{${room}}:log`, `(${since}`, "+");
   return entries.map((entry) => entry.id);
 }
 
@@ -89,7 +90,7 @@ describe("recovery", () => {
     await ok(writer, "chat:message", { room: "tiny", text: "soon gone" });
     // Trim the stream the way the cap would after many messages.
     const kept = await ok(writer, "chat:message", { room: "tiny", text: "kept" });
-    await cluster.inspect.xTrim("chat:room:tiny:log", "MAXLEN", 1);
+    await cluster.inspect.xTrim("chat:room:{tiny}:log", "MAXLEN", 1);
     const back = await identified(cluster.client(replica(0)), "trimmed-reader");
     const joined = await ok(back, "chat:join", { room: "tiny", since: "0-1" });
     expect(joined.truncated).toBe(true);
@@ -158,16 +159,16 @@ describe("a replica's Redis subscriber reconnecting", () => {
     // One transaction: cut every pub/sub connection in the cluster, then append ten messages the
     // way a replica does. Pub/sub cannot deliver them to the cut connections; only the streams can.
     const append = (room: string, text: string) => [
-      ...["EVAL", appendScript.source, "2", `chat:room:${room}:log`, "chat:rate:writer3", "chat:room-messages", "1000", room, "writer3"],
-      ...[text, "chat-1", new Date().toISOString(), "1000", "10000", "86400000"],
+      ...["EVAL", appendScript.source, "1", chatKeys.roomLog(room), chatKeys.roomChannel(room), "1000", room, "writer3"],
+      ...[text, "chat-1", new Date().toISOString(), "86400000", "PUBLISH"],
     ];
     const transaction = cluster.inspect.multi().addCommand(["CLIENT", "KILL", "TYPE", "pubsub"]);
     for (let n = 0; n < 10; n++) {
       transaction.addCommand(append("blip", `during ${n}`));
     }
     transaction.addCommand(append("blip-empty", "first words"));
-    const [killed, ...appended] = (await transaction.exec()) as [number, ...[number, string][]];
-    const sent = appended.slice(0, 10).map(([, id]) => id);
+    const [killed, ...appended] = (await transaction.exec()) as [number, ...string[]];
+    const sent = appended.slice(0, 10);
     expect(killed).toBeGreaterThanOrEqual(6);
     expect((await inbox.find((m) => m.room === "blip-empty")).text).toBe("first words");
     await ok(writer, "chat:message", { room: "blip", text: "after" });
@@ -179,5 +180,28 @@ describe("a replica's Redis subscriber reconnecting", () => {
     const whispers = record(reader, "chat:private");
     await ok(writer, "chat:private", { to: "reader3", text: "still there?" });
     expect((await whispers.until(1))[0]?.text).toBe("still there?");
+  });
+});
+
+describe("a room stream that lost its newest entries (a master failed over before they reached its replica)", () => {
+  it("resumes a returning client after the newest entry kept, without replaying the room", async () => {
+    const room = "lost-tail";
+    const writer = await identified(cluster.client(replica(0)), "tailwriter");
+    await ok(writer, "chat:join", { room });
+    const sent = [];
+    for (const text of ["kept 1", "kept 2", "lost"]) sent.push((await ok(writer, "chat:message", { room, text })).message);
+    // What the promoted replica holds: the stream without its last entry.
+    const key = chatKeys.roomLog(room);
+    await cluster.inspect.del(key);
+    for (const message of sent.slice(0, 2)) {
+      await cluster.inspect.xAdd(key, message.id, { user: message.user, text: message.text, server: message.server, timestamp: message.timestamp });
+    }
+
+    const back = await identified(cluster.client(replica(1)), "tailreader");
+    const joined = await ok(back, "chat:join", { room, since: sent[2]!.id });
+    expect(joined).toMatchObject({ mode: "replay", messages: [], truncated: false });
+    const live = record(back, "chat:message");
+    await ok(writer, "chat:message", { room, text: "after the failover" });
+    expect((await live.until(1)).map((message) => message.text)).toEqual(["after the failover"]);
   });
 });

@@ -71,7 +71,7 @@ describe("a Redis restart that loses every stream", () => {
     // Its private inbox too (another tab of a user connected through the restart): everything
     // stored since the restart, whatever `privateSince` was.
     const fields = { user: "restart-writer", to: "returning2", text: "whispered since the restart", server: "chat-1", timestamp: new Date().toISOString() };
-    const whisper = await gate.cluster.inspect.xAdd("chat:room:@returning2:log", "*", fields);
+    const whisper = await gate.cluster.inspect.xAdd("chat:room:{@returning2}:log", "*", fields);
     const tab = gate.cluster.client(gate.gated);
     await connected(tab);
     const identity = await ok(tab, "chat:identify", { nickname: "returning2", sessionKey: "returning2-browser-key", privateSince: before });
@@ -85,7 +85,7 @@ describe("a Redis restart that loses every stream", () => {
     const write = async (text: string) => (await ok(writer, "chat:message", { room, text })).message.id;
     await write("opens the stream");
     // The old Redis's clock ran an hour ahead (a failover to another host can do that).
-    await gate.cluster.inspect.sendCommand(["XSETID", `chat:room:${room}:log`, `${Date.now() + 3_600_000}-0`]);
+    await gate.cluster.inspect.sendCommand(["XSETID", `chat:room:{${room}}:log`, `${Date.now() + 3_600_000}-0`]);
     const ahead = await write("an hour ahead");
     await Promise.all([near.find((m) => m.id === ahead), far.find((m) => m.id === ahead)]);
 

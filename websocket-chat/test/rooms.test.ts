@@ -77,7 +77,7 @@ describe("joining a busy room", () => {
     }
     await writing;
     const last = await ok(writers[1]!, "chat:message", { room: "busy", text: "done" });
-    const stream = (await cluster.inspect.xRange("chat:room:busy:log", "-", "+")).map((entry) => entry.id);
+    const stream = (await cluster.inspect.xRange("chat:room:{busy}:log", "-", "+")).map((entry) => entry.id);
     for (const reader of readers) {
       await reader.live.find((message) => message.id === last.message.id);
       const ids = [...reader.history, ...reader.live.items.map((message) => message.id)];

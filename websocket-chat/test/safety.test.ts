@@ -16,7 +16,7 @@ afterAll(async () => {
   await Promise.all([open?.close(), locked?.close()]);
 });
 
-const stored = (cluster: TestCluster, room: string) => cluster.inspect.xLen(`chat:room:${room}:log`);
+const stored = (cluster: TestCluster, room: string) => cluster.inspect.xLen(`chat:room:{${room}}:log`);
 
 describe("rate limit", () => {
   it("is per user across replicas, answers RATE_LIMITED with a retry hint, and stores nothing over it", async () => {

@@ -1,4 +1,5 @@
 import { createClient } from "redis";
+import type { RedisStore } from "./redis-store.js";
 
 export type RedisClient = ReturnType<typeof createClient>;
 
@@ -47,10 +48,11 @@ export async function connectRedis(
   return client;
 }
 
-/** Closes a connection politely (QUIT), or drops it when Redis does not answer in time. */
-export async function closeRedis(client: RedisClient, timeoutMs = 1_000): Promise<void> {
+/** Closes a connection (or a cluster client's) politely (QUIT), or drops it when Redis does not answer in time. */
+export async function closeRedis(client: RedisStore, timeoutMs = 1_000): Promise<void> {
   if (!client.isOpen) return;
   const timer = new Promise<"late">((resolve) => setTimeout(resolve, timeoutMs, "late").unref());
-  const outcome = await Promise.race([client.quit().catch(() => "failed" as const), timer]);
-  if (outcome !== "OK" && client.isOpen) await client.disconnect().catch(() => undefined);
+  const quit = (client.quit() as Promise<unknown>).then(() => "done" as const, () => "failed" as const);
+  const outcome = await Promise.race([quit, timer]);
+  if (outcome !== "done" && client.isOpen) await client.disconnect().catch(() => undefined);
 }

@@ -4,6 +4,7 @@
 export * from "./free-port.js";
 export * from "./nginx.js";
 export * from "./raw-socket-io.js";
+export * from "./redis-cluster.js";
 export * from "./redis-relay.js";
 export * from "./redis-server.js";
 export * from "./seeded-random.js";

@@ -60,6 +60,10 @@ export interface KitOptions {
   profile: "chat" | "grpc" | "all";
   /** More profiles to enable: `grpc-nginx` for Envoy's stand-in. */
   extraProfiles?: string[];
+  /** Compose files added on top of compose.yaml, in compose/ (`redis-cluster.yaml`). */
+  extraFiles?: string[];
+  /** Services that run once and exit 0 (no healthcheck to wait for): `redis-cluster-init`. */
+  oneShot?: string[];
   services: string[];
   scale?: Record<string, number>;
   /** Compose variables for this project (`CHAT_LB`, …), over the image choices. */
@@ -90,6 +94,7 @@ export class Kit {
   private constructor(
     readonly project: string,
     private readonly env: Record<string, string>,
+    private readonly files: string[],
     private started: StartedDockerComposeEnvironment | undefined,
   ) {}
 
@@ -106,7 +111,8 @@ export class Kit {
     };
     const scale = Object.entries(options.scale ?? {}).flatMap(([service, n]) => ["--scale", `${service}=${n}`]);
     const standalone = !(await hasComposeV2());
-    const environment = new DockerComposeEnvironment(composeDir, "compose.yaml")
+    const files = ["compose.yaml", ...(options.extraFiles ?? [])];
+    const environment = new DockerComposeEnvironment(composeDir, files)
       .withProjectName(project)
       .withProfiles(options.profile, ...(options.extraProfiles ?? []))
       .withEnvironment(env)
@@ -121,8 +127,11 @@ export class Kit {
       const name = standalone ? `${project}_envoy_1` : "envoy-1";
       environment.withWaitStrategy(name, Wait.forListeningPorts());
     }
+    for (const service of options.oneShot ?? []) {
+      environment.withWaitStrategy(standalone ? `${project}_${service}_1` : `${service}-1`, Wait.forOneShotStartup());
+    }
     const started = await environment.up(options.services);
-    return new Kit(project, env, started);
+    return new Kit(project, env, files, started);
   }
 
   /** The compose network, for containers the tests run beside the kit (the CLI). */
@@ -132,7 +141,7 @@ export class Kit {
 
   /** Runs a compose command on this project (the same CLI the suite brought it up with). */
   async compose(...args: string[]): Promise<string> {
-    const base = ["-p", this.project, "-f", path.join(composeDir, "compose.yaml"), "--profile", "all"];
+    const base = ["-p", this.project, ...this.files.flatMap((file) => ["-f", path.join(composeDir, file)]), "--profile", "all"];
     const env = { ...process.env, ...this.env };
     const { stdout } = (await hasComposeV2())
       ? await run("docker", ["compose", ...base, ...args], { env })

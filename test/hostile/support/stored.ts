@@ -27,8 +27,8 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
   const bad = (what: string) => audit.garbage.push(what.slice(0, 300));
   for await (const key of redis.scanIterator({ MATCH: "chat:*", COUNT: 500 })) {
     audit.keys++;
-    const room = /^chat:room:(.*):(log|members)$/s.exec(key);
-    const nick = /^chat:nick:(.*)$/s.exec(key);
+    const room = /^chat:room:\{(.*)\}:(log|members)$/s.exec(key);
+    const nick = /^chat:nick:\{@(.*)\}$/s.exec(key);
     if (room) {
       // `@<nickname>` is a user's private inbox: its entries also name the recipient (`to`).
       const inbox = room[1]!.startsWith("@") ? room[1]!.slice(1) : undefined;
@@ -54,7 +54,7 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
       }
     } else if (nick) {
       if (!isNicknameKey(nick[1]!)) bad(`key for an invalid nickname: ${JSON.stringify(key)}`);
-    } else if (/^chat:heartbeat:/.test(key)) {
+    } else if (/^chat:\{heartbeats\}:/.test(key)) {
       // The cluster view's record: its message paths name only rooms a valid client could join.
       const raw = await redis.get(key);
       if (raw === null) continue; // expired since the scan saw it
@@ -68,7 +68,7 @@ export async function auditStore(redis: RedisClient, replicas: readonly string[]
       } catch {
         bad(`${key}: not JSON`);
       }
-    } else if (!/^chat:(instances|instance:.+:(rooms|nicks)|rate:.+|room-messages|users-feed:epoch|heartbeats)$/s.test(key)) {
+    } else if (!/^chat:(instances|instance:\{.+\}:(rooms|nicks)|rate:\{.+|users-feed:epoch|\{heartbeats\})$/s.test(key)) {
       bad(`unexpected key ${JSON.stringify(key)}`);
     }
   }

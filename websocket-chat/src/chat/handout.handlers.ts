@@ -14,8 +14,8 @@ export const handoutRoutes = [
       // Handout rooms are never left, so the per-socket cap already bounds the rooms it counts.
       await admitJoin(deps, room, { replays: false, countRoom: false });
       state.handoutRooms.add(room);
-      ctx.fanout.open(socket, room, "handout");
       try {
+        await ctx.fanout.open(socket, room, "handout");
         // Live only, as in the handout; the position just lets a Redis blip be caught up.
         ctx.fanout.go(socket, room, "handout", await ctx.history.position(room));
       } catch (error) {

@@ -53,13 +53,13 @@ async function identify(deps: ChatDeps, request: IdentifyRequest): Promise<Reply
   socket.data.nicknameKey = key;
   // Private messages: like a room join, buffer live ones while the inbox is read, meet at one id.
   const inbox = inboxOf(key);
-  ctx.fanout.open(socket, inbox, "private");
   try {
+    await ctx.fanout.open(socket, inbox, "private");
     const since = request.privateSince;
     const replay = since ? await ctx.history.after(inbox, since) : undefined;
     // After a Redis reset (`unknown`) the inbox holds only what came since, all of it new to this tab.
     const privates = newestWithin(replay ? replay.messages.map(toPrivateMessage) : [], ctx.maxReplyBytes).messages;
-    const privatePosition = replay ? (privates.at(-1)?.id ?? (replay.unknown ? START : since!)) : await ctx.history.position(inbox);
+    const privatePosition = replay ? (privates.at(-1)?.id ?? (replay.unknown ? START : (replay.resumeAt ?? since!))) : await ctx.history.position(inbox);
     return {
       body: { nickname: shown, server: ctx.serverId, privates, privatePosition },
       afterAck: () => ctx.fanout.go(socket, inbox, "private", privatePosition),

@@ -1,80 +1,62 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { LuaScript, type RedisClient } from "@clusterkit/redis-kit";
+import { LuaScript, type RedisStore } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
 import { ChatError } from "./ack.js";
 import { inboxOf } from "./room-history.js";
 
-/** Redis time in ms; every liveness decision uses Redis's clock, never a replica's. */
+/** Redis time in ms; every liveness decision uses the clock of the Redis (node) holding the leases, never a replica's. */
 const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local alive = {}
-local function is_alive(instance)
-  if alive[instance] == nil then
-    local until_ms = redis.call('ZSCORE', KEYS[2], instance)
-    alive[instance] = until_ms ~= false and tonumber(until_ms) > now
-  end
-  return alive[instance]
-end`;
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/*
+ * Every script below touches the keys of one hash slot only (a room's, a nickname's, or the lease
+ * set's), so the same scripts run on one Redis and on a Redis Cluster. What used to be read inside
+ * them from other slots is read beside them: the live instances are fetched in parallel and the
+ * member lists filtered here; the per-instance cleanup sets are kept by this process (added to
+ * before a claim or join, trimmed after a release or leave), a superset of what it holds.
+ */
 
 /**
- * Room membership. Fields are `<instance>|<nickname>` -> sockets; only fields of live instances
- * count, so a dead replica's members drop out of every list as soon as its heartbeat lapses.
- * The instance's room set (KEYS[3]) holds exactly the rooms where it has a field: a leave that
- * takes its last one out also takes the room out, so the set cannot grow past live membership.
- * op join/leave returns { that user's live sockets in the room, members };
- * op purge (a dead instance) returns { nicknames now gone from the room, members }.
+ * Room membership (KEYS[1]). Fields are `<instance>|<nickname>` -> sockets; only fields of live
+ * instances count (filtered by the caller), so a dead replica's members drop out of every list as
+ * soon as its heartbeat lapses. op join/leave/list return the fields after the change; op purge
+ * (a dead instance, ARGV[2]) removes that instance's fields and returns { removed nicknames, fields }.
  */
-const membersScript = new LuaScript(`${NOW}
-local op, instance, nick, room = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local removed = {}
+const membersScript = new LuaScript(`
+local op, field = ARGV[1], ARGV[2] .. '|' .. ARGV[3]
 if op == 'join' then
-  redis.call('HINCRBY', KEYS[1], instance .. '|' .. nick, 1)
-  redis.call('SADD', KEYS[3], room)
+  redis.call('HINCRBY', KEYS[1], field, 1)
 elseif op == 'leave' then
-  if redis.call('HINCRBY', KEYS[1], instance .. '|' .. nick, -1) <= 0 then
-    redis.call('HDEL', KEYS[1], instance .. '|' .. nick)
+  if redis.call('HINCRBY', KEYS[1], field, -1) <= 0 then redis.call('HDEL', KEYS[1], field) end
+elseif op == 'purge' then
+  local removed = {}
+  local prefix = ARGV[2] .. '|'
+  local fields = redis.call('HGETALL', KEYS[1])
+  for i = 1, #fields, 2 do
+    if string.sub(fields[i], 1, #prefix) == prefix then
+      redis.call('HDEL', KEYS[1], fields[i])
+      table.insert(removed, string.sub(fields[i], #prefix + 1))
+    end
   end
+  return { removed, redis.call('HGETALL', KEYS[1]) }
 end
-local counts = {}
-local mine = false
-local fields = redis.call('HGETALL', KEYS[1])
-for i = 1, #fields, 2 do
-  local sep = string.find(fields[i], '|', 1, true)
-  local owner, who = string.sub(fields[i], 1, sep - 1), string.sub(fields[i], sep + 1)
-  if owner == instance then mine = true end
-  if op == 'purge' and owner == instance then
-    redis.call('HDEL', KEYS[1], fields[i])
-    table.insert(removed, who)
-  elseif is_alive(owner) then
-    counts[who] = (counts[who] or 0) + tonumber(fields[i + 1])
-  end
-end
-if op == 'leave' and not mine then redis.call('SREM', KEYS[3], room) end
-local members = {}
-for who in pairs(counts) do table.insert(members, who) end
-table.sort(members)
-if op == 'purge' then
-  local gone = {}
-  for _, who in ipairs(removed) do if counts[who] == nil then table.insert(gone, who) end end
-  return { gone, members }
-end
-return { counts[nick] or 0, members }
+return redis.call('HGETALL', KEYS[1])
 `);
 
 /**
- * Nickname ownership, under the nickname's canonical key (KEYS[1]). Fields: `owner`, the proof
- * of whoever claimed it (`key:<sha256 of the browser's session key>`, `token:<subject>`, or
- * `socket:<random>` for a socket without a key); `name`, the nickname as shown; `keep`, how long
- * the reservation outlives the owner's last socket (ms); every other field counts the owner's
- * sockets on one instance. While any are counted the hash (and the inbox, KEYS[4]) never
- * expires; when the last goes, both expire after `keep`, or go at once when `keep` is 0.
- * A claim succeeds only for the owner, or when no reservation exists: then it starts a new one,
- * and drops whatever inbox an earlier holder left behind, so a newcomer never reads it.
- * claim returns { 1, name } | { 0 } (taken) | { -1 } (this instance's lease is missing: restore first).
+ * Nickname ownership, under the nickname's canonical key (KEYS[1]; KEYS[2] its inbox, same slot).
+ * Fields: `owner`, the proof of whoever claimed it (`key:<sha256 of the browser's session key>`,
+ * `token:<subject>`, or `socket:<random>` for a socket without a key); `name`, the nickname as
+ * shown; `keep`, how long the reservation outlives the owner's last socket (ms); every other
+ * field counts the owner's sockets on one instance. While any are counted the hash (and the
+ * inbox) never expires; when the last goes, both expire after `keep`, or go at once when `keep`
+ * is 0. A claim succeeds only for the owner, or when no reservation exists: then it starts a new
+ * one, and drops whatever inbox an earlier holder left behind, so a newcomer never reads it.
+ * claim/restore return { 1, name } | { 0 } (taken); holders returns { name, instances counting sockets }.
  */
-const nicknameScript = new LuaScript(`${NOW}
-local op, instance, owner, key = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+const nicknameScript = new LuaScript(`
+local op, instance, owner = ARGV[1], ARGV[2], ARGV[3]
 local meta = { owner = true, name = true, keep = true }
 local function counted()
   local fields = redis.call('HGETALL', KEYS[1])
@@ -85,45 +67,39 @@ local function counted()
   return found
 end
 if op == 'claim' or op == 'restore' then
-  if op == 'claim' and not is_alive(instance) then return { -1 } end
   local current = redis.call('HGET', KEYS[1], 'owner')
   if current and current ~= owner then return { 0 } end
   if not current then
     -- After a Redis reset the inbox holds only what reached this owner since: keep it.
-    if op == 'claim' then redis.call('DEL', KEYS[4]) end
-    redis.call('HSET', KEYS[1], 'owner', owner, 'name', ARGV[5])
+    if op == 'claim' then redis.call('DEL', KEYS[2]) end
+    redis.call('HSET', KEYS[1], 'owner', owner, 'name', ARGV[4])
   end
-  redis.call('HSET', KEYS[1], 'keep', ARGV[6])
+  redis.call('HSET', KEYS[1], 'keep', ARGV[5])
   redis.call('PERSIST', KEYS[1])
-  redis.call('PERSIST', KEYS[4])
+  redis.call('PERSIST', KEYS[2])
   if op == 'claim' then redis.call('HINCRBY', KEYS[1], instance, 1)
-  else redis.call('HSET', KEYS[1], instance, ARGV[7]) end
-  redis.call('SADD', KEYS[3], key)
+  else redis.call('HSET', KEYS[1], instance, ARGV[6]) end
   return { 1, redis.call('HGET', KEYS[1], 'name') }
 elseif op == 'release' or op == 'purge' then
   local current = redis.call('HGET', KEYS[1], 'owner')
   -- Gone with a Redis reset (and not restored yet), or someone else's since: nothing of ours.
   if not current or (op == 'release' and current ~= owner) then return 0 end
+  if op == 'purge' and redis.call('HEXISTS', KEYS[1], instance) == 0 then return 0 end
   if op == 'purge' or redis.call('HINCRBY', KEYS[1], instance, -1) <= 0 then
     redis.call('HDEL', KEYS[1], instance)
-    -- This instance holds the nickname no more: its set stays as small as its live users.
-    redis.call('SREM', KEYS[3], key)
   end
   if #counted() > 0 then return 1 end
-  -- A logout (ARGV[5] 'drop') gives the nickname back at once: no reservation, no inbox left.
-  local keep = ARGV[5] == 'drop' and 0 or tonumber(redis.call('HGET', KEYS[1], 'keep') or '0')
+  -- A logout (ARGV[4] 'drop') gives the nickname back at once: no reservation, no inbox left.
+  local keep = ARGV[4] == 'drop' and 0 or tonumber(redis.call('HGET', KEYS[1], 'keep') or '0')
   if keep > 0 then
     redis.call('PEXPIRE', KEYS[1], keep)
-    redis.call('PEXPIRE', KEYS[4], keep)
+    redis.call('PEXPIRE', KEYS[2], keep)
   else
-    redis.call('DEL', KEYS[1], KEYS[4])
+    redis.call('DEL', KEYS[1], KEYS[2])
   end
   return 1
-elseif op == 'online' then
-  for _, holder in ipairs(counted()) do
-    if is_alive(holder) then return redis.call('HGET', KEYS[1], 'name') end
-  end
-  return false
+elseif op == 'holders' then
+  return { redis.call('HGET', KEYS[1], 'name') or '', counted() }
 end
 return redis.error_reply('unknown op ' .. op)
 `);
@@ -133,12 +109,36 @@ const heartbeatScript = new LuaScript(`${NOW}
 return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 `);
 
+/** Instances whose lease runs (ARGV[1], when given: whether that one's does: 1 or 0). */
+const liveScript = new LuaScript(`${NOW}
+if ARGV[1] then
+  local until_ms = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  return (until_ms and tonumber(until_ms) > now) and 1 or 0
+end
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+`);
+
 /** Takes every expired instance off the live set; only one replica gets each one to clean up. */
 const reapScript = new LuaScript(`${NOW}
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
 for _, instance in ipairs(dead) do redis.call('ZREM', KEYS[1], instance) end
 return dead
 `);
+
+/** Per nickname, the sockets of live instances: { total sockets, by nickname, members sorted }. */
+function countMembers(fields: string[], live: Set<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const field = fields[i]!;
+    const sep = field.indexOf("|");
+    const owner = field.slice(0, sep);
+    const who = field.slice(sep + 1);
+    if (live.has(owner)) counts.set(who, (counts.get(who) ?? 0) + Number(fields[i + 1]));
+  }
+  return counts;
+}
+
+const sorted = (counts: Map<string, number>) => [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 export interface PresenceOptions {
   serverId: string;
@@ -172,13 +172,15 @@ export class Presence {
   readonly instance: string;
   private readonly localRooms = new Map<string, Map<string, number>>();
   private readonly localNicks = new Map<string, LocalNickname>();
+  /** Claims of a nickname on their way, so a release meanwhile leaves it on the instance's set. */
+  private readonly claiming = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private beats = 0;
   /** The heartbeat in progress: a claim waits for it, so it never runs ahead of a restore. */
   private beating: Promise<void> | undefined;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisStore,
     private readonly logger: Logger,
     private readonly options: PresenceOptions,
   ) {
@@ -211,23 +213,33 @@ export class Presence {
    */
   async claimNickname(key: string, name: string, owner: string, reserve: boolean): Promise<string | undefined> {
     const keepMs = reserve ? this.options.reservationMs : 0;
-    const claim = () => nicknameScript.run(this.redis, this.nickKeys(key), ["claim", this.instance, owner, key, name, keepMs]) as Promise<[number, string?]>;
     await this.beating?.catch(() => undefined); // a failed beat is the tick's to log; the claim says for itself
-    let [status, shown] = await claim();
-    if (status === -1) {
+    if (!(await this.leaseRuns())) {
       // Redis lost our lease (a reset): put our users' nicknames back before anyone new claims one.
       await this.beat();
-      [status, shown] = await claim();
+      if (!(await this.leaseRuns())) throw new ChatError("UNAVAILABLE", "the chat store was reset and is being restored; try again shortly");
     }
-    if (status === -1) throw new ChatError("UNAVAILABLE", "the chat store was reset and is being restored; try again shortly");
-    if (status !== 1 || shown === undefined) return undefined;
+    this.claiming.set(key, (this.claiming.get(key) ?? 0) + 1);
+    let status: number;
+    let shown: string | undefined;
+    try {
+      // Listed before the claim: if this process dies right after it, the reaper still finds it.
+      await this.redis.sAdd(chatKeys.instanceNicks(this.instance), key);
+      [status, shown] = (await nicknameScript.run(this.redis, this.nickKeys(key), ["claim", this.instance, owner, name, keepMs])) as [number, string?];
+    } finally {
+      this.claiming.set(key, this.claiming.get(key)! - 1);
+      if (this.claiming.get(key) === 0) this.claiming.delete(key);
+    }
+    if (status !== 1 || shown === undefined) {
+      await this.unlistNickname(key);
+      return undefined;
+    }
     const local = this.localNicks.get(key);
     if (local) local.sockets += 1;
     else this.localNicks.set(key, { owner, name: shown, keepMs, sockets: 1 });
     return shown;
   }
 
-  /** Releases one socket of `owner`'s; the reservation then runs for `reservationMs` (or ends now, without one). */
   /**
    * One socket of `owner` lets go of the nickname. When it was the last one, the reservation
    * starts (the nickname and its inbox expire after it), or with `drop` (a logout) both go now.
@@ -236,13 +248,17 @@ export class Presence {
     const local = this.localNicks.get(key);
     if (!local || local.owner !== owner) return; // lost to someone else in a restore
     if (--local.sockets <= 0) this.localNicks.delete(key);
-    await nicknameScript.run(this.redis, this.nickKeys(key), ["release", this.instance, owner, key, opts.drop ? "drop" : "keep"]);
+    await nicknameScript.run(this.redis, this.nickKeys(key), ["release", this.instance, owner, opts.drop ? "drop" : "keep"]);
+    await this.unlistNickname(key);
   }
 
   /** The nickname as shown, if a live socket of its owner holds it. */
   async isOnline(key: string): Promise<string | undefined> {
-    const name = await nicknameScript.run(this.redis, this.nickKeys(key), ["online", this.instance, "", key]);
-    return typeof name === "string" ? name : undefined;
+    const [[name, holders], live] = await Promise.all([
+      nicknameScript.run(this.redis, this.nickKeys(key), ["holders", this.instance, ""]) as Promise<[string, string[]]>,
+      this.liveInstances(),
+    ]);
+    return holders.some((holder) => live.has(holder)) ? name : undefined;
   }
 
   /** Adds one socket of `nickname`; `first` when the user was not in the room before. */
@@ -250,8 +266,10 @@ export class Presence {
     let counts = this.localRooms.get(room);
     if (!counts) this.localRooms.set(room, (counts = new Map<string, number>()));
     bump(counts, nickname, 1);
-    const [sockets, members] = await this.runMembers("join", room, nickname);
-    return { first: sockets === 1, members };
+    // Listed before the member: if this process dies right after, the reaper still finds the room.
+    await this.redis.sAdd(chatKeys.instanceRooms(this.instance), room);
+    const counted = await this.runMembers("join", room, nickname);
+    return { first: counted.get(nickname) === 1, members: sorted(counted) };
   }
 
   /** Removes one socket of `nickname`; `gone` when that was the user's last one in the room. */
@@ -261,25 +279,41 @@ export class Presence {
       bump(counts, nickname, -1);
       if (counts.size === 0) this.localRooms.delete(room);
     }
-    const [sockets, members] = await this.runMembers("leave", room, nickname);
-    return { gone: sockets === 0, members };
+    const counted = await this.runMembers("leave", room, nickname);
+    // Checked after the script: a join of the room that started meanwhile has put it back.
+    if (!this.localRooms.has(room)) await this.redis.sRem(chatKeys.instanceRooms(this.instance), room);
+    return { gone: !counted.has(nickname), members: sorted(counted) };
   }
 
   async members(room: string): Promise<string[]> {
-    return (await this.runMembers("list", room, ""))[1];
+    return sorted(await this.runMembers("list", room, ""));
   }
 
-  private async runMembers(op: string, room: string, nickname: string): Promise<[number, string[]]> {
-    const reply = (await membersScript.run(
-      this.redis,
-      [chatKeys.roomMembers(room), chatKeys.instances, chatKeys.instanceRooms(this.instance)],
-      [op, this.instance, nickname, room],
-    )) as [number, string[]];
-    return reply;
+  /** Runs the members script and counts, per nickname, the sockets of live instances. */
+  private async runMembers(op: string, room: string, nickname: string): Promise<Map<string, number>> {
+    const [fields, live] = await Promise.all([
+      membersScript.run(this.redis, [chatKeys.roomMembers(room)], [op, this.instance, nickname]) as Promise<string[]>,
+      this.liveInstances(),
+    ]);
+    return countMembers(fields, live);
   }
 
-  private nickKeys(key: string, instance = this.instance): string[] {
-    return [chatKeys.nickname(key), chatKeys.instances, chatKeys.instanceNicks(instance), chatKeys.roomLog(inboxOf(key))];
+  private async liveInstances(): Promise<Set<string>> {
+    return new Set((await liveScript.run(this.redis, [chatKeys.instances], [])) as string[]);
+  }
+
+  private async leaseRuns(): Promise<boolean> {
+    return (await liveScript.run(this.redis, [chatKeys.instances], [this.instance])) === 1;
+  }
+
+  /** Takes a nickname off this instance's set once no socket here holds it and no claim of it is under way. */
+  private async unlistNickname(key: string): Promise<void> {
+    if (this.localNicks.has(key) || this.claiming.has(key)) return;
+    await this.redis.sRem(chatKeys.instanceNicks(this.instance), key);
+  }
+
+  private nickKeys(key: string): string[] {
+    return [chatKeys.nickname(key), chatKeys.roomLog(inboxOf(key))];
   }
 
   private async tick(): Promise<void> {
@@ -308,19 +342,21 @@ export class Presence {
 
   private async restore(): Promise<void> {
     for (const [room, counts] of this.localRooms) {
+      await this.redis.sAdd(chatKeys.instanceRooms(this.instance), room);
       for (const [nickname, sockets] of counts) {
         await this.redis.hSet(chatKeys.roomMembers(room), `${this.instance}|${nickname}`, sockets);
       }
-      await this.redis.sAdd(chatKeys.instanceRooms(this.instance), room);
     }
     // With the owner's proof: a nickname restored without it could be claimed by anyone (11.2).
     for (const [key, local] of this.localNicks) {
+      await this.redis.sAdd(chatKeys.instanceNicks(this.instance), key);
       const [status] = (await nicknameScript.run(this.redis, this.nickKeys(key), [
-        "restore", this.instance, local.owner, key, local.name, local.keepMs, local.sockets,
+        "restore", this.instance, local.owner, local.name, local.keepMs, local.sockets,
       ])) as [number];
       if (status !== 1) {
         this.logger.warn({ nickname: local.name }, "a nickname was claimed by someone else before it could be restored");
         this.localNicks.delete(key);
+        await this.unlistNickname(key);
         this.options.onNicknameLost?.(key);
       }
     }
@@ -332,15 +368,16 @@ export class Presence {
       if (instance === this.instance) continue;
       this.logger.info({ instance }, "removing a dead replica's members");
       for (const room of await this.redis.sMembers(chatKeys.instanceRooms(instance))) {
-        const [gone, members] = (await membersScript.run(
-          this.redis,
-          [chatKeys.roomMembers(room), chatKeys.instances, chatKeys.instanceRooms(instance)],
-          ["purge", instance, "", room],
-        )) as [string[], string[]];
-        for (const nickname of gone) this.options.onLeft(room, nickname, members);
+        const [[removed, fields], live] = await Promise.all([
+          membersScript.run(this.redis, [chatKeys.roomMembers(room)], ["purge", instance, ""]) as Promise<[string[], string[]]>,
+          this.liveInstances(),
+        ]);
+        const counted = countMembers(fields, live);
+        const members = sorted(counted);
+        for (const nickname of new Set(removed)) if (!counted.has(nickname)) this.options.onLeft(room, nickname, members);
       }
       for (const key of await this.redis.sMembers(chatKeys.instanceNicks(instance))) {
-        await nicknameScript.run(this.redis, this.nickKeys(key, instance), ["purge", instance, "", key]);
+        await nicknameScript.run(this.redis, this.nickKeys(key), ["purge", instance, ""]);
       }
       await this.redis.del([chatKeys.instanceRooms(instance), chatKeys.instanceNicks(instance)]);
     }

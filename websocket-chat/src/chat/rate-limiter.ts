@@ -1,13 +1,11 @@
-import { LuaScript, type RedisClient } from "@clusterkit/redis-kit";
+import { LuaScript, type RedisStore } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
 
 /**
  * Lua spending one hit of the fixed-window budget at `key` (window ms: `windowMs`): the first hit
  * starts the window. Leaves `hits` set; the window's rest (PTTL) is read only by whoever needs it.
- * Shared with scripts that spend the budget and write in the same step (room-history.ts), so both
- * count alike.
  */
-export const spendBudgetLua = (key: string, windowMs: string) => `
+const spendBudgetLua = (key: string, windowMs: string) => `
 local hits = redis.call('INCR', ${key})
 if hits == 1 then redis.call('PEXPIRE', ${key}, ${windowMs}) end
 `;
@@ -16,6 +14,13 @@ if hits == 1 then redis.call('PEXPIRE', ${key}, ${windowMs}) end
 const hitScript = new LuaScript(`${spendBudgetLua("KEYS[1]", "ARGV[1]")}
 return { hits, redis.call('PTTL', KEYS[1]) }
 `);
+
+/** Spends one hit of `budget` (as RateLimiter.hit does), for a caller that writes only if it is allowed. */
+export async function spendBudget(redis: RedisStore, { key, limit, windowMs }: RateBudget): Promise<RateDecision> {
+  const [hits, ttl] = (await hitScript.run(redis, [key], [windowMs])) as [number, number];
+  if (hits <= limit) return { allowed: true };
+  return { allowed: false, retryAfterMs: Math.max(ttl, 0) };
+}
 
 /** Adds ARGV[2] to the budget at KEYS[1] without refusing (the cost was only known afterwards). */
 const chargeScript = new LuaScript(`
@@ -27,9 +32,9 @@ return spent
 /**
  * A join, in one step: spends one hit of the join budget (KEYS[1], limit ARGV[1], window ARGV[2]);
  * refuses if the replay budget (KEYS[3], limit ARGV[4]; 0 = not checked) is already spent; with a
- * rooms cap (ARGV[5] > 0), refuses a room the identity has not been in within the idle TTL once it
- * has been in that many (sorted set KEYS[2]: room -> Redis time its entry lapses); then keeps the
- * room's stream (KEYS[4]) alive for another idle TTL (ARGV[6]). Returns { 1 } or
+ * rooms cap (ARGV[5] > 0), refuses a room the identity has not been in within the idle TTL
+ * (ARGV[6]) once it has been in that many (sorted set KEYS[2]: room -> Redis time its entry
+ * lapses). All three keys are the identity's (one hash slot). Returns { 1 } or
  * { 0, ms until it may work again, which budget refused }.
  */
 const admitJoinScript = new LuaScript(`${spendBudgetLua("KEYS[1]", "ARGV[2]")}
@@ -49,7 +54,6 @@ if tonumber(ARGV[5]) > 0 then
   redis.call('ZADD', KEYS[2], now + ttl, ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-redis.call('PEXPIRE', KEYS[4], ttl)
 return { 1 }
 `);
 
@@ -108,15 +112,12 @@ export class SocketBudget {
 /** Per-user budgets kept in Redis, so they hold however the user's tabs are spread. */
 export class RateLimiter {
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisStore,
     private readonly options: RateLimits,
   ) {}
 
-  async hit(identity: string, kind: BudgetKind = "message"): Promise<RateDecision> {
-    const { key, limit, windowMs } = this.budget(identity, kind);
-    const [hits, ttl] = (await hitScript.run(this.redis, [key], [windowMs])) as [number, number];
-    if (hits <= limit) return { allowed: true };
-    return { allowed: false, retryAfterMs: Math.max(ttl, 0) };
+  hit(identity: string, kind: BudgetKind = "message"): Promise<RateDecision> {
+    return spendBudget(this.redis, this.budget(identity, kind));
   }
 
   /** Adds a cost known only after the work (what a join sent back); the next request pays for an overdraft. */
@@ -129,7 +130,8 @@ export class RateLimiter {
   /**
    * Admits a join of `room`: one hit of the join budget; with `replays`, only while the replay
    * budget has something left; with `countRoom`, within the rooms-per-user cap. Keeps the room's
-   * stream from expiring for another idle TTL.
+   * stream from expiring for another idle TTL (a second command: the room's key lives in the
+   * room's slot, the budgets in the identity's).
    */
   async admitJoin(identity: string, room: string, opts: { replays: boolean; countRoom: boolean }): Promise<JoinDecision> {
     const join = this.budget(identity, "join");
@@ -137,10 +139,13 @@ export class RateLimiter {
     const { roomsPerUser, roomIdleTtlMs } = this.options;
     const [allowed, retryAfterMs, budget] = (await admitJoinScript.run(
       this.redis,
-      [join.key, chatKeys.roomsVisited(identity), replay.key, chatKeys.roomLog(room)],
+      [join.key, chatKeys.roomsVisited(identity), replay.key],
       [join.limit, join.windowMs, room, opts.replays ? replay.limit : 0, opts.countRoom ? roomsPerUser : 0, roomIdleTtlMs],
     )) as [number, number?, ("join" | "replay" | "rooms")?];
-    if (allowed === 1) return { allowed: true };
+    if (allowed === 1) {
+      await this.redis.pExpire(chatKeys.roomLog(room), roomIdleTtlMs);
+      return { allowed: true };
+    }
     return { allowed: false, retryAfterMs: Math.max(Number(retryAfterMs), 0), budget: budget ?? "join" };
   }
 
@@ -151,7 +156,7 @@ export class RateLimiter {
 
   /** The budget `hit(identity, kind)` spends, for a script that spends it itself. */
   budget(identity: string, kind: BudgetKind = "message"): RateBudget {
-    const key = kind === "message" ? chatKeys.rate(identity) : chatKeys.rate(`${kind}:${identity}`);
+    const key = kind === "message" ? chatKeys.rate(identity) : chatKeys.rate(identity, kind);
     return { key, limit: this.options.limits[kind], windowMs: this.options.windowMs };
   }
 }

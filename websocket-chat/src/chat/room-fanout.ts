@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { StoredMessage as RoomMessage } from "./room-history.js";
 import type { PrivateMessage } from "../contracts/events.js";
-import { compareStreamIds, type RedisClient } from "@clusterkit/redis-kit";
+import { compareStreamIds, type ChannelSubscriber } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
 import type { ChatServerIo, ChatSocket } from "./socket-types.js";
 
@@ -18,7 +18,7 @@ interface Subscription {
   pending: RoomMessage[] | undefined;
   /** The join is still reading history: `go()` ends it. */
   joining: boolean;
-  /** The fanout's generation when the socket's position was read: a newer one means pub/sub may have missed some. */
+  /** The room's generation when the socket's position was read: a newer one means pub/sub may have missed some. */
   generation: number;
   /** In the room's live set (a Socket.IO room): gets every dispatched message by one broadcast. */
   live: boolean;
@@ -28,6 +28,16 @@ interface Subscription {
 
 /** This replica's view of one room (or private inbox). */
 interface RoomState {
+  room: string;
+  /** The room's pub/sub channel, subscribed while the room has local sockets. */
+  channel: string;
+  listener: (raw: string) => void;
+  /** Settles once the channel is subscribed; reset after a failed attempt so the next join tries again. */
+  subscribed: Promise<void> | undefined;
+  /** Bumped when the channel's subscription is interrupted and when it is made again: older catch-ups give way. */
+  generation: number;
+  /** Between an interruption and the subscription being made again: pub/sub may still be missing messages. */
+  resubscribing: boolean;
   subs: Map<string, Subscription>;
   /** Subscriptions outside the live set: joining, catching up, or not yet at the dispatch position. */
   tracked: Set<Subscription>;
@@ -44,6 +54,8 @@ export interface CatchUp {
   messages: RoomMessage[];
   /** `since` is not a position of the stream any more (Redis lost it): forget it. */
   reset: boolean;
+  /** The stream lost its entries after this id (RoomHistory's Replay.resumeAt): continue from it. */
+  resumeAt?: string | undefined;
 }
 
 const RETRY_MS = { first: 100, max: 2_000 };
@@ -52,10 +64,13 @@ const RETRY_MS = { first: 100, max: 2_000 };
 const liveRoomOf = (room: string, dialect: Dialect) => `live:${dialect}:${room}`;
 
 /**
- * Delivers room messages to this replica's sockets. Every replica subscribes to the one channel
- * the append script publishes on, so messages arrive in id order; each socket gets an id only
- * once and only after what it already has. A joining socket is registered *before* its history
- * is read and buffers meanwhile, so history and live traffic meet at one id: no gap, no duplicate.
+ * Delivers room messages to this replica's sockets. Each room has its own channel, which the
+ * append script publishes on, in id order; this replica subscribes to a room's channel while it
+ * has sockets in the room (so it receives no traffic of rooms it does not serve: on a Redis
+ * Cluster, a sharded channel, served by the room's node only). Each socket gets an id only once
+ * and only after what it already has. A joining socket is registered, and the room's channel
+ * subscribed, *before* its history is read, and it buffers meanwhile, so history and live
+ * traffic meet at one id: no gap, no duplicate.
  *
  * A socket that has everything up to the last dispatched message joins the room's live set, a
  * Socket.IO room that gets each message by one local broadcast (encoded once, the WebSocket frame
@@ -64,25 +79,24 @@ const liveRoomOf = (room: string, dialect: Dialect) => `live:${dialect}:${room}`
  * messages pub/sub has not dispatched yet) are tracked one by one; they go live synchronously
  * right after their last individual delivery, so no message falls between the two paths.
  *
- * When the subscriber reconnects, whatever was published while it was away is gone from pub/sub
- * but not from the streams. From the moment it connects again, every socket leaves the live set
- * (at the last id dispatched to it) and buffers; once it is subscribed ('ready'), each room is
- * read from the streams after the sockets' last id, then the buffer is flushed. Buffering must
- * start before the SUBSCRIBE: node-redis may hand over the first messages before it reports
- * 'ready', and one delivered ahead of the older ones it missed would hide them. The reads are
- * retried until they succeed: a catch-up given up is a gap.
+ * When a room's subscription is interrupted (its connection dropped, or on a cluster the room's
+ * slot failed over to another node), whatever was published meanwhile is gone from pub/sub but
+ * not from the stream. The subscriber says which channels (ChannelSubscriber.watch): from the
+ * interruption on, those rooms' sockets leave the live set (at the last id dispatched to them)
+ * and buffer; once the channel is subscribed again, each such room is read from its stream after
+ * the sockets' last id, then the buffer is flushed. Buffering must start before the subscription
+ * is made again: messages may arrive before it is reported, and one delivered ahead of the older
+ * ones it missed would hide them. The reads are retried until they succeed: a catch-up given up
+ * is a gap. Each room keeps its own generation, so one shard's outage holds only its rooms.
  */
 export class RoomFanout {
   private readonly rooms = new Map<string, RoomState>();
-  /** Bumped when the subscriber reconnects and when it is subscribed again: older catch-ups give way. */
-  private generation = 0;
-  /** Between the subscriber's reconnect and its 'ready': pub/sub may still be missing messages. */
-  private resubscribing = false;
+  private readonly roomOfChannel = new Map<string, string>();
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
-    private readonly subscriber: RedisClient,
+    private readonly subscriber: ChannelSubscriber,
     private readonly io: ChatServerIo,
     private readonly logger: Logger,
     private readonly options: {
@@ -90,51 +104,68 @@ export class RoomFanout {
       onDelivered: (dialect: Dialect, count: number, message: RoomMessage) => void;
       /** Reads a room's stored messages after an id, to fill what pub/sub lost during a reconnect. */
       readAfter: (room: string, after: string) => Promise<CatchUp>;
+      /** A message of `bytes` arrived from pub/sub (what this replica's room channels cost it). */
+      onReceived?: (bytes: number) => void;
     },
   ) {}
 
-  async start(): Promise<void> {
-    await this.subscriber.subscribe(chatKeys.roomMessagesChannel, (raw) => this.dispatch(raw));
-    this.subscriber.on("connect", () => this.holdAll());
-    this.subscriber.on("ready", () => this.catchUpAll());
+  start(): void {
+    this.subscriber.watch({
+      interrupted: (channels) => this.hold(this.statesOf(channels)),
+      resumed: (channels) => this.catchUpRooms(this.statesOf(channels)),
+    });
   }
 
   /** Stops catching up (the replica is closing): reads still waiting for Redis give up. */
   stop(): void {
     this.stopped = true;
-    this.generation += 1;
+    for (const state of this.rooms.values()) state.generation += 1;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.subscriber.stop();
   }
 
-  /** The subscriber is connected again but not yet subscribed: every socket buffers from now on. */
-  private holdAll(): void {
-    this.generation += 1;
-    this.resubscribing = true;
-    for (const state of this.rooms.values()) {
+  private statesOf(channels: string[]): RoomState[] {
+    const states: RoomState[] = [];
+    for (const channel of channels) {
+      const state = this.rooms.get(this.roomOfChannel.get(channel) ?? "");
+      if (state) states.push(state);
+    }
+    return states;
+  }
+
+  /** These rooms' subscriptions are being made again: their sockets buffer from now on. */
+  private hold(states: RoomState[]): void {
+    for (const state of states) {
+      state.generation += 1;
+      state.resubscribing = true;
       for (const sub of state.subs.values()) {
         if (sub.live) this.leaveLive(state, sub);
         sub.pending ??= [];
       }
-      // Positions from before the reconnect say nothing about what the new subscription will
+      // Positions from before the interruption say nothing about what the new subscription will
       // dispatch (after a Redis reset, ids may even start lower): nobody goes live on them.
       state.lastDispatched = undefined;
     }
   }
 
-  /** The subscriber is subscribed again: each room catches up from the streams, then goes live. */
-  private catchUpAll(): void {
-    this.resubscribing = false;
+  /** These rooms are subscribed again: each catches up from its stream, then goes live. */
+  private catchUpRooms(states: RoomState[]): void {
     if (this.stopped) return;
-    const generation = ++this.generation;
-    for (const [room, state] of this.rooms) {
+    for (const state of states) {
+      state.resubscribing = false;
+      const generation = ++state.generation;
       const behind = [...state.subs.values()].filter((sub) => !sub.joining);
       for (const sub of behind) {
         sub.pending ??= [];
         sub.generation = generation;
       }
-      if (behind.length > 0) void this.catchUp(room, behind, generation);
+      if (behind.length > 0) void this.catchUp(state.room, behind, generation);
     }
+  }
+
+  private isCurrent(room: string, generation: number): boolean {
+    return !this.stopped && this.rooms.get(room)?.generation === generation;
   }
 
   /**
@@ -147,12 +178,13 @@ export class RoomFanout {
     await Promise.all(
       [...byPosition].map(async ([since, group]) => {
         const caught = since === undefined ? { messages: [], reset: false } : await this.readUntilDone(room, since, generation);
-        // A newer reconnect took these sockets over (or the replica is closing): it delivers.
-        if (caught === undefined || generation !== this.generation) return;
+        // A newer interruption took these sockets over (or the replica is closing): it delivers.
+        if (caught === undefined || !this.isCurrent(room, generation)) return;
         for (const sub of group) {
           const state = this.rooms.get(room);
           if (!state || state.subs.get(keyOf(sub)) !== sub) continue; // left meanwhile
           if (caught.reset) sub.lastId = undefined;
+          else if (caught.resumeAt !== undefined && sub.lastId !== undefined && compareStreamIds(sub.lastId, caught.resumeAt) > 0) sub.lastId = caught.resumeAt;
           for (const message of caught.messages) this.deliver(sub, message);
           this.flush(state, sub);
         }
@@ -163,11 +195,11 @@ export class RoomFanout {
 
   private async readUntilDone(room: string, since: string, generation: number): Promise<CatchUp | undefined> {
     for (let attempt = 0; ; attempt++) {
-      if (generation !== this.generation) return undefined;
+      if (!this.isCurrent(room, generation)) return undefined;
       try {
         return await this.options.readAfter(room, since);
       } catch (error) {
-        if (generation !== this.generation) return undefined;
+        if (!this.isCurrent(room, generation)) return undefined;
         if (attempt === 0) this.logger.warn({ err: error, room }, "catching a room up after a Redis reconnect failed; retrying");
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
@@ -180,19 +212,39 @@ export class RoomFanout {
     }
   }
 
-  /** Starts buffering the room's live messages for a socket that is about to read history. */
-  open(socket: ChatSocket, room: string, dialect: Dialect): void {
+  /**
+   * Starts buffering the room's live messages for a socket that is about to read history;
+   * resolves once the room's channel is subscribed (read the history only then).
+   */
+  open(socket: ChatSocket, room: string, dialect: Dialect): Promise<void> {
     let state = this.rooms.get(room);
-    if (!state) {
-      state = { subs: new Map(), tracked: new Set(), liveRooms: new Map(), lastDispatched: undefined, dispatched: 0 };
-      this.rooms.set(room, state);
-    }
-    const sub: Subscription = { socket, room, dialect, lastId: undefined, pending: [], joining: true, generation: this.generation, live: false, liveSince: 0 };
+    if (!state) state = this.addRoom(room);
+    const sub: Subscription = { socket, room, dialect, lastId: undefined, pending: [], joining: true, generation: state.generation, live: false, liveSince: 0 };
     // A rejoin replaces the socket's subscription: the old one must stop receiving.
     const old = state.subs.get(keyOf(sub));
     if (old) this.drop(state, old);
     state.subs.set(keyOf(sub), sub);
     state.tracked.add(sub);
+    return this.subscribed(state);
+  }
+
+  private addRoom(room: string): RoomState {
+    const channel = chatKeys.roomChannel(room);
+    const state: RoomState = {
+      room, channel, listener: (raw) => this.dispatch(state, raw), subscribed: undefined, generation: 0, resubscribing: false,
+      subs: new Map(), tracked: new Set(), liveRooms: new Map(), lastDispatched: undefined, dispatched: 0,
+    };
+    this.rooms.set(room, state);
+    this.roomOfChannel.set(channel, room);
+    return state;
+  }
+
+  private subscribed(state: RoomState): Promise<void> {
+    state.subscribed ??= this.subscriber.subscribe(state.channel, state.listener).catch((error: unknown) => {
+      state.subscribed = undefined;
+      throw error;
+    });
+    return state.subscribed;
   }
 
   /**
@@ -205,13 +257,13 @@ export class RoomFanout {
     if (!state || !sub || !sub.joining) return;
     sub.joining = false;
     sub.lastId = lastId;
-    // Still resubscribing: keep buffering, the catch-up on 'ready' takes this socket along.
-    if (this.resubscribing) return;
-    // The subscriber reconnected while this socket read its history: what was published in
-    // between may have reached neither, so read it like any other catch-up.
-    if (sub.generation !== this.generation && !this.stopped) {
-      sub.generation = this.generation;
-      void this.catchUp(room, [sub], this.generation);
+    // Still resubscribing: keep buffering, the catch-up once subscribed takes this socket along.
+    if (state.resubscribing) return;
+    // The subscription was interrupted while this socket read its history: what was published
+    // in between may have reached neither, so read it like any other catch-up.
+    if (sub.generation !== state.generation && !this.stopped) {
+      sub.generation = state.generation;
+      void this.catchUp(room, [sub], state.generation);
       return;
     }
     this.flush(state, sub);
@@ -223,7 +275,15 @@ export class RoomFanout {
     if (!state || !sub) return;
     this.drop(state, sub);
     state.subs.delete(keyOf(sub));
-    if (state.subs.size === 0) this.rooms.delete(room);
+    if (state.subs.size > 0) return;
+    // The last local socket left: stop receiving the room's traffic.
+    this.rooms.delete(room);
+    this.roomOfChannel.delete(state.channel);
+    state.generation += 1;
+    if (this.stopped) return;
+    this.subscriber.unsubscribe(state.channel, state.listener).catch((error: unknown) => {
+      this.logger.warn({ err: error, room }, "unsubscribing a room's channel failed");
+    });
   }
 
   /** Chat rooms with at least one local socket (private inboxes not counted). */
@@ -233,7 +293,10 @@ export class RoomFanout {
     return count;
   }
 
-  private dispatch(raw: string): void {
+  private dispatch(state: RoomState, raw: string): void {
+    this.options.onReceived?.(Buffer.byteLength(raw));
+    // A listener of a room this replica left (and maybe joined again since, with a new state).
+    if (this.rooms.get(state.room) !== state) return;
     let message: RoomMessage;
     try {
       message = JSON.parse(raw) as RoomMessage;
@@ -241,8 +304,6 @@ export class RoomFanout {
       this.logger.error({ err: error }, "skipping an unreadable room message");
       return;
     }
-    const state = this.rooms.get(message.room);
-    if (!state) return;
     state.lastDispatched = message.id;
     state.dispatched += 1;
     // The live sets first: a tracked socket that goes live below must not get this one twice.

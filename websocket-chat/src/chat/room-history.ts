@@ -1,47 +1,25 @@
 import type { RoomMessage } from "../contracts/events.js";
-import { compareStreamIds, LuaScript, type RedisClient } from "@clusterkit/redis-kit";
+import { compareStreamIds, keyCommand, LuaScript, type RedisStore } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
-import type { RateBudget } from "./rate-limiter.js";
-import { spendBudgetLua } from "./rate-limiter.js";
+import { spendBudget, type RateBudget } from "./rate-limiter.js";
 
 /**
- * Spends one hit of the author's rate budget (KEYS[2]; limit ARGV[8], window ARGV[9]) and, if it
- * allows, appends to the room's capped stream, keeps it for another idle TTL (ARGV[10]) and
- * publishes the stored message, all in one atomic step and one round trip. The order on the
- * channel is the order of the ids: every replica delivers a room's messages in id order, which is
- * what lets a client resume from its last id without gap or duplicate. Returns { 1, id }, or
- * { 0, ms left in the window } when over budget.
+ * Appends to a room's (or inbox's) capped stream (KEYS[1]), keeps it for another idle TTL
+ * (ARGV[8]) and publishes the stored message on the room's channel (ARGV[1]) with ARGV[9]
+ * (PUBLISH, or SPUBLISH on a cluster, where the channel lives in the stream's slot), all in one
+ * atomic step. The order on the channel is the order of the ids: every replica delivers a room's
+ * messages in id order, which is what lets a client resume from its last id without gap or
+ * duplicate. A private copy also names its recipient (ARGV[10]). Returns the id.
  */
-export const appendScript = new LuaScript(`${spendBudgetLua("KEYS[2]", "ARGV[9]")}
-if hits > tonumber(ARGV[8]) then return { 0, redis.call('PTTL', KEYS[2]) } end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
-  'user', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
-redis.call('PEXPIRE', KEYS[1], ARGV[10])
-local message = cjson.encode({ id = id, room = ARGV[3], user = ARGV[4], text = ARGV[5],
-  server = ARGV[6], timestamp = ARGV[7] })
-redis.call('PUBLISH', ARGV[1], message)
-return { 1, id }
-`);
-
-/**
- * A private message goes into two inboxes (the recipient's and the sender's), each a capped
- * stream published on the same channel as rooms under the pseudo-room `@<nickname key>`
- * (ARGV[8] the recipient's, ARGV[9] the sender's; the entries carry the names as shown): every
- * replica delivers a user's private messages in inbox order, like a room's. An inbox idle for
- * the idle TTL (ARGV[10]) expires like a room, unless its owner is connected (the nickname
- * script PERSISTs it while any socket holds the name).
- */
-const privateScript = new LuaScript(`
-local ids = {}
-for i, key in ipairs(KEYS) do
-  ids[i] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[2], '*',
-    'user', ARGV[3], 'to', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7])
-  redis.call('PEXPIRE', key, ARGV[10])
-  local owner = i == 1 and ARGV[8] or ARGV[9]
-  redis.call('PUBLISH', ARGV[1], cjson.encode({ id = ids[i], room = '@' .. owner, user = ARGV[3], to = ARGV[4],
-    text = ARGV[5], server = ARGV[6], timestamp = ARGV[7] }))
-end
-return ids
+export const appendScript = new LuaScript(`
+local fields = { 'user', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7] }
+if ARGV[10] then table.insert(fields, 3, 'to'); table.insert(fields, 4, ARGV[10]) end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
+redis.call('PEXPIRE', KEYS[1], ARGV[8])
+local message = { id = id, room = ARGV[3], user = ARGV[4], text = ARGV[5], server = ARGV[6], timestamp = ARGV[7] }
+if ARGV[10] then message.to = ARGV[10] end
+redis.call(ARGV[9], ARGV[1], cjson.encode(message))
+return id
 `);
 
 /**
@@ -71,6 +49,25 @@ export interface Replay {
    * held it starts over from the messages stored since, whatever their ids.
    */
   unknown: boolean;
+  /**
+   * `since` is newer than anything the stream ever held: it lost its newest entries (a master
+   * failed over before they reached its replica, or Redis came back from an older snapshot). The
+   * stream and whoever held `since` agree up to this id; `messages` are what came after it.
+   */
+  resumeAt?: string;
+}
+
+/**
+ * The longest tail a failover can take: what the master had not yet sent to its replica, milliseconds
+ * of writes. A `since` further ahead of the stream's newest id is not a lost tail but a stream that
+ * started over with lower ids (a restart on a host whose clock runs behind): read as a reset.
+ */
+const LOST_TAIL_MS = 2_000n;
+
+/** Whether `since` is a little ahead of everything the stream ever held (see Replay.resumeAt). */
+function lostTail(since: string, lastId: string): boolean {
+  if (compareStreamIds(since, lastId) <= 0) return false;
+  return BigInt(since.split("-")[0]!) - BigInt(lastId.split("-")[0]!) <= LOST_TAIL_MS;
 }
 
 /** The position before any message: a client that had an empty room or inbox. */
@@ -88,38 +85,48 @@ function toMessage(room: string, entry: StreamEntry): StoredMessage {
 /** Room messages in Redis streams: append, last N for a newcomer, everything after an id for a returner. */
 export class RoomHistory {
   constructor(
-    private readonly redis: RedisClient,
-    /** `idleTtlMs`: a stream expires this long after its last append (joins renew it too, see RateLimiter.admitJoin). */
-    private readonly options: { historySize: number; retention: number; idleTtlMs: number },
+    private readonly redis: RedisStore,
+    /**
+     * `idleTtlMs`: a stream expires this long after its last append (joins renew it too, see
+     * RateLimiter.admitJoin). `sharded`: publish with SPUBLISH (a Redis Cluster).
+     */
+    private readonly options: { historySize: number; retention: number; idleTtlMs: number; sharded?: boolean },
   ) {}
 
   /**
    * Appends a message if the author's `budget` allows it (spending one hit either way, as
    * RateLimiter.hit does); otherwise stores nothing and says how long the window still runs.
+   * Two steps, budget then append: the budget lives in the author's hash slot, the room's stream
+   * in the room's. A message is stored only after its hit is spent.
    */
   async append(input: NewRoomMessage, budget: RateBudget): Promise<{ message: RoomMessage } | { retryAfterMs: number }> {
+    const spent = await spendBudget(this.redis, budget);
+    if (!spent.allowed) return { retryAfterMs: spent.retryAfterMs };
     const timestamp = new Date().toISOString();
-    const [allowed, result] = (await appendScript.run(
-      this.redis,
-      [chatKeys.roomLog(input.room), budget.key],
-      [chatKeys.roomMessagesChannel, this.options.retention, input.room, input.user, input.text, input.server, timestamp, budget.limit, budget.windowMs, this.options.idleTtlMs],
-    )) as [number, string | number];
-    if (allowed !== 1) return { retryAfterMs: Math.max(Number(result), 0) };
-    return { message: { id: String(result), ...input, timestamp } };
+    const id = await this.store(input.room, { user: input.user, text: input.text, server: input.server, timestamp });
+    return { message: { id, ...input, timestamp } };
   }
 
-  /** Stores a private message in both inboxes (named by the nickname keys) and publishes both copies; returns their ids. */
+  /**
+   * Stores a private message in both inboxes (named by the nickname keys; the recipient's first)
+   * and publishes each copy on its inbox's channel; returns their ids. Each inbox is one append:
+   * the two live in their owners' slots.
+   */
   async appendPrivate(input: { from: string; fromKey: string; to: string; toKey: string; text: string; server: string }): Promise<{ toId: string; fromId: string; timestamp: string }> {
     const timestamp = new Date().toISOString();
-    const [toId, fromId] = (await privateScript.run(
-      this.redis,
-      [chatKeys.roomLog(inboxOf(input.toKey)), chatKeys.roomLog(inboxOf(input.fromKey))],
-      [
-        chatKeys.roomMessagesChannel, this.options.retention, input.from, input.to, input.text, input.server, timestamp,
-        input.toKey, input.fromKey, this.options.idleTtlMs,
-      ],
-    )) as [string, string];
+    const entry = { user: input.from, to: input.to, text: input.text, server: input.server, timestamp };
+    const toId = await this.store(inboxOf(input.toKey), entry);
+    const fromId = await this.store(inboxOf(input.fromKey), entry);
     return { toId, fromId, timestamp };
+  }
+
+  private async store(room: string, entry: { user: string; text: string; server: string; timestamp: string; to?: string }): Promise<string> {
+    const args = [
+      chatKeys.roomChannel(room), this.options.retention, room, entry.user, entry.text, entry.server, entry.timestamp,
+      this.options.idleTtlMs, this.options.sharded ? "SPUBLISH" : "PUBLISH",
+    ];
+    if (entry.to !== undefined) args.push(entry.to);
+    return String(await appendScript.run(this.redis, [chatKeys.roomLog(room)], args));
   }
 
   /**
@@ -144,8 +151,9 @@ export class RoomHistory {
    * Every retained message strictly after `since`, oldest first. The read includes `since` itself:
    * if that entry is gone, the stream's state says why. Only the cap removes entries, and only
    * from the front, so a missing `since` that the cap may have taken means `truncated`; any other
-   * missing `since` (the stream is gone, newer than `since`'s, or never held it) means the stream
-   * started over after a reset: `unknown`, with the whole restarted stream.
+   * missing `since` just ahead of the stream's newest id ever means its tail was lost (`resumeAt`);
+   * any other (the stream is gone, or never held it) means the stream started over after a reset:
+   * `unknown`, with the whole restarted stream.
    */
   async after(room: string, since: string): Promise<Replay> {
     const key = chatKeys.roomLog(room);
@@ -158,6 +166,10 @@ export class RoomHistory {
     if (since === START || trimmedAway) {
       return { messages: entries.map((entry) => toMessage(room, entry)), truncated: trimmedAway, unknown: false };
     }
+    if (state !== undefined && lostTail(since, state.lastId)) {
+      const after = await this.redis.xRange(key, `(${state.lastId}`, "+", { COUNT: this.options.retention });
+      return { messages: after.map((entry) => toMessage(room, entry)), truncated: false, unknown: false, resumeAt: state.lastId };
+    }
     // Newest first, so that a stream a little over the cap (MAXLEN ~) still ends at its newest id.
     const all = state === undefined ? [] : await this.redis.xRevRange(key, "+", "-", { COUNT: this.options.retention });
     return { messages: all.reverse().map((entry) => toMessage(room, entry)), truncated: true, unknown: true };
@@ -167,7 +179,7 @@ export class RoomHistory {
   private async streamState(key: string): Promise<{ removed: boolean; firstKept: string; lastId: string } | undefined> {
     let reply: unknown;
     try {
-      reply = await this.redis.sendCommand(["XINFO", "STREAM", key]);
+      reply = await keyCommand(this.redis, key, ["XINFO", "STREAM", key]);
     } catch (error) {
       // Only "no such key" means the stream is gone; a failed read must not pass for a reset.
       if (error instanceof Error && /no such key/i.test(error.message)) return undefined;

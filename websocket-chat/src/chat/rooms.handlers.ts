@@ -53,8 +53,8 @@ async function join(deps: ChatDeps, { room, since }: JoinRequest): Promise<Reply
     throw new ChatError("INVALID_ARGUMENT", `a socket may be in at most ${MAX_ROOMS_PER_SOCKET} rooms; leave one first`);
   }
   await admitJoin(deps, room, { replays: true, countRoom: true });
-  ctx.fanout.open(socket, room, "kit");
   try {
+    await ctx.fanout.open(socket, room, "kit");
     await socket.join(ioRooms.room(room));
     const { first, members } = rejoin ? { first: false, members: await ctx.presence.members(room) } : await ctx.presence.join(room, me);
     state.kitRooms.add(room);
@@ -70,7 +70,7 @@ async function join(deps: ChatDeps, { room, since }: JoinRequest): Promise<Reply
     const truncated = (replay?.truncated ?? false) || (replay !== undefined && fitted.dropped);
     if (first) announce(deps, room, me, "joined", members);
     // The socket's position: live delivery (and catch-up after a Redis blip) continues after it.
-    const lastId = recent?.position ?? messages.at(-1)?.id ?? (replay?.unknown ? START : since);
+    const lastId = recent?.position ?? messages.at(-1)?.id ?? (replay?.unknown ? START : (replay?.resumeAt ?? since));
     return {
       body: { room, members, mode, messages, truncated },
       afterAck: () => ctx.fanout.go(socket, room, "kit", lastId),

@@ -1,13 +1,13 @@
 import { usersHeartbeatKeys } from "../users/users-contract.js";
 import type { ChatReplicaBeat, ClusterView, RedisStats, UsersReplicaBeat } from "../contracts/cluster.js";
-import type { RedisClient } from "@clusterkit/redis-kit";
+import type { RedisClient, RedisStore } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
 
 /** Requests within this long of a read share it: many open cluster pages cost Redis one read a moment. */
 const FRESH_MS = 250;
 
 /** Live records of one heartbeat family, ordered by replica name; expired ones are skipped. */
-async function liveRecords<T extends { id: string }>(redis: RedisClient, index: string, keyOf: (instance: string) => string): Promise<T[]> {
+async function liveRecords<T extends { id: string }>(redis: RedisStore, index: string, keyOf: (instance: string) => string): Promise<T[]> {
   const instances = await redis.sMembers(index);
   if (instances.length === 0) return [];
   const records = await redis.mGet(instances.map(keyOf));
@@ -40,14 +40,16 @@ export function parseRedisInfo(info: string): RedisStats {
 }
 
 /**
- * Reads the cluster view from Redis: every live chat and users replica's last heartbeat, and
- * Redis's own INFO. Concurrent and back-to-back requests share one read.
+ * Reads the cluster view from Redis: every live chat replica's last heartbeat (in the chat's
+ * store), every users replica's (in the users service's Redis, the same one unless the chat runs
+ * on a Redis Cluster) and that Redis's INFO. Concurrent and back-to-back requests share one read.
  */
 export class ClusterViewReader {
   private last: { at: number; view: Promise<ClusterView> } | undefined;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly store: RedisStore,
+    private readonly usersRedis: RedisClient,
     private readonly servedBy: string,
   ) {}
 
@@ -65,9 +67,9 @@ export class ClusterViewReader {
 
   private async load(): Promise<ClusterView> {
     const [chat, users, info] = await Promise.all([
-      liveRecords<ChatReplicaBeat>(this.redis, chatKeys.heartbeats, chatKeys.heartbeat),
-      liveRecords<UsersReplicaBeat>(this.redis, usersHeartbeatKeys.index, usersHeartbeatKeys.beat),
-      this.redis.info().catch(() => undefined),
+      liveRecords<ChatReplicaBeat>(this.store, chatKeys.heartbeats, chatKeys.heartbeat),
+      liveRecords<UsersReplicaBeat>(this.usersRedis, usersHeartbeatKeys.index, usersHeartbeatKeys.beat),
+      this.usersRedis.info().catch(() => undefined),
     ]);
     return { servedBy: this.servedBy, chat, users, redis: info === undefined ? undefined : parseRedisInfo(info) };
   }

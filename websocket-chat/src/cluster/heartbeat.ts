@@ -1,7 +1,19 @@
 import type { Logger } from "pino";
 import type { ChatReplicaBeat, MessageHop } from "../contracts/cluster.js";
-import type { RedisClient } from "@clusterkit/redis-kit";
+import { LuaScript, type RedisStore } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
+
+/** Writes one record (KEYS[2], ARGV[2] for ARGV[3] ms) and lists it (set KEYS[1]); both in one slot. */
+const beatScript = new LuaScript(`
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return redis.call('SADD', KEYS[1], ARGV[1])
+`);
+
+/** Removes one record and its entry in the set. */
+const withdrawScript = new LuaScript(`
+redis.call('DEL', KEYS[2])
+return redis.call('SREM', KEYS[1], ARGV[1])
+`);
 
 /** Message paths each replica keeps for the cluster view. */
 const RECENT_HOPS = 8;
@@ -28,7 +40,7 @@ export class ChatHeartbeat {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisStore,
     private readonly logger: Logger,
     private readonly options: ChatHeartbeatOptions,
   ) {}
@@ -61,7 +73,8 @@ export class ChatHeartbeat {
   async stop(withdraw: boolean): Promise<void> {
     clearInterval(this.timer);
     if (!withdraw) return;
-    await this.redis.multi().del(chatKeys.heartbeat(this.options.instance)).sRem(chatKeys.heartbeats, this.options.instance).exec();
+    const { instance } = this.options;
+    await withdrawScript.run(this.redis, [chatKeys.heartbeats, chatKeys.heartbeat(instance)], [instance]);
   }
 
   private async beat(): Promise<void> {
@@ -80,11 +93,8 @@ export class ChatHeartbeat {
       at: new Date(now).toISOString(),
     };
     this.last = { at: now, messagesIn: sample.messagesIn, messagesOut: sample.messagesOut };
-    await this.redis
-      .multi()
-      .set(chatKeys.heartbeat(this.options.instance), JSON.stringify(record), { PX: this.options.leaseMs })
-      .sAdd(chatKeys.heartbeats, this.options.instance)
-      .exec();
+    const { instance, leaseMs } = this.options;
+    await beatScript.run(this.redis, [chatKeys.heartbeats, chatKeys.heartbeat(instance)], [instance, JSON.stringify(record), leaseMs]);
     await this.prune();
   }
 

@@ -7,7 +7,7 @@ import type { ChatConfig } from "../config.js";
 import { bearerToken, type ChatTokens } from "../auth/tokens.js";
 import type { RateLimiter } from "../chat/rate-limiter.js";
 import { ClusterViewReader } from "../cluster/cluster-view.js";
-import { isRedisUnavailable, type RedisClient } from "@clusterkit/redis-kit";
+import { isRedisUnavailable, pingStore, type RedisClient, type RedisStore } from "@clusterkit/redis-kit";
 import type { UsersFeed } from "../users/users-feed.js";
 import { clusterRouter } from "./cluster.routes.js";
 import type { ProxyTrust } from "./client-address.js";
@@ -18,6 +18,9 @@ import { usersRouter } from "./users.routes.js";
 export type HttpAppConfig = Pick<ChatConfig, "serverId" | "trustProxy" | "corsOrigins" | "webDist" | "usersAuthToken">;
 
 export interface HttpAppParts {
+  /** The chat's own data (one Redis or a cluster): /readyz pings it. */
+  store: RedisStore;
+  /** The users service's Redis (the same one as `store` unless the chat runs on a cluster). */
   redis: RedisClient;
   logger: Logger;
   metrics: ChatMetrics;
@@ -61,14 +64,14 @@ export function createHttpApp(parts: HttpAppParts, config: HttpAppConfig): { app
   return { app, trust };
 }
 
-function addProbes(app: Express, { redis, metrics, usersFeed, isDraining }: HttpAppParts, config: HttpAppConfig): void {
+function addProbes(app: Express, { store, metrics, usersFeed, isDraining }: HttpAppParts, config: HttpAppConfig): void {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", server: config.serverId });
   });
   app.get("/readyz", (_req, res) => {
     if (isDraining()) return res.status(503).json({ status: "draining", server: config.serverId });
     const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("redis ping timed out")), 1_000).unref());
-    Promise.race([redis.ping(), timeout]).then(
+    Promise.race([pingStore(store), timeout]).then(
       () => res.json({ status: "ready", server: config.serverId, usersFeed: usersFeed.ready ? "ready" : "loading" }),
       (error: unknown) => res.status(503).json({ status: "redis unreachable", server: config.serverId, detail: (error as Error).message }),
     );
@@ -79,7 +82,7 @@ function addProbes(app: Express, { redis, metrics, usersFeed, isDraining }: Http
   });
 }
 
-function addApi(app: Express, { redis, logger, limiter, users, tokens }: HttpAppParts, config: HttpAppConfig): void {
+function addApi(app: Express, { store, redis, logger, limiter, users, tokens }: HttpAppParts, config: HttpAppConfig): void {
   app.use("/api", corsMiddleware(config.corsOrigins), express.json({ limit: "16kb" }));
   if (tokens) {
     app.use("/api", (req, res, next) => {
@@ -92,7 +95,7 @@ function addApi(app: Express, { redis, logger, limiter, users, tokens }: HttpApp
       );
     });
   }
-  app.use("/api/cluster", clusterRouter(new ClusterViewReader(redis, config.serverId), logger));
+  app.use("/api/cluster", clusterRouter(new ClusterViewReader(store, redis, config.serverId), logger));
   // Changes share the chat's budget: per token subject, else per client address (behind a
   // trusted proxy, the address it forwards; see CHAT_TRUST_PROXY).
   app.use("/api/users", (req, res, next) => {

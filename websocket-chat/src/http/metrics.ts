@@ -41,6 +41,16 @@ export function createChatMetrics(
       labelNames: ["kind"] as const,
       registers: [registry],
     }),
+    roomChannelMessages: new Counter({
+      name: "chat_room_channel_messages_total",
+      help: "Room and inbox messages this replica received from Redis pub/sub (only rooms it has sockets in)",
+      registers: [registry],
+    }),
+    roomChannelBytes: new Counter({
+      name: "chat_room_channel_bytes_total",
+      help: "Bytes of those messages (their JSON)",
+      registers: [registry],
+    }),
     rejected: new Counter({
       name: "chat_rejected_total",
       help: "Client events refused, by error code",

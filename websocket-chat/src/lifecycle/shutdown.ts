@@ -4,7 +4,7 @@ import type { Presence } from "../chat/presence.js";
 import type { RoomFanout } from "../chat/room-fanout.js";
 import type { ChatServerIo } from "../chat/socket-types.js";
 import type { ChatHeartbeat } from "../cluster/heartbeat.js";
-import { closeRedis, type RedisClient } from "@clusterkit/redis-kit";
+import { closeRedis, type RedisStore } from "@clusterkit/redis-kit";
 import type { UsersFeed } from "../users/users-feed.js";
 import type { ChatHandlers } from "../chat/chat.handlers.js";
 
@@ -17,7 +17,9 @@ export interface RunningParts {
   presence: Presence;
   heartbeat: ChatHeartbeat;
   /** The Redis connections the server opened itself (not the caller's). */
-  ownConnections: RedisClient[];
+  ownConnections: RedisStore[];
+  /** Subscription trackers (timers) to stop before the connections close. */
+  trackers: { stop(): void }[];
   /** Each connected socket's cleanup (presence, rooms), settled once done. */
   /** The socket handlers: every socket's cleanup after its disconnect. */
   sockets: Pick<ChatHandlers, "settled">;
@@ -46,6 +48,7 @@ export async function closeGracefully(parts: RunningParts, timeoutMs: number): P
   await heartbeat.stop(true).catch((error: unknown) => logger.warn({ err: error }, "could not withdraw the cluster heartbeat"));
   await io.close().catch(() => undefined);
   http.closeAllConnections();
+  for (const tracker of parts.trackers) tracker.stop();
   await Promise.all(ownConnections.map((client) => closeRedis(client)));
 }
 
@@ -56,6 +59,7 @@ export async function closeGracefully(parts: RunningParts, timeoutMs: number): P
 export async function abortAtOnce(parts: RunningParts): Promise<void> {
   const { http, io, fanout, usersFeed, presence, heartbeat, ownConnections } = parts;
   fanout.stop();
+  for (const tracker of parts.trackers) tracker.stop();
   await presence.stop(false);
   await heartbeat.stop(false);
   await Promise.all(ownConnections.filter((client) => client.isOpen).map((client) => client.disconnect().catch(() => undefined)));

@@ -1,6 +1,5 @@
 import type { Server as HttpServer } from "node:http";
-import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { Server, type ServerOptions } from "socket.io";
 import type { Logger } from "pino";
 import type { ChatConfig } from "../config.js";
 import { disconnectWhenExpired } from "../auth/token-expiry.js";
@@ -13,7 +12,6 @@ import { clientAddress, type ProxyTrust } from "../http/client-address.js";
 import type { ConnectionLimits } from "../http/connection-limits.js";
 import { originAllowed } from "../http/cors.js";
 import type { ChatMetrics } from "../http/metrics.js";
-import type { RedisClient } from "@clusterkit/redis-kit";
 
 export type IoServerConfig = Pick<
   ChatConfig,
@@ -22,9 +20,8 @@ export type IoServerConfig = Pick<
 
 export interface IoServerParts {
   http: HttpServer;
-  /** The adapter's publish and subscribe connections (borrowed: the caller closes them). */
-  pub: RedisClient;
-  sub: RedisClient;
+  /** The Redis adapter (plain or sharded), on connections the caller owns and closes. */
+  adapter: NonNullable<ServerOptions["adapter"]>;
   connectionLimits: ConnectionLimits;
   trust: ProxyTrust;
   metrics: ChatMetrics;
@@ -36,9 +33,9 @@ export interface IoServerParts {
  * Socket.IO over the Redis adapter, admitting a handshake only while the replica is not draining,
  * from an allowed origin, and within the per-address connection limits.
  */
-export function createIoServer({ http, pub, sub, connectionLimits, trust, metrics, isDraining }: IoServerParts, config: IoServerConfig): ChatServerIo {
+export function createIoServer({ http, adapter, connectionLimits, trust, metrics, isDraining }: IoServerParts, config: IoServerConfig): ChatServerIo {
   return new Server(http, {
-    adapter: createAdapter(pub, sub),
+    adapter,
     maxHttpBufferSize: config.maxPayloadBytes,
     transports: config.transports,
     pingInterval: config.pingIntervalMs,

@@ -5,7 +5,8 @@ import { chatKeys } from "../redis/keys.js";
  * Lua spending one hit of the fixed-window budget at `key` (window ms: `windowMs`): the first hit
  * starts the window. Leaves `hits` set; the window's rest (PTTL) is read only by whoever needs it.
  */
-const spendBudgetLua = (key: string, windowMs: string) => `
+/** Lua that spends one hit of the budget at `key` (a fixed window of `windowMs`), leaving the count in `hits`. */
+export const spendBudgetLua = (key: string, windowMs: string) => `
 local hits = redis.call('INCR', ${key})
 if hits == 1 then redis.call('PEXPIRE', ${key}, ${windowMs}) end
 `;

@@ -1,7 +1,7 @@
 import type { RoomMessage } from "../contracts/events.js";
 import { compareStreamIds, keyCommand, LuaScript, type RedisStore } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
-import { spendBudget, type RateBudget } from "./rate-limiter.js";
+import { spendBudget, spendBudgetLua, type RateBudget } from "./rate-limiter.js";
 
 /**
  * Appends to a room's (or inbox's) capped stream (KEYS[1]), keeps it for another idle TTL
@@ -9,17 +9,35 @@ import { spendBudget, type RateBudget } from "./rate-limiter.js";
  * (PUBLISH, or SPUBLISH on a cluster, where the channel lives in the stream's slot), all in one
  * atomic step. The order on the channel is the order of the ids: every replica delivers a room's
  * messages in id order, which is what lets a client resume from its last id without gap or
- * duplicate. A private copy also names its recipient (ARGV[10]). Returns the id.
+ * duplicate. A private copy also names its recipient (ARGV[10], empty for a room message).
+ * Leaves the new entry's id in `id`.
  */
-export const appendScript = new LuaScript(`
+const appendLua = `
 local fields = { 'user', ARGV[4], 'text', ARGV[5], 'server', ARGV[6], 'timestamp', ARGV[7] }
-if ARGV[10] then table.insert(fields, 3, 'to'); table.insert(fields, 4, ARGV[10]) end
+local to = ARGV[10] ~= nil and ARGV[10] ~= '' and ARGV[10] or nil
+if to then table.insert(fields, 3, 'to'); table.insert(fields, 4, to) end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
 redis.call('PEXPIRE', KEYS[1], ARGV[8])
 local message = { id = id, room = ARGV[3], user = ARGV[4], text = ARGV[5], server = ARGV[6], timestamp = ARGV[7] }
-if ARGV[10] then message.to = ARGV[10] end
+if to then message.to = to end
 redis.call(ARGV[9], ARGV[1], cjson.encode(message))
+`;
+
+/** The append alone (see appendLua); returns the id. */
+export const appendScript = new LuaScript(`${appendLua}
 return id
+`);
+
+/**
+ * On one Redis: spends one hit of the author's budget (KEYS[2]; limit ARGV[11], window ARGV[12])
+ * and, if it allows, appends, in one atomic step and one round trip. A cluster cannot run it (the
+ * budget and the stream live in different slots) and takes the two steps instead. Returns
+ * { 1, id }, or { 0, ms left in the window }.
+ */
+const spendAndAppendScript = new LuaScript(`${spendBudgetLua("KEYS[2]", "ARGV[12]")}
+if hits > tonumber(ARGV[11]) then return { 0, redis.call('PTTL', KEYS[2]) } end
+${appendLua}
+return { 1, id }
 `);
 
 /**
@@ -27,6 +45,9 @@ return id
  * the nickname's canonical key (nicknames.ts), so every spelling of a nickname is one inbox.
  */
 export const inboxOf = (nicknameKey: string) => `@${nicknameKey}`;
+
+/** What the append script stores of a message. */
+type StoredEntry = { user: string; text: string; server: string; timestamp: string; to?: string };
 
 /** A stored message; private ones also name their recipient. */
 export type StoredMessage = RoomMessage & { to?: string };
@@ -96,14 +117,22 @@ export class RoomHistory {
   /**
    * Appends a message if the author's `budget` allows it (spending one hit either way, as
    * RateLimiter.hit does); otherwise stores nothing and says how long the window still runs.
-   * Two steps, budget then append: the budget lives in the author's hash slot, the room's stream
-   * in the room's. A message is stored only after its hit is spent.
+   * On one Redis that is one script; on a cluster two steps, budget then append (the budget lives
+   * in the author's hash slot, the room's stream in the room's). Either way a message is stored
+   * only after its hit is spent.
    */
   async append(input: NewRoomMessage, budget: RateBudget): Promise<{ message: RoomMessage } | { retryAfterMs: number }> {
+    const timestamp = new Date().toISOString();
+    const entry = { user: input.user, text: input.text, server: input.server, timestamp };
+    if (!this.options.sharded) {
+      const args = [...this.appendArgs(input.room, entry), "", budget.limit, budget.windowMs];
+      const [allowed, result] = (await spendAndAppendScript.run(this.redis, [chatKeys.roomLog(input.room), budget.key], args)) as [number, string | number];
+      if (allowed !== 1) return { retryAfterMs: Math.max(Number(result), 0) };
+      return { message: { id: String(result), ...input, timestamp } };
+    }
     const spent = await spendBudget(this.redis, budget);
     if (!spent.allowed) return { retryAfterMs: spent.retryAfterMs };
-    const timestamp = new Date().toISOString();
-    const id = await this.store(input.room, { user: input.user, text: input.text, server: input.server, timestamp });
+    const id = await this.store(input.room, entry);
     return { message: { id, ...input, timestamp } };
   }
 
@@ -120,13 +149,18 @@ export class RoomHistory {
     return { toId, fromId, timestamp };
   }
 
-  private async store(room: string, entry: { user: string; text: string; server: string; timestamp: string; to?: string }): Promise<string> {
-    const args = [
+  private async store(room: string, entry: StoredEntry): Promise<string> {
+    const args = this.appendArgs(room, entry);
+    if (entry.to !== undefined) args.push(entry.to);
+    return String(await appendScript.run(this.redis, [chatKeys.roomLog(room)], args));
+  }
+
+  /** ARGV[1..9] of the append (appendLua). */
+  private appendArgs(room: string, entry: StoredEntry): (string | number)[] {
+    return [
       chatKeys.roomChannel(room), this.options.retention, room, entry.user, entry.text, entry.server, entry.timestamp,
       this.options.idleTtlMs, this.options.sharded ? "SPUBLISH" : "PUBLISH",
     ];
-    if (entry.to !== undefined) args.push(entry.to);
-    return String(await appendScript.run(this.redis, [chatKeys.roomLog(room)], args));
   }
 
   /**

@@ -34,7 +34,7 @@ export default tseslint.config(
   {
     // Plain JavaScript (launchers, health checks, the handout's page) and the root config files
     // belong to no TypeScript project: linted without types.
-    files: ["**/*.mjs", "**/*.js", "vitest.config.ts"],
+    files: ["**/*.mjs", "**/*.cjs", "**/*.js", "vitest.config.ts"],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },

@@ -130,7 +130,8 @@ export function compileServices(repo: string): void {
   if (built.status !== 0) throw new Error(`compiling the services failed (exit ${built.status}); run npx tsc -b to see why`);
 }
 
-const profileArgs = () => (process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+/** `--cpu-prof` into BENCH_PROFILE_DIR when it is set: for every server we start, ours and the peers alike. */
+export const profileArgs = (): string[] => (process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
 
 const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on every Linux this runs on
 

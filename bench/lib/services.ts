@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { compiledNode, freePort, startService, type Service } from "./processes.js";
+import { fileURLToPath } from "node:url";
+import { compiledNode, freePort, profileArgs, startService, type Service } from "./processes.js";
 
 /**
  * Every server a benchmark needs, each as its own OS process on loopback, so /proc gives each
@@ -98,7 +99,8 @@ export async function startPeerChat(peerDir: string, redisUrl: string, serverId:
   return startService({
     name: serverId,
     command: process.execPath,
-    args: [join(peerDir, "server.js")],
+    // Profiled, the peer needs an orderly exit on SIGTERM to write its profile.
+    args: [...profileArgs(), ...(profileArgs().length ? ["--require", fileURLToPath(new URL("../servers/exit-on-sigterm.cjs", import.meta.url))] : []), join(peerDir, "server.js")],
     cwd: peerDir,
     port,
     env: { REDIS_URL: redisUrl, PORT: String(port), SERVER_ID: serverId },

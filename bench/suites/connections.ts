@@ -5,7 +5,7 @@ import { io } from "socket.io-client";
 import { pick, type BenchContext } from "../lib/context.js";
 import { cpuMeter, rssKb } from "../lib/processes.js";
 import { fmt, type SuiteResult, type Table } from "../lib/report.js";
-import { round, nowMs } from "../lib/stats.js";
+import { median, round, nowMs } from "../lib/stats.js";
 import { chatSides, type ChatSide } from "./chat.js";
 import type { FromIdle, ToIdle } from "../workers/idle-clients.js";
 
@@ -54,6 +54,12 @@ export async function connectionsSuite(ctx: BenchContext): Promise<SuiteResult> 
   const processes = pick(ctx, 4, 2);
   const rows: CapacityRow[] = [];
   for (const side of chatSides(ctx, {})) rows.push(await capacity(ctx, side, target, processes));
+  // Memory per idle socket at the issue's size (5,000), each side in turn, `--runs` times: RSS
+  // growth is noisy (heap growth steps, GC timing), so the target is the median of the runs.
+  const memoryRows: CapacityRow[] = [];
+  const memoryTarget = pick(ctx, 5_000, 500);
+  for (let run = 0; run < ctx.runs; run++) for (const side of chatSides(ctx, {})) memoryRows.push(await capacity(ctx, side, memoryTarget, 2));
+  const kb = (side: string) => median(memoryRows.filter((r) => r.side === side).map((r) => r.kbPerConnection));
   const table: Table = {
     title: `Idle connections: ${target.toLocaleString("en-US")} clients over 3 replicas`,
     columns: ["side", "connected", "failed", "connect s", "connects/s", "KB / connection", "replica RSS MB before", "after", "connect CPU s", "broadcast reached", "broadcast ms", "dropped while idle"],
@@ -79,7 +85,14 @@ export async function connectionsSuite(ctx: BenchContext): Promise<SuiteResult> 
     method:
       `${processes} client processes open ${target.toLocaleString("en-US")} idle Socket.IO clients (WebSocket transport, at most 100 handshakes in flight per process) spread evenly over 3 replicas; each joins one room. ` +
       `KB per connection is the growth of the replicas' RSS divided by the connections held; then one more client sends one message to that room and every client counts it.`,
-    tables: [table],
+    tables: [
+      table,
+      {
+        title: `Memory per idle socket: ${memoryTarget.toLocaleString("en-US")} clients over 3 replicas, ${ctx.runs} run(s) per side`,
+        columns: ["run", "side", "connected", "KB / connection", "replica RSS MB before", "after"],
+        rows: memoryRows.map((r, i) => [Math.floor(i / 2) + 1, r.side, fmt(r.connected), fmt(r.kbPerConnection), r.rssMbBefore.map((m) => fmt(m, 0)).join(" / "), r.rssMbAfter.map((m) => fmt(m, 0)).join(" / ")]),
+      },
+    ],
     charts: [
       { file: "connections-kb.svg", title: "Replica memory per idle connection", unit: "KB", groups: ["KB / connection"], series: rows.map((r) => ({ name: r.side, values: [r.kbPerConnection] })) },
       { file: "connections-rate.svg", title: "Connect rate", unit: "connections/s", groups: ["connects/s"], series: rows.map((r) => ({ name: r.side, values: [r.connectsPerSecond] })) },
@@ -91,9 +104,17 @@ export async function connectionsSuite(ctx: BenchContext): Promise<SuiteResult> 
         measured: ours ? `${fmt(ours.connected)} connected, ${fmt(ours.kbPerConnection)} KB each, broadcast reached ${fmt(ours.broadcastReached)}` : "–",
         met: ours ? ours.connected === target && ours.broadcastReached === target && ours.droppedWhileIdle === 0 : undefined,
       },
+      {
+        name: "Memory per idle socket",
+        goal: "≤ the peer's",
+        measured: memoryRows.some((r) => r.side === "peer")
+          ? `${fmt(kb("ours"))} vs ${fmt(kb("peer"))} KB per connection (median of ${ctx.runs} run(s) of ${memoryTarget.toLocaleString("en-US")} clients)`
+          : "–",
+        met: memoryRows.some((r) => r.side === "peer") ? kb("ours") <= kb("peer") : undefined,
+      },
     ],
     notes: ctx.quick ? ["quick mode: 1,000 clients"] : [],
-    raw: { target, processes, rows },
+    raw: { target, processes, rows, memoryTarget, memoryRows },
   };
 }
 

@@ -22,7 +22,7 @@ const layouts: Layout[] = [
 ];
 
 /** A load step plus what the replicas said they received from Redis pub/sub during it. */
-interface ScaleRow extends ChatRow {
+export interface ScaleRow extends ChatRow {
   replicaCount: number;
   /** Room-channel messages all replicas received (chat_room_channel_messages_total), per message sent. */
   channelMessagesPerSent: number;
@@ -118,7 +118,7 @@ export async function scaleoutSuite(ctx: BenchContext): Promise<SuiteResult> {
     for (const entry of open) await entry.open.close();
   }
   rows.sort((a, b) => layouts.findIndex((l) => l.name === a.side) - layouts.findIndex((l) => l.name === b.side) || a.offered - b.offered);
-  return report(settings, rows, retries);
+  return scaleoutReport(settings, rows, retries);
 }
 
 /**
@@ -200,7 +200,8 @@ function saturationNotes(settings: ChatSettings, rows: ScaleRow[]): string[] {
   ];
 }
 
-function report(settings: ChatSettings, rows: ScaleRow[], retries: string[]): SuiteResult {
+/** The suite's result from its rows (exported so a saved run's rows can be written up again). */
+export function scaleoutReport(settings: ChatSettings, rows: ScaleRow[], retries: string[] = []): SuiteResult {
   return {
     id: "scaleout",
     title: "Measured scale-out: one Redis vs a Redis Cluster, 3 vs 6 chat replicas",

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --runs N] [-- --only grpc,protocols,chat,fanout,bufferutil,proxy,connections]`: runs the kit and the
+// `npm run bench [-- --quick] [-- --runs N] [-- --only grpc,protocols,chat,fanout,bufferutil,proxy,connections,scaleout]`: runs the kit and the
 // handout's peers side by side on loopback and writes bench/results/. A measurement, never a test:
 // nothing here fails on a number; it fails only when a server cannot start or a run is incomplete.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -21,8 +21,9 @@ import { fanoutSuite } from "./suites/fanout.js";
 import { proxySuite } from "./suites/proxy.js";
 import { grpcSuite } from "./suites/grpc.js";
 import { protocolsSuite } from "./suites/protocols.js";
+import { scaleoutSuite } from "./suites/scaleout.js";
 
-const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, fanout: fanoutSuite, bufferutil: bufferutilSuite, proxy: proxySuite, connections: connectionsSuite } as const;
+const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, fanout: fanoutSuite, bufferutil: bufferutilSuite, proxy: proxySuite, connections: connectionsSuite, scaleout: scaleoutSuite } as const;
 type SuiteId = keyof typeof suites;
 
 const { values } = parseArgs({
@@ -35,8 +36,8 @@ const { values } = parseArgs({
 });
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-// The quick smoke test leaves out the knob experiments, to stay within its 2-minute budget.
-const quickSkips = new Set(["fanout", "bufferutil", "proxy"]);
+// The quick smoke test leaves out the knob experiments and the scale-out matrix, to stay within its 2-minute budget.
+const quickSkips = new Set(["fanout", "bufferutil", "proxy", "scaleout"]);
 const selected = (values.only ? values.only.split(",").map((s) => s.trim()) : Object.keys(suites).filter((id) => !(values.quick && quickSkips.has(id)))) as SuiteId[];
 for (const id of selected) if (!(id in suites)) throw new Error(`unknown suite '${id}'; choose from ${Object.keys(suites).join(", ")}`);
 // Quick runs (CI smoke test) never overwrite the committed results of a full run.

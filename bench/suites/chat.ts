@@ -43,6 +43,8 @@ export interface ChatCluster {
   entry?: string[];
   /** A proxy's processes, counted as server CPU. */
   proxyPids?: () => number[];
+  /** More redis-servers (a Redis Cluster's nodes), counted with `redis` as Redis CPU. */
+  redisPids?: number[];
 }
 
 export interface ChatSide {
@@ -124,7 +126,7 @@ export const saturated = (row: ChatRow) => row.lost > row.expected * 0.05 || row
 
 /** Starts a side's cluster, connects its clients (worker threads) and checks every member joined. */
 export async function openSide(ctx: BenchContext, side: ChatSide, settings: ChatSettings): Promise<OpenSide> {
-  const { cluster: running, replicas, redis, entry, proxyPids } = await side.start();
+  const { cluster: running, replicas, redis, entry, proxyPids, redisPids = [] } = await side.start();
   const urls = entry ?? replicas.map((r) => `http://127.0.0.1:${r.port}`);
   const prefix = `bench-${Date.now().toString(36)}-`;
   const per = Math.ceil(settings.clients / settings.workers);
@@ -163,7 +165,8 @@ export async function openSide(ctx: BenchContext, side: ChatSide, settings: Chat
     const sent = pool.ask({ type: "run", phase, rate: offered / settings.workers, startAt, warmupMs, durationMs }, "sent", durationMs + warmupMs + 60_000);
     await sleep(startAt + warmupMs - nowMs());
     const proxy = proxyPids?.() ?? [];
-    const meter = cpuMeter([...replicas.map((r) => r.pid), redis.pid, ...proxy]);
+    const redisAll = [redis.pid, ...redisPids];
+    const meter = cpuMeter([...replicas.map((r) => r.pid), ...redisAll, ...proxy]);
     await sleep(startAt + warmupMs + durationMs - nowMs());
     const cpu = meter.stop();
     const rssMb = replicas.map((r) => round(rssKb(r.pid) / 1024));
@@ -202,8 +205,8 @@ export async function openSide(ctx: BenchContext, side: ChatSide, settings: Chat
       latencyMs: samples.summary(),
       cpu: {
         replicas: cpu.perProcess.slice(0, replicas.length).map(round),
-        redis: round(cpu.perProcess[replicas.length]!),
-        ...(proxy.length ? { proxy: round(cpu.perProcess.slice(replicas.length + 1).reduce((a, b) => a + b, 0)) } : {}),
+        redis: round(cpu.perProcess.slice(replicas.length, replicas.length + redisAll.length).reduce((a, b) => a + b, 0)),
+        ...(proxy.length ? { proxy: round(cpu.perProcess.slice(replicas.length + redisAll.length).reduce((a, b) => a + b, 0)) } : {}),
         loadGenerator: round(cpu.loadGenerator),
         seconds: round(cpu.seconds),
       },

@@ -112,11 +112,20 @@ async function connectAll(): Promise<{ connected: number; failed: number; error?
   return error ? { connected, failed, error } : { connected, failed };
 }
 
-/** Each room's first client (whichever worker owns it) sends a probe; waits until every local client got its room's probe. */
+/**
+ * This worker's first client in each room sends that room a probe; `probe` waits until every
+ * local client got its room's. Every worker probes the rooms of its own clients, so the one that
+ * resends is always the one still waiting: when only the first worker probed, its resends stopped
+ * once its own clients had theirs, and another worker's clients that joined after the first probe
+ * waited in vain (seen with 6 replicas, where the joins take longer).
+ */
 function sendProbes(): void {
+  const probedRooms = new Set<number>();
   for (let local = 0; local < setup.count; local++) {
-    const g = setup.first + local;
-    if (g < setup.rooms) sockets[local]!.emit("message", { room: `${setup.prefix}${roomOf(g)}`, message: `probe|${roomOf(g)}` });
+    const room = roomOf(setup.first + local);
+    if (probedRooms.has(room)) continue;
+    probedRooms.add(room);
+    sockets[local]!.emit("message", { room: `${setup.prefix}${room}`, message: `probe|${room}` });
   }
 }
 

@@ -22,6 +22,8 @@ export class ChatTester {
   readonly inbox = new Map<string, RoomMessage[]>();
   /** How many times this client (re)connected. */
   connects = 0;
+  /** Connected, identified and back in its rooms. */
+  private resumed = false;
   private readonly rooms = new Set<string>();
   private readonly seen = new Set<string>();
   private readonly waiters = new Set<() => void>();
@@ -44,6 +46,11 @@ export class ChatTester {
     this.socket.on("chat:message", (message) => this.take(message));
     this.socket.on("connect", () => {
       void this.resume().catch(() => this.socket.disconnect().connect());
+    });
+    // Until the next connection has identified and rejoined, a send would reach a replica that
+    // does not know this client yet (NOT_IDENTIFIED): send and join wait for `resumed`.
+    this.socket.on("disconnect", () => {
+      this.resumed = false;
     });
   }
 
@@ -68,6 +75,7 @@ export class ChatTester {
     for (const room of this.rooms) await this.joinRoom(room);
     this.server = who.server;
     this.connects += 1;
+    this.resumed = this.socket.connected;
     this.wake();
   }
 
@@ -91,11 +99,13 @@ export class ChatTester {
   }
 
   async join(room: string): Promise<void> {
+    await this.until(() => this.resumed, 30_000, "a resumed connection");
     this.rooms.add(room);
     await this.joinRoom(room);
   }
 
   async send(room: string, text: string): Promise<RoomMessage> {
+    await this.until(() => this.resumed, 30_000, "a resumed connection");
     return (await this.ack("chat:message", { room, text })).message;
   }
 

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import calculateSlot from "cluster-key-slot";
 import { createClient } from "redis";
 import { freePort } from "./free-port.js";
+import { spawnRedisServer } from "./redis-server.js";
 
 /** One redis-server of a test cluster. */
 export interface ClusterNode {
@@ -42,8 +43,7 @@ interface Running {
 }
 
 function launch(port: number, busPort: number, dir: string, nodeTimeoutMs: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.env.REDIS_SERVER_BIN ?? "redis-server",
+  return spawnRedisServer(
     [
       "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
       "--cluster-enabled", "yes", "--cluster-port", String(busPort), "--cluster-config-file", `nodes-${port}.conf`,
@@ -53,22 +53,7 @@ function launch(port: number, busPort: number, dir: string, nodeTimeoutMs: numbe
       // Sync a new replica at once (the default waits 5 s for more replicas to share the transfer).
       "--repl-diskless-sync-delay", "0",
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
   );
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("Ready to accept connections")) {
-        child.stdout?.off("data", onData);
-        child.stdout?.resume();
-        resolve(child);
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.once("error", (err) => reject(new Error(`cannot start redis-server (scripts/test-prepare.sh installs Debian's): ${err.message}`)));
-    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-  });
 }
 
 async function run(command: string, args: string[]): Promise<string> {

@@ -13,12 +13,12 @@ export interface TestRedis {
 }
 
 
-function launch(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.env.REDIS_SERVER_BIN ?? "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+/**
+ * Spawns redis-server (Debian's, or REDIS_SERVER_BIN) with `args` and resolves once it accepts
+ * connections: the one launcher for single servers and cluster nodes alike.
+ */
+export function spawnRedisServer(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.env.REDIS_SERVER_BIN ?? "redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let output = "";
     const onData = (chunk: Buffer) => {
@@ -36,6 +36,8 @@ function launch(port: number): Promise<ChildProcess> {
     child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
   });
 }
+
+const launch = (port: number) => spawnRedisServer(["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
 
 /** Starts redis-server from Debian's package on a free port. */
 export async function startRedis(): Promise<TestRedis> {

@@ -8,7 +8,7 @@ import { ChatTokens } from "./auth/tokens.js";
 import { ioRooms, type ChatContext } from "./chat/chat.handlers.js";
 import { Presence } from "./chat/presence.js";
 import { RateLimiter } from "./chat/rate-limiter.js";
-import { RoomFanout } from "./chat/room-fanout.js";
+import { isLiveSet, RoomFanout } from "./chat/room-fanout.js";
 import { RoomHistory } from "./chat/room-history.js";
 import { createSendBufferBound } from "./chat/slow-consumer.js";
 import type { ChatServerIo } from "./chat/socket-types.js";
@@ -163,8 +163,26 @@ async function openConnections({ redis, cluster, logger }: ChatServerDeps): Prom
   const adapterChannels = ShardedChannelSubscriber.track(sub, logger);
   const roomChannels = new ShardedChannelSubscriber(roomSub, logger);
   // "dynamic": a channel per Socket.IO room, so a replica gets only its rooms' broadcasts.
-  const adapter = createShardedAdapter(pub, sub, { subscriptionMode: "dynamic" });
+  const adapter = withoutChannels(createShardedAdapter(pub, sub, { subscriptionMode: "dynamic" }), isLiveSet);
   return { store: cluster, adapter, roomChannels, roomReader, usersReader, own: [pub, sub, roomSub, roomReader, usersReader], trackers: [adapterChannels] };
+}
+
+/**
+ * The sharded adapter in "dynamic" mode subscribes a channel for every Socket.IO room but a
+ * socket's own, when the room is created here, and drops it when the room empties. The live sets
+ * are only broadcast to locally, so their channels would carry nothing, yet cost a subscription
+ * per room and replica on the room's shard, and a SSUBSCRIBE/SUNSUBSCRIBE pair each time a room's
+ * sockets leave the live set to catch up and come back. The adapter has no option for such rooms;
+ * the method that decides (private in its types) is narrowed per instance. The cluster test checks
+ * that a live set has no subscriber, so a change in the library would show.
+ */
+function withoutChannels(factory: NonNullable<ServerOptions["adapter"]>, isLocalOnly: (room: string) => boolean): NonNullable<ServerOptions["adapter"]> {
+  return function (nsp: unknown) {
+    const adapter = new (factory as unknown as new (nsp: unknown) => { shouldUseASeparateNamespace(room: string): boolean })(nsp);
+    const separate = adapter.shouldUseASeparateNamespace.bind(adapter);
+    adapter.shouldUseASeparateNamespace = (room) => !isLocalOnly(room) && separate(room);
+    return adapter;
+  } as unknown as NonNullable<ServerOptions["adapter"]>;
 }
 
 /**

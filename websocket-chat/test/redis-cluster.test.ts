@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ioRooms } from "../src/chat/context.js";
 import { chatKeys } from "../src/redis/keys.js";
 import { startChatOnRedisCluster, type ChatOnRedisCluster } from "./support/chat-on-redis-cluster.js";
 import { connected, identified, ok, record, request } from "@clusterkit/test-kit/chat";
@@ -136,5 +137,18 @@ describe("sharded room channels", () => {
 
     await ok(second, "chat:leave", { room: "quiet-corner" });
     await eventually("the leaving replica unsubscribes", async () => (await shardSubscribers(channel)) === 1);
+  });
+
+  it("exist for a room's presence broadcasts, not for its live sets (those are broadcast locally only)", async () => {
+    const adapterChannel = (ioRoom: string) => `socket.io#/#${ioRoom}#`;
+    const [one, two] = [await identified(chat.client(replica(0)), "live1"), await identified(chat.client(replica(1)), "live2")];
+    await ok(one, "chat:join", { room: "live-check" });
+    await ok(two, "chat:join", { room: "live-check" });
+    const heard = record(two, "chat:message");
+    await ok(one, "chat:message", { room: "live-check", text: "both live now" });
+    await heard.until(1);
+    await eventually("both replicas follow the room's presence", async () => (await shardSubscribers(adapterChannel(ioRooms.room("live-check")))) === 2);
+    // Both sockets are in the live set (they got the message through it), yet nobody subscribed its channel.
+    expect(await shardSubscribers(adapterChannel("live:kit:live-check"))).toBe(0);
   });
 });

@@ -63,6 +63,9 @@ const RETRY_MS = { first: 100, max: 2_000 };
 /** The Socket.IO room of a room's live sockets of one dialect (room names cannot contain ':'). */
 const liveRoomOf = (room: string, dialect: Dialect) => `live:${dialect}:${room}`;
 
+/** A live set: broadcast to on this replica only (`io.local`), never through the adapter. */
+export const isLiveSet = (ioRoom: string) => ioRoom.startsWith("live:");
+
 /**
  * Delivers room messages to this replica's sockets. Each room has its own channel, which the
  * append script publishes on, in id order; this replica subscribes to a room's channel while it

@@ -3,7 +3,8 @@ import { io as connect, type Socket } from "socket.io-client";
 import type { UserServiceClient } from "grpc-demo/client";
 import { startRedis, type TestRedis } from "../redis-server.js";
 import { createChatServer, type ChatServerConfig, type ChatServerHandle } from "../../../../websocket-chat/src/create-chat-server.js";
-import { connectRedis, closeRedis, type RedisClient } from "@clusterkit/redis-kit";
+import { connectRedis, connectRedisCluster, closeRedis, type RedisClient, type RedisClusterClient } from "@clusterkit/redis-kit";
+import type { TestRedisCluster } from "../redis-cluster.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../../../websocket-chat/src/contracts/events.js";
 
 export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -13,6 +14,8 @@ export interface TestReplica {
   url: string;
   server: ChatServerHandle;
   redis: RedisClient;
+  /** Its connection to the Redis Cluster, when the chat runs on one (`redisCluster` below). */
+  cluster: RedisClusterClient | undefined;
   /** Graceful close (what SIGTERM does). */
   close(): Promise<void>;
   /** Crash: no cleanup, every connection dropped. */
@@ -26,8 +29,8 @@ export interface TestCluster {
   replicas: TestReplica[];
   /** Another replica; `redisUrl` puts something between it and Redis (a relay, see redis-relay.ts). */
   startReplica(serverId: string, options?: { redisUrl?: string }): Promise<TestReplica>;
-  /** A client on a replica; disconnected automatically at close(). */
-  client(replica: TestReplica, options?: { token?: string; autoConnect?: boolean }): ChatClient;
+  /** A client on a replica; disconnected automatically at close(). `reconnection` lets socket.io-client retry on its own. */
+  client(replica: TestReplica, options?: { token?: string; autoConnect?: boolean; reconnection?: boolean }): ChatClient;
   close(): Promise<void>;
 }
 
@@ -87,7 +90,9 @@ export const testConfig = (serverId: string, overrides: Partial<ChatServerConfig
 
 /**
  * `count` chat replicas in this process over one fresh redis-server, each on its own port, as
- * the socket.io-redis-adapter tests do. One cluster per test file.
+ * the socket.io-redis-adapter tests do. One cluster per test file. With `redisCluster`, the
+ * chat's own keys and channels go there (CHAT_REDIS_CLUSTER) and the redis-server is only the
+ * users service's side, as in production.
  */
 export async function startChatCluster(
   count: number,
@@ -96,6 +101,7 @@ export async function startChatCluster(
     users?: (redisUrl: string) => Promise<UserServiceClient>;
     /** Where the replicas log (each through a child with its `replica`); silent unless TEST_LOG_LEVEL. */
     logger?: Logger;
+    redisCluster?: Pick<TestRedisCluster, "urls">;
   } = {},
 ): Promise<TestCluster> {
   const redis = await startRedis();
@@ -105,10 +111,13 @@ export async function startChatCluster(
   const replicas: TestReplica[] = [];
 
   const startReplica = async (serverId: string, replicaOptions: { redisUrl?: string } = {}): Promise<TestReplica> => {
-    const connection = await connectRedis(replicaOptions.redisUrl ?? redis.url, logger, `test-${serverId}`);
+    const [connection, cluster] = await Promise.all([
+      connectRedis(replicaOptions.redisUrl ?? redis.url, logger, `test-${serverId}`),
+      options.redisCluster ? connectRedisCluster(options.redisCluster.urls, logger, `test-${serverId}`) : undefined,
+    ]);
     const users = options.users ? await options.users(redis.url) : undefined;
     const server = await createChatServer(
-      { redis: connection, logger: logger.child({ replica: serverId }), users },
+      { redis: connection, cluster, logger: logger.child({ replica: serverId }), users },
       testConfig(serverId, options.config),
     );
     const port = await server.listen(0, "127.0.0.1");
@@ -118,17 +127,19 @@ export async function startChatCluster(
       url: `http://127.0.0.1:${port}`,
       server,
       redis: connection,
+      cluster,
       async close() {
         if (stopped) return;
         stopped = true;
         await server.close();
-        await closeRedis(connection);
+        await Promise.all([closeRedis(connection), cluster ? closeRedis(cluster) : Promise.resolve()]);
         users?.close();
       },
       async kill() {
         if (stopped) return;
         stopped = true;
-        await connection.disconnect().catch(() => undefined);
+        const drop = (closing: Promise<void>) => closing.catch(() => undefined);
+        await Promise.all([drop(connection.disconnect()), cluster ? drop(cluster.disconnect()) : undefined]);
         await server.abort();
         users?.close();
       },
@@ -148,7 +159,7 @@ export async function startChatCluster(
       const socket: ChatClient = connect(replica.url, {
         transports: ["websocket"],
         forceNew: true,
-        reconnection: false,
+        reconnection: clientOptions.reconnection ?? false,
         autoConnect: clientOptions.autoConnect ?? true,
         auth: clientOptions.token ? { token: clientOptions.token } : {},
       });

@@ -94,3 +94,31 @@ export function round(value: number): number {
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/**
+ * Of the samples above `threshold` (`latencies[p][i]`, taken for something sent at `sentAt[p][i]`),
+ * the share sent within the `windows` worst windows of `windowMs` from `from`: how much of a tail
+ * a few short stretches made. Near windows/total when slow samples are spread evenly, near 1 when
+ * a few pauses made them.
+ */
+export function tailInBursts(
+  latencies: ArrayLike<number>[],
+  sentAt: ArrayLike<number>[],
+  threshold: number,
+  from: number,
+  { windowMs, windows }: { windowMs: number; windows: number },
+): number {
+  const slowPerWindow = new Map<number, number>();
+  let slow = 0;
+  latencies.forEach((part, p) => {
+    for (let i = 0; i < part.length; i++) {
+      if (part[i]! <= threshold) continue;
+      slow += 1;
+      const window = Math.floor((sentAt[p]![i]! - from) / windowMs);
+      slowPerWindow.set(window, (slowPerWindow.get(window) ?? 0) + 1);
+    }
+  });
+  if (slow === 0) return 0;
+  const worst = [...slowPerWindow.values()].sort((a, b) => b - a).slice(0, windows);
+  return worst.reduce((a, b) => a + b, 0) / slow;
+}

@@ -3,7 +3,7 @@ import { envNumbers, pick, type BenchContext } from "../lib/context.js";
 import { cpuMeter, rssKb, type Service } from "../lib/processes.js";
 import { fmt, ratio, type SuiteResult, type Table, type Target } from "../lib/report.js";
 import { cluster, ourChatBenchEnv, startOurChat, startOurUsers, startPeerChat, startRedis, type Cluster } from "../lib/services.js";
-import { Samples, median, nowMs, round, type LatencySummary } from "../lib/stats.js";
+import { Samples, median, nowMs, round, tailInBursts, type LatencySummary } from "../lib/stats.js";
 import { WorkerPool } from "../lib/worker-pool.js";
 import type { ChatLoadSetup, FromWorker, ToWorker } from "../workers/chat-load.js";
 
@@ -33,7 +33,16 @@ export interface ChatRow {
   serverCpuPer1kDeliveries: number;
   loadGeneratorCpuPer1kDeliveries: number;
   rssMb: number[];
+  /**
+   * Of the deliveries slower than this row's p99, the share sent within the worst BURST_WINDOWS
+   * quarter-seconds of the measured window: near 2/windows when the tail is spread evenly, near 1
+   * when a few pauses of the whole machine (every sender and replica at once) make it.
+   */
+  tailInBursts: number;
 }
+
+/** Quarter-seconds counted as one burst window by {@link ChatRow.tailInBursts}. */
+const BURST_WINDOWS = 2;
 
 export interface ChatCluster {
   cluster: Cluster;
@@ -192,6 +201,7 @@ export async function openSide(ctx: BenchContext, side: ChatSide, settings: Chat
     const received = collected.reduce((a, c) => a + c.received, 0);
     const receivedMeasured = collected.reduce((a, c) => a + c.receivedMeasured, 0);
     const serverCpu = cpu.total;
+    const latencyMs = samples.summary();
     const row: ChatRow = {
       side: side.name,
       offered,
@@ -202,7 +212,7 @@ export async function openSide(ctx: BenchContext, side: ChatSide, settings: Chat
       late: collected.reduce((a, c) => a + c.late, 0),
       rejected: collected.reduce((a, c) => a + c.errors, 0),
       deliveriesPerSecond: Math.round(receivedMeasured / settings.seconds),
-      latencyMs: samples.summary(),
+      latencyMs,
       cpu: {
         replicas: cpu.perProcess.slice(0, replicas.length).map(round),
         redis: round(cpu.perProcess.slice(replicas.length, replicas.length + redisAll.length).reduce((a, b) => a + b, 0)),
@@ -213,9 +223,11 @@ export async function openSide(ctx: BenchContext, side: ChatSide, settings: Chat
       serverCpuPer1kDeliveries: round((serverCpu / Math.max(1, receivedMeasured)) * 1000),
       loadGeneratorCpuPer1kDeliveries: round((cpu.loadGenerator / Math.max(1, receivedMeasured)) * 1000),
       rssMb,
+      tailInBursts: round(tailInBursts(collected.map((c) => c.latencies), collected.map((c) => c.sentAt), latencyMs.p99, startAt + warmupMs, { windowMs: 250, windows: BURST_WINDOWS })),
     };
     ctx.log(
-      `chat ${side.name}: ${offered} msg/s -> ${row.deliveriesPerSecond} deliveries/s, p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} ms, lost ${row.lost}, ` +
+      `chat ${side.name}: ${offered} msg/s -> ${row.deliveriesPerSecond} deliveries/s, p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} ms ` +
+        `(${fmt(row.tailInBursts * 100, 0)} % of the slower ones in ${BURST_WINDOWS} quarter-seconds), lost ${row.lost}, ` +
         `server CPU ${fmt(serverCpu)} s (${row.serverCpuPer1kDeliveries} s/1k), generator ${fmt(cpu.loadGenerator)} s`,
     );
     // Let queues empty before the next step.
@@ -285,7 +297,7 @@ export function referenceLoad(rows: ChatRow[], a: string, b: string): number | u
 export function chatTable(title: string, rows: ChatRow[]): Table {
   return {
     title,
-    columns: ["side", "offered msg/s", "deliveries/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "lost", "rejected", "server CPU s / 1k deliveries", "Redis CPU s", "replica CPU s", "generator CPU s", "replica RSS MB"],
+    columns: ["side", "offered msg/s", "deliveries/s", "p50 ms", "p95 ms", "p99 ms", `> p99 in ${BURST_WINDOWS} worst ¼ s`, "max ms", "lost", "rejected", "server CPU s / 1k deliveries", "Redis CPU s", "replica CPU s", "generator CPU s", "replica RSS MB"],
     rows: rows.map((r) => [
       r.side,
       r.offered,
@@ -293,6 +305,7 @@ export function chatTable(title: string, rows: ChatRow[]): Table {
       fmt(r.latencyMs.p50),
       fmt(r.latencyMs.p95),
       fmt(r.latencyMs.p99),
+      `${fmt(r.tailInBursts * 100, 0)} %`,
       fmt(r.latencyMs.max),
       r.lost,
       r.rejected,
@@ -362,7 +375,9 @@ function chatReport(ctx: BenchContext, settings: ChatSettings, rows: ChatRow[], 
       `speaking the handout protocol (join_room, message) so both sides get identical load; each message carries its send time, so latency is end to end, sender to every member. ` +
       `Both clusters run at once and take turns at each offered load (steps of ${settings.seconds} s after ${settings.warmupSeconds} s warm-up), so background load on the machine hits both alike; a side that loses > 5 % or passes p99 2 s stops there. Ours runs with room history in Redis streams and the rate limiter on ` +
       `(CHAT_RATE_LIMIT=${ourChatBenchEnv.CHAT_RATE_LIMIT} per ${ourChatBenchEnv.CHAT_RATE_WINDOW_MS} ms, above what a client offers, so every message still pays for the check). ` +
-      `Server CPU is replicas + Redis from /proc during the measured window; the load generator's CPU is shown beside it because it shares the same cores.`,
+      `Server CPU is replicas + Redis from /proc during the measured window; the load generator's CPU is shown beside it because it shares the same cores. ` +
+      `"> p99 in ${BURST_WINDOWS} worst ¼ s": of the deliveries slower than the row's p99, the share whose message was sent within the ${BURST_WINDOWS} worst quarter-seconds of the ${settings.seconds} s window ` +
+      `(${fmt((BURST_WINDOWS / (settings.seconds * 4)) * 100, 0)} % if the tail were spread evenly): a high share means a few pauses of the whole machine (senders, replicas and Redis at once) made the p99, not a steady cost of one side.`,
     tables: [chatTable("Chat fan-out by offered load", rows), ...(repeats.length ? [chatTable(`The reference load (${ref} msg/s) again, on fresh clusters (--runs ${ctx.runs})`, repeats)] : [])],
     charts: [
       { file: "chat-cpu-per-delivery.svg", title: "Server CPU per 1,000 deliveries (lower is better)", unit: "CPU s / 1k deliveries", groups: loads.map((l) => `${l} msg/s`), series: series((r) => r.serverCpuPer1kDeliveries) },

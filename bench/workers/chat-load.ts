@@ -30,7 +30,8 @@ export type FromWorker =
   | { type: "probed"; missing: number }
   | { type: "sent"; sent: number; expected: number; sentMeasured: number }
   | { type: "counted"; received: number }
-  | { type: "collected"; received: number; receivedMeasured: number; late: number; errors: number; latencies: Float64Array }
+  /** `sentAt[i]` is when the message of `latencies[i]` was sent (nowMs), to see when the slow ones happened. */
+  | { type: "collected"; received: number; receivedMeasured: number; late: number; errors: number; latencies: Float64Array; sentAt: Float64Array }
   | { type: "closed" };
 
 const setup = workerData as ChatLoadSetup;
@@ -47,15 +48,21 @@ let receivedMeasured = 0;
 let late = 0;
 let errors = 0;
 let latencies = new Float64Array(1 << 16);
+let sentTimes = new Float64Array(1 << 16);
 let latencyCount = 0;
 const probed = new Set<number>();
 
-function record(ms: number): void {
+function record(ms: number, sentAt: number): void {
   if (latencyCount === latencies.length) {
-    const grown = new Float64Array(latencies.length * 2);
-    grown.set(latencies);
-    latencies = grown;
+    const grow = (values: Float64Array) => {
+      const grown = new Float64Array(values.length * 2);
+      grown.set(values);
+      return grown;
+    };
+    latencies = grow(latencies);
+    sentTimes = grow(sentTimes);
   }
+  sentTimes[latencyCount] = sentAt;
   latencies[latencyCount++] = ms;
 }
 
@@ -76,7 +83,7 @@ function onMessage(local: number, payload: { message?: string }): void {
   received++;
   if (sentAt >= measureFrom && sentAt < measureTo) {
     receivedMeasured++;
-    record(nowMs() - sentAt);
+    record(nowMs() - sentAt, sentAt);
   }
 }
 
@@ -184,7 +191,8 @@ port.on("message", (msg: ToWorker) => {
     else if (msg.type === "count") port.postMessage({ type: "counted", received } satisfies FromWorker);
     else if (msg.type === "collect") {
       const out = latencies.slice(0, latencyCount);
-      port.postMessage({ type: "collected", received, receivedMeasured, late, errors, latencies: out } satisfies FromWorker, [out.buffer]);
+      const sentAt = sentTimes.slice(0, latencyCount);
+      port.postMessage({ type: "collected", received, receivedMeasured, late, errors, latencies: out, sentAt } satisfies FromWorker, [out.buffer, sentAt.buffer]);
     } else if (msg.type === "close") {
       for (const socket of sockets) socket?.close();
       port.postMessage({ type: "closed" } satisfies FromWorker);

@@ -34,15 +34,17 @@ export interface ChatRow {
   loadGeneratorCpuPer1kDeliveries: number;
   rssMb: number[];
   /**
-   * Of the deliveries slower than this row's p99, the share sent within the worst BURST_WINDOWS
-   * quarter-seconds of the measured window: near 2/windows when the tail is spread evenly, near 1
-   * when a few pauses of the whole machine (every sender and replica at once) make it.
+   * Of the deliveries slower than this row's p99, the share sent within the BURST_WINDOWS worst
+   * quarter-seconds of the measured window: about BURST_WINDOWS / (quarter-seconds measured) when
+   * the tail is spread evenly, near 1 when a few pauses of the whole machine (every sender and
+   * replica at once) make it.
    */
   tailInBursts: number;
 }
 
-/** Quarter-seconds counted as one burst window by {@link ChatRow.tailInBursts}. */
+/** How many of the worst windows of BURST_WINDOW_MS {@link ChatRow.tailInBursts} adds up. */
 const BURST_WINDOWS = 2;
+const BURST_WINDOW_MS = 250;
 
 export interface ChatCluster {
   cluster: Cluster;
@@ -223,7 +225,7 @@ export async function openSide(ctx: BenchContext, side: ChatSide, settings: Chat
       serverCpuPer1kDeliveries: round((serverCpu / Math.max(1, receivedMeasured)) * 1000),
       loadGeneratorCpuPer1kDeliveries: round((cpu.loadGenerator / Math.max(1, receivedMeasured)) * 1000),
       rssMb,
-      tailInBursts: round(tailInBursts(collected.map((c) => c.latencies), collected.map((c) => c.sentAt), latencyMs.p99, startAt + warmupMs, { windowMs: 250, windows: BURST_WINDOWS })),
+      tailInBursts: round(tailInBursts(collected.map((c) => c.latencies), collected.map((c) => c.sentAt), latencyMs.p99, startAt + warmupMs, { windowMs: BURST_WINDOW_MS, windows: BURST_WINDOWS })),
     };
     ctx.log(
       `chat ${side.name}: ${offered} msg/s -> ${row.deliveriesPerSecond} deliveries/s, p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} ms ` +

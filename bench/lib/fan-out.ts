@@ -47,8 +47,7 @@ export async function openSubscribers(addresses: string[], count: number, thread
     begin: async (tag) => void (await pool.ask({ type: "begin", tag }, "begun", 5000)),
     settle: async (events, timeoutMs) => (await pool.ask({ type: "settle", events, timeoutMs }, "settled", timeoutMs + 10_000)).map((r) => r.tally),
     async close() {
-      await pool.ask({ type: "close" }, "closed", 5000).catch(() => undefined);
-      await pool.terminate();
+      await pool.close({ type: "close" }, "closed", 5000);
     },
   };
 }

@@ -42,8 +42,7 @@ export async function startUnaryLoad(setup: Omit<GrpcLoadSetup, "worker">, threa
       return replies.map((r) => r.part);
     },
     async close() {
-      await pool.ask({ type: "close" }, "closed", 5000).catch(() => undefined);
-      await pool.terminate();
+      await pool.close({ type: "close" }, "closed", 5000);
     },
   };
 }

@@ -63,4 +63,13 @@ export class WorkerPool<In extends { type: string }, Out extends { type: string 
   async terminate(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+
+  /**
+   * Lets every worker close its connections (`message`, answered with `reply` within `timeoutMs`),
+   * then terminates them all, whether they answered or not.
+   */
+  async close<T extends Out["type"]>(message: In, reply: T, timeoutMs: number): Promise<void> {
+    await this.ask(message, reply, timeoutMs).catch(() => undefined);
+    await this.terminate();
+  }
 }

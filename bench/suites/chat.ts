@@ -152,8 +152,7 @@ export async function openSide(ctx: BenchContext, side: ChatSide, settings: Chat
   }));
   const pool = new WorkerPool<ToWorker, FromWorker>(new URL("../workers/chat-load.ts", import.meta.url), setups);
   const close = async () => {
-    await pool.ask({ type: "close" }, "closed", 10_000).catch(() => undefined);
-    await pool.terminate();
+    await pool.close({ type: "close" }, "closed", 10_000);
     await running.stop();
   };
   try {

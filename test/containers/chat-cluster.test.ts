@@ -89,18 +89,7 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx,
     const restartedAt = Date.now();
     // Probe until a message crosses replicas again. (A message accepted while a replica's pub/sub
     // connection is still reconnecting reaches the others' clients only through history/replay.)
-    const probes: string[] = [];
-    while (!probes.some((p) => bob.texts("ops").includes(p))) {
-      if (Date.now() - restartedAt > 30_000) throw new Error(`no delivery 30 s after the restart; sent ${probes.join(", ")}`);
-      const text = `probe ${probes.length + 1}`;
-      try {
-        await alice.send("ops", text);
-        probes.push(text);
-      } catch {
-        // Redis still down: the send is refused with an error ack, which is the contract.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    const probes = await alice.probeUntilHeard("ops", bob, { since: restartedAt, everyMs: 500, after: "the restart" });
     const lost = probes.filter((p) => !bob.texts("ops").includes(p));
     console.info(`[redis restart] cross-replica delivery back after ${Date.now() - restartedAt} ms; not delivered live: ${lost.length}`);
     expect(Date.now() - restartedAt).toBeLessThan(30_000);

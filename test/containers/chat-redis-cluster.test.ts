@@ -104,18 +104,8 @@ describe.skipIf(!inject("dockerAvailable"))("redis-cluster profile (chat x3 on a
     await docker("kill", victim!);
     const killedAt = Date.now();
 
-    const sent: string[] = [];
-    while (!sent.some((text) => reader.texts("failover").includes(text))) {
-      if (Date.now() - killedAt > 30_000) throw new Error(`no delivery 30 s after the kill; sent ${sent.join(", ")}`);
-      const text = `probe ${sent.length + 1}`;
-      try {
-        await writer.send("failover", text);
-        sent.push(text);
-      } catch {
-        // The room's slot has no master yet: the send is refused with an error ack, which is the contract.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    // Until a replica is promoted, the room's slot has no master: sends are refused with an error ack.
+    const sent = await writer.probeUntilHeard("failover", reader, { since: killedAt, everyMs: 250, after: "the kill" });
     console.info(`[redis-cluster failover] a message crossed replicas again ${Date.now() - killedAt} ms after the kill`);
     await writer.send("failover", "after");
     await reader.receive("failover", ["after"]);

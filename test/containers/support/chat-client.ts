@@ -136,6 +136,28 @@ export class ChatTester {
     return this.until(() => texts.every((t) => this.texts(room).includes(t)), timeoutMs, `messages ${texts.join(", ")}`);
   }
 
+  /**
+   * After an outage that began at `since` (a Redis restart, a master killed): sends "probe N"
+   * every `everyMs` until `reader` has one of them, and returns every probe the chat accepted, in
+   * order. A send refused meanwhile (its error ack: the store is away) is the contract, not a
+   * failure; no delivery within `timeoutMs` of `since` is.
+   */
+  async probeUntilHeard(room: string, reader: ChatTester, { since, everyMs, timeoutMs = 30_000, after }: { since: number; everyMs: number; timeoutMs?: number; after: string }): Promise<string[]> {
+    const sent: string[] = [];
+    while (!sent.some((text) => reader.texts(room).includes(text))) {
+      if (Date.now() - since > timeoutMs) throw new Error(`no delivery ${timeoutMs / 1000} s after ${after}; sent ${sent.join(", ")}`);
+      const text = `probe ${sent.length + 1}`;
+      try {
+        await this.send(room, text);
+        sent.push(text);
+      } catch {
+        // Refused with an error ack while the store is away: try again.
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+    return sent;
+  }
+
   close(): void {
     this.socket.close();
   }

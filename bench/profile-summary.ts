@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
@@ -41,7 +41,7 @@ export function areaOf(frame: CallFrame): string {
   return basename(url);
 }
 
-function label(frame: CallFrame): string {
+export function label(frame: CallFrame): string {
   const ours = /^file:\/\/.*?\/(grpc-demo|websocket-chat|packages|bench)\//.test(frame.url);
   const file = frame.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*?\/(grpc-demo|websocket-chat|packages|bench)\//, "$1/");
   // tsx compiles our files to one line each: their line numbers say nothing.

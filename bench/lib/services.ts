@@ -99,7 +99,7 @@ export async function startPeerChat(peerDir: string, redisUrl: string, serverId:
   return startService({
     name: serverId,
     command: process.execPath,
-    // Profiled, the peer needs an orderly exit on SIGTERM to write its profile.
+    // Profiled, the peer needs an orderly exit on SIGTERM to write its profiles.
     args: [...profileArgs(), ...(profileArgs().length ? ["--require", fileURLToPath(new URL("../servers/exit-on-sigterm.cjs", import.meta.url))] : []), join(peerDir, "server.js")],
     cwd: peerDir,
     port,

@@ -1,5 +1,5 @@
 // `node --import tsx bench/alloc-summary.ts [--top 25] [--title "..."] [--per N --per-what "message"] a.heapprofile [...] > summary.md`
-// Summarizes the allocation samples BENCH_ALLOC_PROFILE_DIR writes (servers/sample-allocations.cjs,
+// Summarizes the allocation samples BENCH_ALLOC_PROFILE_DIR writes (servers/sample-allocations.mjs,
 // one file per server process, short-lived objects included) as Markdown tables: bytes allocated
 // by area (library, our source folder, Node internals), the top allocating functions, and our
 // functions with what they and their callees allocate. Several files (the replicas of one side)

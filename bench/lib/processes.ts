@@ -3,7 +3,6 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** A server the benchmark started as its own OS process, measured through /proc. */
@@ -133,12 +132,12 @@ export function compileServices(repo: string): void {
 
 /**
  * Profilers for every server we start, ours and the peers alike: `--cpu-prof` into
- * BENCH_PROFILE_DIR, and the allocation sampler (servers/sample-allocations.cjs) into
+ * BENCH_PROFILE_DIR, and the allocation sampler (servers/sample-allocations.mjs) into
  * BENCH_ALLOC_PROFILE_DIR, when they are set. Both write their file as the process exits.
  */
 export const profileArgs = (): string[] => [
   ...(process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []),
-  ...(process.env.BENCH_ALLOC_PROFILE_DIR ? ["--require", fileURLToPath(new URL("../servers/sample-allocations.cjs", import.meta.url))] : []),
+  ...(process.env.BENCH_ALLOC_PROFILE_DIR ? ["--import", new URL("../servers/sample-allocations.mjs", import.meta.url).href] : []),
 ];
 
 const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on every Linux this runs on

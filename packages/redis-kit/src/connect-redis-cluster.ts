@@ -40,8 +40,11 @@ export function parseClusterNodes(list: string): string[] {
  *
  * node-redis 4 reads the cluster's topology at connect and again only when a node answers
  * MOVED or ASK. A master that dies never answers again: its slots' commands would keep going to
- * the dead address after a replica has taken over. So every connection error here triggers a
- * topology read (at most one per 200 ms) until the failed node is out of the slot map.
+ * the dead address after a replica has taken over. So a connection error starts topology reads
+ * (one per 200 ms at most), which go on while any master's connection is down, until the failed
+ * node is out of the slot map. Errors alone are not enough: reconnecting to a host that vanished
+ * (a container killed, a machine gone) hangs until the connect timeout, so the next error may come
+ * seconds after the replica took over.
  */
 export async function connectRedisCluster(
   nodes: string[],
@@ -129,11 +132,17 @@ class TopologyRefresher {
       this.logger.warn({ err: error, connection: this.name }, "could not read the cluster topology");
     } finally {
       this.running = false;
-      if (this.again && this.cluster.isOpen) {
+      if ((this.again || this.masterDown()) && this.cluster.isOpen) {
         this.again = false;
         this.poke();
       }
     }
+  }
+
+  /** Whether a master's connection (commands or sharded pub/sub) is down, i.e. reconnecting. */
+  private masterDown(): boolean {
+    const down = (client: unknown) => client !== undefined && !types.isPromise(client) && !(client as { isReady: boolean }).isReady;
+    return this.cluster.shards.some(({ master }) => down(master.client) || down(master.pubSubClient));
   }
 
   /** A key whose slot belongs to a master this client is connected to right now. */

@@ -1,3 +1,4 @@
+import { createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedisCluster, type TestRedisCluster } from "@clusterkit/test-kit";
 import { ShardedChannelSubscriber } from "./channel-subscriber.js";
@@ -66,5 +67,24 @@ describe("connectRedisCluster when a master dies", () => {
     expect(gaps.at(-1)).toBe(`resumed ${channel}`);
     subscriber.stop();
     await closeRedis(subscriberClient);
+  });
+
+  it("finds it too while reconnecting to the dead master hangs (a host that vanished), with no error to wake it", async () => {
+    // A connect timeout longer than the test: the hung attempt never fails, so no error ever says "look again".
+    const patient = await connectRedisCluster(cluster.urls, quiet, "redis-kit-cluster-patient", { connectTimeoutMs: 120_000 });
+    await patient.set("value:{vanished}", "kept");
+    const master = await cluster.masterOf("value:{vanished}");
+    await cluster.kill(master);
+    // Where the master was, something now accepts connections and never answers, as a machine
+    // that went away leaves a connect hanging: the client's reconnect waits there indefinitely.
+    const held = new Set<Socket>();
+    const blackHole = createServer((socket) => held.add(socket)).listen(master.port, "127.0.0.1");
+    try {
+      expect(await eventually("a read after the failover", () => patient.get("value:{vanished}"))).toBe("kept");
+    } finally {
+      for (const socket of held) socket.destroy();
+      blackHole.close();
+      await closeRedis(patient);
+    }
   });
 });

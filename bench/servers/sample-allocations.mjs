@@ -1,13 +1,13 @@
-// Preloaded (`node --require`) into every server the bench starts when BENCH_ALLOC_PROFILE_DIR is
+// Preloaded (`node --import`) into every server the bench starts when BENCH_ALLOC_PROFILE_DIR is
 // set: samples where the process allocates, *including* objects the young-generation collector has
 // already freed, which is what scavenges cost. `--heap-prof` cannot: it keeps only objects still
 // alive at exit, so short-lived garbage (per message: parsed JSON, encoded packets) never shows.
 // Writes <dir>/<pid>.heapprofile (open it in Chrome DevTools' Memory tab, or summarize it with
 // bench/alloc-summary.ts) when the process exits. The in-process inspector session answers
 // synchronously, so stopping and writing inside the 'exit' event works.
-const { Session } = require("node:inspector");
-const { writeFileSync } = require("node:fs");
-const { join } = require("node:path");
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { join } from "node:path";
 
 const dir = process.env.BENCH_ALLOC_PROFILE_DIR;
 if (dir) {

@@ -22,6 +22,8 @@ const pages = [
   "k8s/README.md",
   "bench/README.md",
   "packages/test-kit/README.md",
+  "packages/redis-kit/README.md",
+  "packages/service-kit/README.md",
 ];
 
 /** The Markdown outside fenced code blocks, where `#` lines and `[x](y)` are not Markdown. */

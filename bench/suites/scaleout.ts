@@ -159,7 +159,9 @@ function saturationNotes(settings: ChatSettings, rows: ScaleRow[]): string[] {
     const mine = rows.filter((r) => r.side === name);
     const at = knee(rows, name);
     const first = mine.find(saturated);
-    const after = first ? `; saturated at ${first.offered} msg/s (lost ${first.lost}, p99 ${fmt(first.latencyMs.p99)} ms)` : `; not saturated up to ${Math.max(...mine.map((r) => r.offered))} msg/s`;
+    const after = first
+      ? `; saturated (> 5 % lost or p99 > 2 s) at ${first.offered} msg/s (lost ${first.lost}, p99 ${fmt(first.latencyMs.p99)} ms)`
+      : `; not saturated (> 5 % lost or p99 > 2 s) up to ${Math.max(...mine.map((r) => r.offered))} msg/s`;
     if (!at) return `${name}: no healthy step (p99 < 100 ms, 0 lost)${after}.`;
     const parts = [
       { part: "chat replicas", cpu: sum(at.cpu.replicas) },
@@ -167,7 +169,7 @@ function saturationNotes(settings: ChatSettings, rows: ScaleRow[]): string[] {
       { part: "load generator", cpu: at.cpu.loadGenerator },
     ].sort((a, b) => b.cpu - a.cpu);
     return (
-      `${name}: highest healthy load ${at.offered} msg/s = ${fmt(at.deliveriesPerSecond)} deliveries/s (${fmt(at.deliveriesPerSecond / replicas)} per replica), p99 ${fmt(at.latencyMs.p99)} ms; ` +
+      `${name}: highest healthy load (p99 < 100 ms, 0 lost) ${at.offered} msg/s = ${fmt(at.deliveriesPerSecond)} deliveries/s (${fmt(at.deliveriesPerSecond / replicas)} per replica), p99 ${fmt(at.latencyMs.p99)} ms; ` +
       `CPU there in cores: ${parts.map((p) => `${p.part} ${cores(p.cpu, at)}`).join(", ")}, together ${cores(sum(parts.map((p) => p.cpu)), at)} of ${availableParallelism()} (largest: ${parts[0]!.part}); ` +
       `Redis ${fmt(redisPer1kMessages(at), 3)} CPU s per 1k messages${after}.`
     );

@@ -1,7 +1,8 @@
 /**
  * docs/configuration.md against the code: the services' tables are exactly what their config
  * schemas give (`npm run docs:config` writes them), and every variable of the hand-written tables
- * (compose, scripts, tests: read by no `config.ts`) is still used by some file of the kit.
+ * (compose, scripts, tests: read by no `config.ts`) is still used by some file of the kit. The
+ * limit tables of docs/security.md quote defaults for the reader's sake: they must agree too.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -52,5 +53,45 @@ describe("docs/configuration.md", () => {
       return !sources.some((text) => named.test(text));
     });
     expect(unused, "documented but read by nothing: remove the row, or the variable is misspelt").toEqual([]);
+  });
+});
+
+/** Every service variable's default, from the config schemas. */
+const schemaDefaults = new Map(
+  Object.values(generatedTables).flatMap((schema) =>
+    Object.entries(schema.shape).map(([variable, field]) => [variable, field.parse(undefined)] as const),
+  ),
+);
+
+/** The ways a page may write a numeric default: 16384, 16,384, and for durations 24 h, 5 min, 10 s. */
+function writtenForms(variable: string, value: number): string[] {
+  const forms = [String(value), value.toLocaleString("en-US")];
+  if (variable.endsWith("_MS")) {
+    for (const [unit, ms] of [["h", 3_600_000], ["min", 60_000], ["s", 1_000]] as const) {
+      if (value % ms === 0) forms.push(`${value / ms} ${unit}`);
+    }
+  }
+  return forms;
+}
+
+/** `| \`A\` / \`_B\` | default | … |` rows: their variables (a `_B` continues A's name) and default cell. */
+function quotedDefaults(page: string): { variable: string; cell: string }[] {
+  return [...page.matchAll(/^\| (`[A-Z_][A-Z0-9_]*`(?: \/ `[A-Z_][A-Z0-9_]*`)*) \| ([^|]+) \|/gm)].flatMap((match) => {
+    const names = [...match[1]!.matchAll(/`([A-Z0-9_]+)`/g)].map((name) => name[1]!);
+    const variables = names.map((name, i) => (name.startsWith("_") ? `${names[i - 1]!.replace(/_MS$/, "")}${name}` : name));
+    return variables.map((variable) => ({ variable, cell: match[2]!.trim() }));
+  });
+}
+
+describe("docs/security.md", () => {
+  it("quotes in its limit tables the defaults the config schemas give", () => {
+    const rows = quotedDefaults(readFileSync(join(repoRoot, "docs/security.md"), "utf8")).filter(({ variable }) => schemaDefaults.has(variable));
+    expect(rows.length).toBeGreaterThan(15); // the tables were found
+    const stale = rows.filter(({ variable, cell }) => {
+      const value = schemaDefaults.get(variable);
+      if (typeof value !== "number") return !cell.includes(String(value));
+      return !writtenForms(variable, value).some((form) => new RegExp(`(?<![\\d,.])${form.replace(/[.]/g, "\\.")}(?![\\d,])`).test(cell));
+    });
+    expect(stale.map(({ variable, cell }) => `${variable}: "${cell}" (schema: ${String(schemaDefaults.get(variable))})`)).toEqual([]);
   });
 });

@@ -78,6 +78,50 @@ describe.skipIf(!inject("dockerAvailable"))("redis-cluster profile (chat x3 on a
     expect(await docker("exec", node!.id, "redis-cli", "-c", "xlen", "chat:room:{lobby}:log")).toBe("1");
   });
 
+  it("reconnects the clients of a killed chat replica through nginx, and they lose nothing", async () => {
+    const reader = await connect("creader");
+    const writer = await connectWhere("cwriter", (server) => server !== reader.server);
+    const doomed = (await kit.containers("chat")).find((c) => c.hostname === reader.server)!;
+    for (const client of [reader, writer]) await client.join("crash");
+    await writer.send("crash", "before");
+    await reader.receive("crash", ["before"]);
+
+    await docker("kill", doomed.id);
+    const missed = ["missed 1", "missed 2", "missed 3"];
+    for (const text of missed) await writer.send("crash", text);
+    await reader.until(() => reader.connects === 2, 20_000, "reconnection");
+    await writer.send("crash", "after");
+    // Replayed from the room's stream on the cluster, then live through sharded pub/sub.
+    await reader.receive("crash", ["after"]);
+    expect(reader.server).not.toBe(doomed.hostname);
+    expect(reader.texts("crash")).toEqual(["before", ...missed, "after"]);
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=3", "chat");
+    await kit.waitHealthy("chat", 3);
+  });
+
+  it("serves rooms from a replica added with --scale chat=4: it subscribes their shards on its own", async () => {
+    const before = new Set((await kit.waitHealthy("chat", 3)).map((c) => c.hostname));
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=4", "chat");
+    const added = (await kit.waitHealthy("chat", 4)).find((c) => !before.has(c.hostname))!;
+    // nginx re-resolves the name within its resolver's valid=5s.
+    let newcomer: ChatTester | undefined;
+    const deadline = Date.now() + 30_000;
+    for (let i = 0; !newcomer && Date.now() < deadline; i++) {
+      const client = await connect(`scaled${i}`);
+      if (client.server === added.hostname) newcomer = client;
+      else client.close();
+    }
+    expect(newcomer?.server).toBe(added.hostname);
+    const elder = await connectWhere("elder", (server) => server !== added.hostname);
+    for (const client of [newcomer!, elder]) await client.join("grown");
+    await elder.send("grown", "to the new replica");
+    await newcomer!.receive("grown", ["to the new replica"]);
+    await newcomer!.send("grown", "from the new replica");
+    await elder.receive("grown", ["from the new replica"]);
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=3", "chat");
+    await kit.waitHealthy("chat", 3);
+  });
+
   it("keeps delivering after the master of a room's slot is killed, and loses nothing", async () => {
     const reader = await connect("reader");
     const writer = await connectWhere("writer", (server) => server !== reader.server);

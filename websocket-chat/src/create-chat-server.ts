@@ -15,7 +15,7 @@ import type { ChatServerIo } from "./chat/socket-types.js";
 import { ChatHeartbeat } from "./cluster/heartbeat.js";
 import { createHttpApp } from "./http/app.js";
 import { ConnectionLimits } from "./http/connection-limits.js";
-import { createChatMetrics, type ChatMetrics } from "./http/metrics.js";
+import { createChatMetrics, type ChatMetrics } from "./metrics.js";
 import { abortAtOnce, closeGracefully, type RunningParts } from "./lifecycle/shutdown.js";
 import {
   duplicateRedisCluster,
@@ -214,18 +214,15 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   let aborted = false;
   const isDraining = () => draining;
 
-  // Gauges read the parts below lazily, at scrape time.
+  const metrics = createChatMetrics(config.serverId);
   const sendBuffers = createSendBufferBound(config.maxBufferedBytes, (conn, waitingBytes) => {
     metrics.slowConsumers.inc();
     logger.warn({ waitingBytes, address: conn.remoteAddress }, "cut off a client that stopped reading");
   });
-  const metrics = createChatMetrics(config.serverId, {
-    sockets: () => io.of("/").sockets.size,
-    rooms: () => fanout.roomCount,
-    usersSubscribers: () => usersFeed.subscriberCount,
-    largestSendBuffer: () => sendBuffers.largest(),
-  });
   const limiter = createRateLimiter(store, config);
+  // Two callbacks name parts made further down (`notices`, `heartbeat`): they depend on the room
+  // delivery, which needs the io server, which needs the app this feed goes into. Neither runs
+  // before the start calls at the end.
   const usersFeed = createUsersFeed({ users: deps.users, usersReader, logger, metrics, onEvent: (event) => notices?.post(event) }, config);
 
   const { app, trust } = createHttpApp({ store, redis, logger, metrics, limiter, usersFeed, users: deps.users, tokens, isDraining }, config);
@@ -244,6 +241,13 @@ export async function createChatServer(deps: ChatServerDeps, config: ChatServerC
   const notices = config.userEventsRoom ? new UserNotices(history, logger, { room: config.userEventsRoom, serverId: config.serverId }) : undefined;
   const presence = createPresence(store, logger, io, config);
   const heartbeat = createHeartbeat(store, logger, { io, fanout, metrics, instance: presence.instance }, config);
+
+  metrics.observe({
+    sockets: () => io.of("/").sockets.size,
+    rooms: () => fanout.roomCount,
+    usersSubscribers: () => usersFeed.subscriberCount,
+    largestSendBuffer: () => sendBuffers.largest(),
+  });
 
   const maxReplyBytes = Math.floor(config.maxBufferedBytes / 2);
   const ctx: ChatContext = { io, serverId: config.serverId, presence, history, fanout, limiter, usersFeed, metrics, logger, maxReplyBytes, isAborted: () => aborted };

@@ -23,6 +23,17 @@ export async function spendBudget(redis: RedisStore, { key, limit, windowMs }: R
   return { allowed: false, retryAfterMs: Math.max(ttl, 0) };
 }
 
+/** Takes one hit back from the budget at KEYS[1], unless its window has ended meanwhile. */
+const refundScript = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0
+`);
+
+/** Gives back a hit spendBudget took for a write that then failed: what was not stored costs nothing. */
+export async function refundBudget(redis: RedisStore, { key }: RateBudget): Promise<void> {
+  await refundScript.run(redis, [key], []);
+}
+
 /** Adds ARGV[2] to the budget at KEYS[1] without refusing (the cost was only known afterwards). */
 const chargeScript = new LuaScript(`
 local spent = redis.call('INCRBY', KEYS[1], ARGV[2])

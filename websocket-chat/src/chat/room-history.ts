@@ -1,7 +1,7 @@
 import type { RoomMessage } from "../contracts/events.js";
 import { compareStreamIds, keyCommand, LuaScript, type RedisStore } from "@clusterkit/redis-kit";
 import { chatKeys } from "../redis/keys.js";
-import { spendBudget, spendBudgetLua, type RateBudget } from "./rate-limiter.js";
+import { refundBudget, spendBudget, spendBudgetLua, type RateBudget } from "./rate-limiter.js";
 
 /**
  * Appends to a room's (or inbox's) capped stream (KEYS[1]), keeps it for another idle TTL
@@ -119,7 +119,9 @@ export class RoomHistory {
    * RateLimiter.hit does); otherwise stores nothing and says how long the window still runs.
    * On one Redis that is one script; on a cluster two steps, budget then append (the budget lives
    * in the author's hash slot, the room's stream in the room's). Either way a message is stored
-   * only after its hit is spent.
+   * only after its hit is spent, and a message the store refused costs nothing: the one script
+   * fails whole, and on a cluster the hit is given back when the append fails (the room's slot
+   * failing over, say), so an author retrying through an outage is not rate-limited after it.
    */
   async append(input: NewRoomMessage, budget: RateBudget): Promise<{ message: RoomMessage } | { retryAfterMs: number }> {
     const timestamp = new Date().toISOString();
@@ -132,7 +134,14 @@ export class RoomHistory {
     }
     const spent = await spendBudget(this.redis, budget);
     if (!spent.allowed) return { retryAfterMs: spent.retryAfterMs };
-    const id = await this.store(input.room, entry);
+    let id: string;
+    try {
+      id = await this.store(input.room, entry);
+    } catch (error) {
+      // Best effort: if the author's slot is away too, the hit stays spent and the window ends it.
+      await refundBudget(this.redis, budget).catch(() => undefined);
+      throw error;
+    }
     return { message: { id, ...input, timestamp } };
   }
 

@@ -3,7 +3,7 @@
  * Every number comes from a heartbeat its owner keeps in Redis with a lease: a replica that stops
  * beating drops out of the view when its lease runs out.
  */
-import type { UsersReplicaBeat } from "grpc-demo/heartbeat";
+import type { UsersReplicaBeat } from "./users-types.js";
 
 export type { UsersReplicaBeat };
 

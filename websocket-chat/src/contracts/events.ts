@@ -1,4 +1,4 @@
-import type { UserEventEntry, UserRecord } from "grpc-demo/events";
+import type { UserEventEntry, UserRecord } from "./users-types.js";
 import type {
   IdentifyRequest,
   JoinRequest,

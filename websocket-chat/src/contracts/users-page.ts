@@ -1,4 +1,4 @@
-import type { UserRecord } from "grpc-demo/events";
+import type { UserRecord } from "./users-types.js";
 import type { UsersPage } from "./events.js";
 
 /** The users of a snapshot page (its `users` bytes are JSON; see UsersPage). The browser uses it too. */

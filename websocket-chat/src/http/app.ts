@@ -12,7 +12,7 @@ import type { UsersFeed } from "../users/users-feed.js";
 import { clusterRouter } from "./cluster.routes.js";
 import type { ProxyTrust } from "./client-address.js";
 import { corsMiddleware } from "./cors.js";
-import type { ChatMetrics } from "./metrics.js";
+import type { ChatMetrics } from "../metrics.js";
 import { usersRouter } from "./users.routes.js";
 
 export type HttpAppConfig = Pick<ChatConfig, "serverId" | "trustProxy" | "corsOrigins" | "webDist" | "usersAuthToken">;

@@ -11,7 +11,7 @@ import type { ChatServerIo } from "../chat/socket-types.js";
 import { clientAddress, type ProxyTrust } from "../http/client-address.js";
 import type { ConnectionLimits } from "../http/connection-limits.js";
 import { originAllowed } from "../http/cors.js";
-import type { ChatMetrics } from "../http/metrics.js";
+import type { ChatMetrics } from "../metrics.js";
 
 export type IoServerConfig = Pick<
   ChatConfig,

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Ack, AckBody, ClientToServerEvents, ErrorBody, PayloadOf } from "../contracts/events.js";
 import { ChatError, parsePayload, splitArgs } from "../chat/ack.js";
 import type { ChatSocket } from "../chat/socket-types.js";
-import type { ChatMetrics } from "../http/metrics.js";
+import type { ChatMetrics } from "../metrics.js";
 import { isRedisUnavailable } from "@clusterkit/redis-kit";
 
 /** Events of one socket waiting to be handled before new ones are refused. */

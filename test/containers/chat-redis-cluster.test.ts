@@ -95,13 +95,14 @@ describe.skipIf(!inject("dockerAvailable"))("redis-cluster profile (chat x3 on a
     await reader.receive("crash", ["after"]);
     expect(reader.server).not.toBe(doomed.hostname);
     expect(reader.texts("crash")).toEqual(["before", ...missed, "after"]);
-    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=3", "chat");
+    await docker("start", doomed.id);
     await kit.waitHealthy("chat", 3);
   });
 
   it("serves rooms from a replica added with --scale chat=4: it subscribes their shards on its own", async () => {
     const before = new Set((await kit.waitHealthy("chat", 3)).map((c) => c.hostname));
-    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=4", "chat");
+    // --no-deps: `up` would run the one-shot redis-cluster-init again, on a cluster already made.
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--no-deps", "--scale", "chat=4", "chat");
     const added = (await kit.waitHealthy("chat", 4)).find((c) => !before.has(c.hostname))!;
     // nginx re-resolves the name within its resolver's valid=5s.
     let newcomer: ChatTester | undefined;
@@ -118,7 +119,7 @@ describe.skipIf(!inject("dockerAvailable"))("redis-cluster profile (chat x3 on a
     await newcomer!.receive("grown", ["to the new replica"]);
     await newcomer!.send("grown", "from the new replica");
     await elder.receive("grown", ["from the new replica"]);
-    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--scale", "chat=3", "chat");
+    await kit.compose("up", "-d", "--no-build", "--no-recreate", "--no-deps", "--scale", "chat=3", "chat");
     await kit.waitHealthy("chat", 3);
   });
 

@@ -95,6 +95,8 @@ export class Kit {
     readonly project: string,
     private readonly env: Record<string, string>,
     private readonly files: string[],
+    /** Profiles beyond `all` that services of the extra files need (e.g. `redis-cluster`). */
+    private readonly extraProfiles: string[],
     private started: StartedDockerComposeEnvironment | undefined,
   ) {}
 
@@ -131,7 +133,7 @@ export class Kit {
       environment.withWaitStrategy(standalone ? `${project}_${service}_1` : `${service}-1`, Wait.forOneShotStartup());
     }
     const started = await environment.up(options.services);
-    return new Kit(project, env, files, started);
+    return new Kit(project, env, files, options.extraProfiles ?? [], started);
   }
 
   /** The compose network, for containers the tests run beside the kit (the CLI). */
@@ -141,7 +143,8 @@ export class Kit {
 
   /** Runs a compose command on this project (the same CLI the suite brought it up with). */
   async compose(...args: string[]): Promise<string> {
-    const base = ["-p", this.project, ...this.files.flatMap((file) => ["-f", path.join(composeDir, file)]), "--profile", "all"];
+    const profiles = ["all", ...this.extraProfiles].flatMap((profile) => ["--profile", profile]);
+    const base = ["-p", this.project, ...this.files.flatMap((file) => ["-f", path.join(composeDir, file)]), ...profiles];
     const env = { ...process.env, ...this.env };
     const { stdout } = (await hasComposeV2())
       ? await run("docker", ["compose", ...base, ...args], { env })

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --runs N] [-- --only grpc,protocols,chat,fanout,bufferutil,proxy,connections,scaleout]`: runs the kit and the
+// `npm run bench [-- --quick] [-- --runs N] [-- --only grpc,protocols,chat,fanout,bufferutil,proxy,connections,scaleout,startup]`: runs the kit and the
 // handout's peers side by side on loopback and writes bench/results/. A measurement, never a test:
 // nothing here fails on a number; it fails only when a server cannot start or a run is incomplete.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -22,8 +22,9 @@ import { proxySuite } from "./suites/proxy.js";
 import { grpcSuite } from "./suites/grpc.js";
 import { protocolsSuite } from "./suites/protocols.js";
 import { scaleoutSuite } from "./suites/scaleout.js";
+import { startupSuite } from "./suites/startup.js";
 
-const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, fanout: fanoutSuite, bufferutil: bufferutilSuite, proxy: proxySuite, connections: connectionsSuite, scaleout: scaleoutSuite } as const;
+const suites = { grpc: grpcSuite, protocols: protocolsSuite, chat: chatSuite, fanout: fanoutSuite, bufferutil: bufferutilSuite, proxy: proxySuite, connections: connectionsSuite, scaleout: scaleoutSuite, startup: startupSuite } as const;
 type SuiteId = keyof typeof suites;
 
 const { values } = parseArgs({

@@ -8,6 +8,7 @@ import { describe, expect, inject, it } from "vitest";
 import type { ChatTester, ChatTesterOptions } from "./support/chat-client.js";
 import { useChatProfile } from "./support/chat-profile.js";
 import { docker } from "./support/kit.js";
+import { killReadersReplica } from "./support/replica-kill.js";
 
 describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx, CHAT_LB=cookie)", () => {
   const profile = useChatProfile({ CHAT_LB: "cookie" });
@@ -20,12 +21,6 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx,
       client.close();
     }
     throw new Error(`no client of 30 landed on a wanted replica`);
-  }
-
-  async function containerOf(server: string) {
-    const found = (await profile.kit.containers("chat")).find((c) => c.hostname === server);
-    if (!found) throw new Error(`no chat container has hostname ${server}`);
-    return found;
   }
 
   it("places clients on all 3 replicas, keeps long-polling sessions sticky, and they see each other", async () => {
@@ -104,20 +99,7 @@ describe.skipIf(!inject("dockerAvailable"))("chat profile (chat x3 behind nginx,
   it("reconnects the clients of a killed replica through nginx, and they lose nothing", async () => {
     const reader = await profile.connect("reader");
     const writer = await connectWhere("writer", (server) => server !== reader.server);
-    const doomed = await containerOf(reader.server);
-    for (const client of [reader, writer]) await client.join("crash");
-    await writer.send("crash", "before");
-    await reader.receive("crash", ["before"]);
-
-    await docker("kill", doomed.id);
-    const missed = ["missed 1", "missed 2", "missed 3"];
-    for (const text of missed) await writer.send("crash", text);
-    await reader.until(() => reader.connects === 2, 20_000, "reconnection");
-    await writer.send("crash", "after");
-
-    await reader.receive("crash", ["after"]);
-    expect(reader.server).not.toBe(doomed.hostname);
-    expect(reader.texts("crash")).toEqual(["before", ...missed, "after"]);
+    await killReadersReplica(profile.kit, reader, writer, "crash");
   });
 
   it("runs the chat as a non-root user and publishes nothing but nginx", async () => {

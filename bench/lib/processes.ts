@@ -25,6 +25,8 @@ export interface StartOptions {
   port: number;
   /** @default 30000 */
   readyTimeoutMs?: number;
+  /** How often the port is tried; the start-up suite times readiness and wants it fine. @default 100 */
+  pollMs?: number;
 }
 
 const running = new Set<ChildProcess>();
@@ -87,7 +89,7 @@ export async function startService(options: StartOptions): Promise<Service> {
       child.kill("SIGKILL");
       throw new Error(`${options.name} did not listen on ${options.port} within ${options.readyTimeoutMs ?? 30_000} ms:\n${output}`);
     }
-    await sleep(100);
+    await sleep(options.pollMs ?? 100);
   }
   return {
     name: options.name,

@@ -1,10 +1,8 @@
-import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { connect } from "node:net";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pick, type BenchContext } from "../lib/context.js";
-import { freePort } from "../lib/processes.js";
+import { freePort, rssKb, startService } from "../lib/processes.js";
 import { ratio, type SuiteResult, type Table } from "../lib/report.js";
 import { startOurUsers, startRedis } from "../lib/services.js";
 import { median, round } from "../lib/stats.js";
@@ -96,40 +94,17 @@ function serviceWays(ctx: BenchContext, redisUrl: string): Way[] {
   return ways;
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-const rssMbOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-
-/** One start: spawn, poll the port every 5 ms, read RSS a second later, stop. */
+/** One start: spawn, try the port every 5 ms, read RSS a second later, stop. */
 async function startOnce(way: Way): Promise<{ readyMs: number; rssMb: number }> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(way.command, way.args, { cwd: way.cwd, env: { ...process.env, ...way.env(port) }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  const service = await startService({ name: `${way.service} (${way.how})`, command: way.command, args: way.args, cwd: way.cwd, env: way.env(port), port, readyTimeoutMs: 60_000, pollMs: 5 });
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`${way.service} (${way.how}) exited before listening:\n${stderr}`);
-      if (await accepts(port)) break;
-      if (performance.now() - started > 60_000) throw new Error(`${way.service} (${way.how}) did not listen within 60 s:\n${stderr}`);
-      await sleep(5);
-    }
     const readyMs = performance.now() - started;
     await sleep(1_000);
-    return { readyMs, rssMb: rssMbOf(child.pid!) };
+    return { readyMs, rssMb: rssKb(service.pid) / 1024 };
   } finally {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+    await service.stop();
   }
 }
 

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { areaOf, label, type CallFrame } from "./profile-summary.js";
+import { add, areaOf, isLoading, label, type CallFrame } from "./profile-summary.js";
 
 interface SamplingNode {
   callFrame: CallFrame;
@@ -29,11 +29,6 @@ export interface AllocationTotals {
   areas: Map<string, number>;
 }
 
-const isLoading = (frame: CallFrame) => frame.url.startsWith("node:internal/modules/") || frame.url.includes("/node_modules/tsx/");
-
-function add(map: Map<string, number>, key: string, bytes: number) {
-  map.set(key, (map.get(key) ?? 0) + bytes);
-}
 
 /** Adds up every node's bytes by function and area; each function counted once per stack for totals. */
 export function tallyAllocations(profiles: AllocationProfile[]): AllocationTotals {

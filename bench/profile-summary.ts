@@ -50,7 +50,7 @@ export function label(frame: CallFrame): string {
 }
 
 /** Module loading (startup, lazy imports): not the hot path a benchmark cell measures. */
-function isLoading(frame: CallFrame): boolean {
+export function isLoading(frame: CallFrame): boolean {
   return frame.url.startsWith("node:internal/modules/") || frame.url.includes("/node_modules/tsx/");
 }
 
@@ -66,8 +66,9 @@ interface Totals {
   areas: Map<string, number>;
 }
 
-function add(map: Map<string, number>, key: string, ms: number) {
-  map.set(key, (map.get(key) ?? 0) + ms);
+/** Adds `amount` (ms, bytes) to `key`'s total. */
+export function add(map: Map<string, number>, key: string, amount: number) {
+  map.set(key, (map.get(key) ?? 0) + amount);
 }
 
 /**

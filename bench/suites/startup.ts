@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pick, type BenchContext } from "../lib/context.js";
-import { freePort, rssKb, startService } from "../lib/processes.js";
+import { compiledNode, freePort, rssKb, startService, tsNode } from "../lib/processes.js";
 import { ratio, type SuiteResult, type Table } from "../lib/report.js";
 import { startOurUsers, startRedis } from "../lib/services.js";
 import { median, round } from "../lib/stats.js";
@@ -81,11 +81,12 @@ function serviceWays(ctx: BenchContext, redisUrl: string): Way[] {
   const node = process.execPath;
   const chatEnv = (port: number): NodeJS.ProcessEnv => ({ REDIS_URL: redisUrl, PORT: String(port), HOST: "127.0.0.1", SERVER_ID: "startup", LOG_LEVEL: "warn", USERS_TARGET: "127.0.0.1:1" });
   const usersEnv = (port: number): NodeJS.ProcessEnv => ({ REDIS_URL: redisUrl, PORT: String(port), HOST: "127.0.0.1", SERVER_ID: "startup", LOG_LEVEL: "warn" });
+  // The same two commands the other suites use: tsNode (how the services ran before) and compiledNode.
   const ways: Way[] = [
-    { service: "chat", how: "tsx, from src/", command: node, args: ["--import", "tsx", "src/main.ts"], cwd: join(ctx.repo, "websocket-chat"), env: chatEnv },
-    { service: "chat", how: "compiled, dist/", command: node, args: ["--conditions=compiled", "dist/main.js"], cwd: join(ctx.repo, "websocket-chat"), env: chatEnv },
-    { service: "users", how: "tsx, from src/", command: node, args: ["--import", "tsx", "src/main.ts"], cwd: join(ctx.repo, "grpc-demo"), env: usersEnv },
-    { service: "users", how: "compiled, dist/", command: node, args: ["--conditions=compiled", "dist/main.js"], cwd: join(ctx.repo, "grpc-demo"), env: usersEnv },
+    { service: "chat", how: "tsx, from src/", ...tsNode(join(ctx.repo, "websocket-chat/src/main.ts")), cwd: ctx.repo, env: chatEnv },
+    { service: "chat", how: "compiled, dist/", ...compiledNode(ctx.repo, "websocket-chat"), cwd: ctx.repo, env: chatEnv },
+    { service: "users", how: "tsx, from src/", ...tsNode(join(ctx.repo, "grpc-demo/src/main.ts")), cwd: ctx.repo, env: usersEnv },
+    { service: "users", how: "compiled, dist/", ...compiledNode(ctx.repo, "grpc-demo"), cwd: ctx.repo, env: usersEnv },
   ];
   const seedChat = ctx.peers.dir("seed-chat");
   const seedGrpc = ctx.peers.dir("seed-grpc");
